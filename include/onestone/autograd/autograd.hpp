@@ -1,0 +1,15 @@
+#pragma once
+/// @file autograd.hpp
+/// Everything of the autograd layer: tape, Var, no-grad guard and all operations.
+
+#include "onestone/autograd/grad_mode.hpp"
+#include "onestone/autograd/tape.hpp"
+#include "onestone/autograd/var.hpp"
+#include "onestone/autograd/ops/arithmetic.hpp"
+#include "onestone/autograd/ops/dropout.hpp"
+#include "onestone/autograd/ops/linalg.hpp"
+#include "onestone/autograd/ops/norm.hpp"
+#include "onestone/autograd/ops/reduce.hpp"
+#include "onestone/autograd/ops/shape_ops.hpp"
+#include "onestone/autograd/ops/softmax.hpp"
+#include "onestone/autograd/ops/unary.hpp"

@@ -1,0 +1,45 @@
+#pragma once
+/// @file dropout.hpp
+/// Inverted dropout: in training, zero each element with probability p and scale the rest by
+/// 1/(1−p); identity otherwise.
+
+#include "onestone/autograd/detail/op_common.hpp"
+#include "onestone/tensor/generator.hpp"
+
+namespace onestone {
+namespace autograd {
+namespace detail {
+template <typename T>
+inline void dropout_backward(Tape<T>& t, const Node<T>& n) {
+  const GradSink<T> gs = t.sink(n.in[0]);
+  if (!gs) return;
+  const Index N = t.shape(n.out).numel();
+  accumulate(gs, flat(gs.ptr, N), cflat(t.grad_in(n.out), N) * cflat(static_cast<const T*>(n.aux), N));
+}
+}  // namespace detail
+
+/// Inverted dropout with drop probability p in [0, 1], drawing the mask from `gen`.
+/// Returns x itself when `training` is false or p is 0.
+///
+/// Example: `auto h = dropout(x, 0.1f, model.is_training(), gen);`
+template <typename T>
+inline Var<T> dropout(const Var<T>& x, detail::type_identity_t<T> p, bool training,
+                      Generator& gen = default_generator()) {
+  if (!(p >= T(0) && p <= T(1)))
+    throw std::invalid_argument("dropout: probability " + std::to_string(p) + " not in [0, 1]");
+  if (!training || p == T(0)) return x;
+  Tape<T>& t = x.tape();
+  const Index N = x.numel();
+  T* mask = t.arena().template allocate<T>(static_cast<std::size_t>(N));
+  const T keep_scale = p < T(1) ? T(1) / (T(1) - p) : T(0);
+  const double pd = static_cast<double>(p);
+  for (Index k = 0; k < N; ++k) mask[k] = gen.uniform() < pd ? T(0) : keep_scale;
+  const int out = detail::make_output(t, x.shape(), x.requires_grad());
+  detail::flat(t.value(out), N) = detail::cflat(t.value(x.id()), N) * detail::cflat<T>(mask, N);
+  detail::record(t, &detail::dropout_backward<T>, "dropout", out, x.id(), -1, -1, mask);
+  return Var<T>(&t, out);
+}
+
+}  // namespace autograd
+using autograd::dropout;
+}  // namespace onestone

@@ -1,0 +1,100 @@
+#pragma once
+/// @file norm.hpp
+/// `layer_norm` over the last dimension with optional affine parameters.
+
+#include <cmath>
+
+#include "onestone/autograd/detail/op_common.hpp"
+
+namespace onestone {
+namespace autograd {
+namespace detail {
+
+template <typename T>
+inline void layer_norm_backward(Tape<T>& t, const Node<T>& n) {
+  const int x = n.in[0], gamma = n.in[1], beta = n.in[2];
+  const Shape& s = t.shape(x);
+  const Index R = s.rows(), C = s.cols();
+  const T* mean = static_cast<const T*>(n.aux);
+  const T* rstd = mean + R;
+  ConstMatrixMap<T> X = cmat(t, x);
+  ConstMatrixMap<T> G(t.grad_in(n.out), R, C);
+  const GradSink<T> gx = t.sink(x);
+  const GradSink<T> gg = gamma >= 0 ? t.sink(gamma) : GradSink<T>{};
+  const GradSink<T> gb = beta >= 0 ? t.sink(beta) : GradSink<T>{};
+  using RowA = Eigen::Array<T, 1, Eigen::Dynamic>;
+  Eigen::Map<const RowA> gam(gamma >= 0 ? t.value(gamma) : nullptr, gamma >= 0 ? C : 0);
+  Eigen::Map<RowA> xhat(t.arena().template allocate<T>(static_cast<std::size_t>(C)), C);
+  for (Index r = 0; r < R; ++r) {
+    xhat = (X.row(r).array() - mean[r]) * rstd[r];
+    if (gg) {
+      Eigen::Map<RowA> d(gg.ptr, C);
+      if (gg.fresh && r == 0) d = G.row(r).array() * xhat; else d += G.row(r).array() * xhat;
+    }
+    if (gb) {
+      Eigen::Map<RowA> d(gb.ptr, C);
+      if (gb.fresh && r == 0) d = G.row(r).array(); else d += G.row(r).array();
+    }
+    if (gx) {
+      const T inv_c = T(1) / static_cast<T>(C);
+      T m1, m2;
+      if (gamma >= 0) {
+        m1 = (G.row(r).array() * gam).sum() * inv_c;
+        m2 = (G.row(r).array() * gam * xhat).sum() * inv_c;
+        Eigen::Map<RowA> d(gx.ptr + r * C, C);
+        if (gx.fresh) d = rstd[r] * (G.row(r).array() * gam - m1 - xhat * m2);
+        else d += rstd[r] * (G.row(r).array() * gam - m1 - xhat * m2);
+      } else {
+        m1 = G.row(r).sum() * inv_c;
+        m2 = (G.row(r).array() * xhat).sum() * inv_c;
+        Eigen::Map<RowA> d(gx.ptr + r * C, C);
+        if (gx.fresh) d = rstd[r] * (G.row(r).array() - m1 - xhat * m2);
+        else d += rstd[r] * (G.row(r).array() - m1 - xhat * m2);
+      }
+    }
+  }
+}
+
+}  // namespace detail
+
+/// Layer normalisation over the last dimension: (x − mean) / sqrt(var + eps) · gamma + beta,
+/// with the biased variance. gamma and beta ([C]) are optional (pass undefined Vars).
+///
+/// Example: `auto y = layer_norm(x, gamma, beta, 1e-5f);`
+template <typename T>
+inline Var<T> layer_norm(const Var<T>& x, const Var<T>& gamma = Var<T>(),
+                         const Var<T>& beta = Var<T>(), detail::type_identity_t<T> eps = T(1e-5)) {
+  Tape<T>& t = x.tape();
+  const Shape& s = x.shape();
+  const Index R = s.rows(), C = s.cols();
+  if (s.rank() < 1 || C == 0) throw std::invalid_argument("layer_norm: empty last dimension in " + s.str());
+  if (gamma.defined() && gamma.numel() != C)
+    throw std::invalid_argument(detail::shapes_msg("layer_norm", s, gamma.shape(), "gamma must have the last dimension's size"));
+  if (beta.defined() && beta.numel() != C)
+    throw std::invalid_argument(detail::shapes_msg("layer_norm", s, beta.shape(), "beta must have the last dimension's size"));
+  const bool rg = x.requires_grad() || (gamma.defined() && gamma.requires_grad()) ||
+                  (beta.defined() && beta.requires_grad());
+  T* stats = t.arena().template allocate<T>(static_cast<std::size_t>(2 * R));
+  const int out = detail::make_output(t, s, rg);
+  ConstMatrixMap<T> X = detail::cmat(t, x.id());
+  MatrixMap<T> Y = detail::mmat(t, out);
+  using RowA = Eigen::Array<T, 1, Eigen::Dynamic>;
+  for (Index r = 0; r < R; ++r) {
+    const T m = X.row(r).mean();
+    const T var = (X.row(r).array() - m).square().mean();
+    const T rs = T(1) / std::sqrt(var + eps);
+    stats[r] = m;
+    stats[R + r] = rs;
+    Y.row(r).array() = (X.row(r).array() - m) * rs;
+  }
+  if (gamma.defined()) Y.array().rowwise() *= Eigen::Map<const RowA>(gamma.data(), C);
+  if (beta.defined()) Y.array().rowwise() += Eigen::Map<const RowA>(beta.data(), C);
+  detail::record(t, &detail::layer_norm_backward<T>, "layer_norm", out, x.id(),
+                 gamma.defined() ? gamma.id() : -1, beta.defined() ? beta.id() : -1, stats);
+  t.check_forward(out, "layer_norm");
+  return Var<T>(&t, out);
+}
+
+}  // namespace autograd
+using autograd::layer_norm;
+}  // namespace onestone

@@ -1,0 +1,7 @@
+#include <onestone/onestone.hpp>
+
+#include <cstring>
+
+int other_translation_unit() {
+  return std::strlen(onestone::version_string()) > 0 ? 42 : 0;
+}
