@@ -107,6 +107,10 @@ class Tape {
   }
   /// Resets before the next variable is created (results stay readable until then).
   void request_reset() noexcept { reset_pending_ = true; }
+  /// Applies a requested reset now (called before reusing cached parameter handles).
+  void sync() {
+    if (reset_pending_) reset();
+  }
 
   /// A position to return to with `rewind()` (see `GraphScope`).
   struct Mark {

@@ -39,6 +39,10 @@ class Var {
     const int id = tape.external_leaf(const_cast<T*>(t.data()), nullptr, t.shape(), false);
     return Var(&tape, id);
   }
+  /// A constant copied from a temporary tensor (a view of it would dangle).
+  static Var from(Tensor<T>&& t, Tape<T>& tape = Tape<T>::current()) {
+    return variable(t, false, tape);
+  }
   /// A constant viewing raw memory of the given shape.
   static Var from(const T* data, const Shape& shape, Tape<T>& tape = Tape<T>::current()) {
     const int id = tape.external_leaf(const_cast<T*>(data), nullptr, shape, false);

@@ -89,7 +89,8 @@ class Tensor {
 
   const Shape& shape() const noexcept { return shape_; }
   int rank() const noexcept { return shape_.rank(); }
-  Index numel() const noexcept { return shape_.numel(); }
+  /// Number of elements (0 for a default-constructed, empty tensor).
+  Index numel() const noexcept { return static_cast<Index>(data_.size()); }
   Index size(int i) const { return shape_[i]; }
   Index rows() const noexcept { return shape_.rows(); }
   Index cols() const noexcept { return shape_.cols(); }

@@ -1,0 +1,140 @@
+#pragma once
+/// @file module.hpp
+/// `Module<T>`: the base of layers and models, with registered parameters and submodules.
+
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "onestone/autograd/var.hpp"
+#include "onestone/nn/parameter.hpp"
+
+namespace onestone {
+namespace nn {
+
+/// Base class of every layer and model, in the manner of libtorch's `torch::nn::Module`.
+///
+/// A module registers its parameters (`register_parameter`) and children (`register_module`);
+/// `named_parameters()` then lists them with dotted names ("trunk.fc0.weight"). `train()` /
+/// `eval()` switch the mode recursively (dropout reads it). Modules that map one input to one
+/// output override `forward(x)`, which lets them be stacked in `Sequential` or used as a trunk
+/// or a task head.
+///
+/// Example:
+/// @code
+/// struct Net : onestone::nn::Module<float> {
+///   std::shared_ptr<onestone::nn::Linear<float>> fc;
+///   Net() { fc = register_module("fc", std::make_shared<onestone::nn::Linear<float>>(
+///                                           onestone::nn::LinearOptions(4, 2))); }
+///   onestone::Var<float> forward(const onestone::Var<float>& x) override { return fc->forward(x); }
+/// };
+/// @endcode
+template <typename T>
+class Module {
+ public:
+  using Scalar = T;
+  Module() = default;
+  virtual ~Module() = default;
+  Module(const Module&) = delete;
+  Module& operator=(const Module&) = delete;
+
+  /// One input to one output. The base version throws: override it in unary modules.
+  virtual Var<T> forward(const Var<T>& /*x*/) {
+    throw std::logic_error(name() + ": this module has no single-input forward");
+  }
+  Var<T> operator()(const Var<T>& x) { return forward(x); }
+  /// A short type name used in messages and printing.
+  virtual std::string name() const { return "Module"; }
+
+  /// Registers a parameter under `pname` and returns it (owned by this module).
+  Parameter<T>& register_parameter(const std::string& pname, Tensor<T> value,
+                                   bool requires_grad = true) {
+    check_name(pname);
+    params_.emplace_back(pname, std::make_unique<Parameter<T>>(std::move(value), requires_grad));
+    return *params_.back().second;
+  }
+  /// Registers a child module under `mname` and returns it.
+  template <typename M>
+  std::shared_ptr<M> register_module(const std::string& mname, std::shared_ptr<M> m) {
+    static_assert(std::is_base_of<Module<T>, M>::value, "register_module: not a Module<T>");
+    if (!m) throw std::invalid_argument("register_module: null module for '" + mname + "'");
+    check_name(mname);
+    children_.emplace_back(mname, m);
+    return m;
+  }
+
+  /// Parameters with dotted names, depth first, each parameter listed once.
+  std::vector<std::pair<std::string, Parameter<T>*>> named_parameters(bool recurse = true) const {
+    std::vector<std::pair<std::string, Parameter<T>*>> out;
+    collect("", recurse, out);
+    std::vector<std::pair<std::string, Parameter<T>*>> unique;
+    for (auto& p : out) {
+      bool seen = false;
+      for (auto& q : unique) seen = seen || q.second == p.second;
+      if (!seen) unique.push_back(p);
+    }
+    return unique;
+  }
+  /// Parameters without names.
+  std::vector<Parameter<T>*> parameters(bool recurse = true) const {
+    std::vector<Parameter<T>*> out;
+    for (auto& p : named_parameters(recurse)) out.push_back(p.second);
+    return out;
+  }
+  /// Direct children with their names.
+  const std::vector<std::pair<std::string, std::shared_ptr<Module<T>>>>& named_children() const {
+    return children_;
+  }
+  /// The parameter registered as `dotted` (e.g. "fc0.weight"); throws if unknown.
+  Parameter<T>& parameter(const std::string& dotted) const {
+    for (auto& p : named_parameters())
+      if (p.first == dotted) return *p.second;
+    throw std::invalid_argument(name() + ": no parameter named '" + dotted + "'");
+  }
+  /// Total number of trainable scalars.
+  Index num_parameters() const {
+    Index n = 0;
+    for (auto* p : parameters()) n += p->numel();
+    return n;
+  }
+
+  /// Training mode on (default) or off, recursively.
+  virtual void train(bool on = true) {
+    training_ = on;
+    for (auto& c : children_) c.second->train(on);
+  }
+  /// Evaluation mode (same as `train(false)`).
+  void eval() { train(false); }
+  bool is_training() const noexcept { return training_; }
+
+  /// Clears every parameter's gradient.
+  void zero_grad() {
+    for (auto* p : parameters()) p->zero_grad();
+  }
+
+ private:
+  void check_name(const std::string& n) const {
+    if (n.empty() || n.find('.') != std::string::npos)
+      throw std::invalid_argument(name() + ": invalid name '" + n + "' (empty or contains '.')");
+    for (auto& p : params_)
+      if (p.first == n) throw std::invalid_argument(name() + ": duplicate name '" + n + "'");
+    for (auto& c : children_)
+      if (c.first == n) throw std::invalid_argument(name() + ": duplicate name '" + n + "'");
+  }
+  void collect(const std::string& prefix, bool recurse,
+               std::vector<std::pair<std::string, Parameter<T>*>>& out) const {
+    for (auto& p : params_) out.emplace_back(prefix + p.first, p.second.get());
+    if (!recurse) return;
+    for (auto& c : children_) c.second->collect(prefix + c.first + ".", true, out);
+  }
+
+  std::vector<std::pair<std::string, std::unique_ptr<Parameter<T>>>> params_;
+  std::vector<std::pair<std::string, std::shared_ptr<Module<T>>>> children_;
+  bool training_ = true;
+};
+
+}  // namespace nn
+}  // namespace onestone

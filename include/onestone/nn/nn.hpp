@@ -1,0 +1,14 @@
+#pragma once
+/// @file nn.hpp
+/// Everything of the nn layer.
+
+#include "onestone/nn/activation.hpp"
+#include "onestone/nn/dropout.hpp"
+#include "onestone/nn/init.hpp"
+#include "onestone/nn/layer_norm.hpp"
+#include "onestone/nn/linear.hpp"
+#include "onestone/nn/mlp.hpp"
+#include "onestone/nn/module.hpp"
+#include "onestone/nn/module_dict.hpp"
+#include "onestone/nn/parameter.hpp"
+#include "onestone/nn/sequential.hpp"

@@ -1,0 +1,107 @@
+#pragma once
+/// @file adam.hpp
+/// `Adam<T>` and `AdamW<T>`: one fused pass over each parameter per step.
+
+#include <cmath>
+
+#include "onestone/optim/optimizer.hpp"
+
+namespace onestone {
+namespace optim {
+
+/// Options of `Adam` / `AdamW`.
+///
+/// Example: `AdamOptions(1e-3).betas(0.9, 0.999).eps(1e-8).weight_decay(0.01)`
+struct AdamOptions {
+  explicit AdamOptions(double lr = 1e-3) : lr_(lr) {}
+  AdamOptions& betas(double b1, double b2) { beta1_ = b1; beta2_ = b2; return *this; }
+  AdamOptions& eps(double e) { eps_ = e; return *this; }
+  AdamOptions& weight_decay(double wd) { weight_decay_ = wd; return *this; }
+  double lr_, beta1_ = 0.9, beta2_ = 0.999, eps_ = 1e-8, weight_decay_ = 0;
+};
+
+/// Adam (Kingma & Ba 2015) with PyTorch's update:
+/// m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g², p ← p − lr/(1−β₁ᵗ) · m / (√v/√(1−β₂ᵗ) + ε).
+/// Weight decay adds wd·p to g (L2); `AdamW` decays the weights directly instead.
+///
+/// Example: `onestone::optim::Adam<float> opt(model.parameters(), AdamOptions(1e-3));`
+template <typename T>
+class Adam : public Optimizer<T> {
+ public:
+  Adam(std::vector<nn::Parameter<T>*> params, const AdamOptions& opt = AdamOptions(),
+       bool decoupled = false)
+      : Optimizer<T>(std::move(params), opt.lr_), opt_(opt), decoupled_(decoupled) {
+    if (!(opt.beta1_ >= 0 && opt.beta1_ < 1 && opt.beta2_ >= 0 && opt.beta2_ < 1))
+      throw std::invalid_argument("Adam: betas must be in [0, 1)");
+    if (!(opt.eps_ >= 0)) throw std::invalid_argument("Adam: eps must be >= 0");
+    for (auto* p : this->params_) {
+      m_.emplace_back(p->shape());
+      v_.emplace_back(p->shape());
+    }
+  }
+  void step() override {
+    const double t = static_cast<double>(this->steps_ + 1);
+    const double bc1 = 1.0 - std::pow(opt_.beta1_, t);
+    const double bc2 = 1.0 - std::pow(opt_.beta2_, t);
+    const T b1 = static_cast<T>(opt_.beta1_), b2 = static_cast<T>(opt_.beta2_);
+    const T step_size = static_cast<T>(this->lr_ / bc1);
+    const T inv_sqrt_bc2 = static_cast<T>(1.0 / std::sqrt(bc2));
+    const T eps = static_cast<T>(opt_.eps_);
+    const T wd = static_cast<T>(opt_.weight_decay_);
+    const T decay = static_cast<T>(1.0 - this->lr_ * opt_.weight_decay_);
+    for (std::size_t k = 0; k < this->params_.size(); ++k) {
+      nn::Parameter<T>& p = *this->params_[k];
+      if (!p.requires_grad()) continue;
+      T* __restrict w = p.value().data();
+      const T* __restrict g = p.grad().data();
+      T* __restrict m = m_[k].data();
+      T* __restrict v = v_[k].data();
+      const Index n = p.numel();
+      if (decoupled_) {
+        for (Index i = 0; i < n; ++i) {
+          const T gi = g[i];
+          m[i] = b1 * m[i] + (T(1) - b1) * gi;
+          v[i] = b2 * v[i] + (T(1) - b2) * gi * gi;
+          w[i] = w[i] * decay - step_size * m[i] / (std::sqrt(v[i]) * inv_sqrt_bc2 + eps);
+        }
+      } else {
+        for (Index i = 0; i < n; ++i) {
+          const T gi = g[i] + wd * w[i];
+          m[i] = b1 * m[i] + (T(1) - b1) * gi;
+          v[i] = b2 * v[i] + (T(1) - b2) * gi * gi;
+          w[i] -= step_size * m[i] / (std::sqrt(v[i]) * inv_sqrt_bc2 + eps);
+        }
+      }
+    }
+    this->finish_step();
+  }
+  std::string name() const override { return decoupled_ ? "AdamW" : "Adam"; }
+  std::vector<std::pair<std::string, Tensor<T>*>> state_tensors() override {
+    std::vector<std::pair<std::string, Tensor<T>*>> out;
+    for (std::size_t k = 0; k < m_.size(); ++k) {
+      out.emplace_back("exp_avg." + std::to_string(k), &m_[k]);
+      out.emplace_back("exp_avg_sq." + std::to_string(k), &v_[k]);
+    }
+    return out;
+  }
+  const AdamOptions& options() const { return opt_; }
+
+ private:
+  AdamOptions opt_;
+  bool decoupled_;
+  std::vector<Tensor<T>> m_, v_;
+};
+
+/// AdamW (Loshchilov & Hutter 2019): Adam with decoupled weight decay p ← p·(1 − lr·wd).
+/// PyTorch's default weight decay for AdamW is 0.01; pass it in the options.
+///
+/// Example: `AdamW<float> opt(model.parameters(), AdamOptions(1e-3).weight_decay(0.01));`
+template <typename T>
+class AdamW : public Adam<T> {
+ public:
+  AdamW(std::vector<nn::Parameter<T>*> params, const AdamOptions& opt = AdamOptions().weight_decay(0.01))
+      : Adam<T>(std::move(params), opt, true) {}
+};
+
+}  // namespace optim
+}  // namespace onestone

@@ -1,0 +1,54 @@
+#pragma once
+/// @file strategy.hpp
+/// `SharingStrategy<T>`: how tasks share parameters. Given a batch, a strategy produces one
+/// representation per task, exposes its parameters, and may add a regularization term.
+
+#include <string>
+#include <vector>
+
+#include "onestone/autograd/var.hpp"
+#include "onestone/nn/module.hpp"
+
+namespace onestone {
+namespace sharing {
+
+/// The interface every sharing strategy implements (hard sharing, soft sharing, cross-stitch,
+/// MTAN, MMoE, ...). `MultiTaskModel` calls `set_num_tasks` once its tasks are known, then
+/// `forward_tasks` each step; the total loss adds `regularizer()` when it is defined.
+///
+/// A strategy whose tasks all read one shared representation z (hard sharing) reports it via
+/// `shared_representation()`, which lets balancing methods work on ∂Lᵢ/∂z cheaply.
+///
+/// Example (writing one):
+/// @code
+/// template <typename T>
+/// struct MyStrategy : onestone::sharing::SharingStrategy<T> {
+///   void forward_tasks(const onestone::Var<T>& x, onestone::Var<T>* reps) override { ... }
+///   onestone::Index output_features() const override { return 64; }
+///   std::string name() const override { return "MyStrategy"; }
+/// };
+/// @endcode
+template <typename T>
+class SharingStrategy : public nn::Module<T> {
+ public:
+  /// Tells the strategy how many tasks to serve (builds per-task parts where needed).
+  virtual void set_num_tasks(int num_tasks) { num_tasks_ = num_tasks; }
+  int num_tasks() const noexcept { return num_tasks_; }
+
+  /// Fills reps[0 .. num_tasks) with each task's representation of the batch x.
+  virtual void forward_tasks(const Var<T>& x, Var<T>* reps) = 0;
+  /// Width of each task representation (the heads' input size).
+  virtual Index output_features() const = 0;
+  /// A penalty added to the total loss (undefined Var when the strategy has none).
+  virtual Var<T> regularizer() { return Var<T>(); }
+  /// The representation shared by every task in the last forward, if the strategy has one.
+  virtual Var<T> shared_representation() const { return Var<T>(); }
+  /// Parameters shared by all tasks (those per-task gradient methods combine).
+  virtual std::vector<nn::Parameter<T>*> shared_parameters() const { return this->parameters(); }
+
+ protected:
+  int num_tasks_ = 0;
+};
+
+}  // namespace sharing
+}  // namespace onestone
