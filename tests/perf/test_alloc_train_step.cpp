@@ -2,6 +2,9 @@
 // operator new and interposes malloc (glibc), so it builds into its own test executable.
 #include <catch2/catch.hpp>
 
+// Our operator new forwards to malloc, so free() in operator delete is the matching call.
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+
 #include <atomic>
 #include <cstdlib>
 #include <new>
