@@ -20,6 +20,7 @@ namespace {
 
 void set_threads(int n) {
   Eigen::setNbThreads(n);
+  onestone::set_num_threads(n);
 #ifdef ONESTONE_HAVE_TORCH
   torch::set_num_threads(n);
 #endif

@@ -12,6 +12,7 @@
 #include "onestone/tensor/generator.hpp"
 #include "onestone/tensor/shape.hpp"
 #include "onestone/tensor/tensor.hpp"
+#include "onestone/tensor/threads.hpp"
 
 #include "onestone/autograd/autograd.hpp"
 #include "onestone/autograd/gradcheck.hpp"

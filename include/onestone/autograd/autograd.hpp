@@ -6,6 +6,7 @@
 #include "onestone/autograd/tape.hpp"
 #include "onestone/autograd/var.hpp"
 #include "onestone/autograd/ops/arithmetic.hpp"
+#include "onestone/autograd/ops/combine.hpp"
 #include "onestone/autograd/ops/dropout.hpp"
 #include "onestone/autograd/ops/linalg.hpp"
 #include "onestone/autograd/ops/norm.hpp"

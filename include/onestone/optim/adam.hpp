@@ -2,6 +2,8 @@
 /// @file adam.hpp
 /// `Adam<T>` and `AdamW<T>`: one fused pass over each parameter per step.
 
+#include <Eigen/Core>
+#include <algorithm>
 #include <cmath>
 
 #include "onestone/optim/optimizer.hpp"
@@ -49,27 +51,33 @@ class Adam : public Optimizer<T> {
     const T eps = static_cast<T>(opt_.eps_);
     const T wd = static_cast<T>(opt_.weight_decay_);
     const T decay = static_cast<T>(1.0 - this->lr_ * opt_.weight_decay_);
+    using A = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>;
+    using CA = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
+    // Chunks small enough to stay in L1 while the three updates run over them; each update is
+    // one vectorized Eigen expression (packet sqrt and division).
+    constexpr Index kChunk = 1024;
     for (std::size_t k = 0; k < this->params_.size(); ++k) {
       nn::Parameter<T>& p = *this->params_[k];
       if (!p.requires_grad()) continue;
-      T* __restrict w = p.value().data();
-      const T* __restrict g = p.grad().data();
-      T* __restrict m = m_[k].data();
-      T* __restrict v = v_[k].data();
       const Index n = p.numel();
-      if (decoupled_) {
-        for (Index i = 0; i < n; ++i) {
-          const T gi = g[i];
-          m[i] = b1 * m[i] + (T(1) - b1) * gi;
-          v[i] = b2 * v[i] + (T(1) - b2) * gi * gi;
-          w[i] = w[i] * decay - step_size * m[i] / (std::sqrt(v[i]) * inv_sqrt_bc2 + eps);
-        }
-      } else {
-        for (Index i = 0; i < n; ++i) {
-          const T gi = g[i] + wd * w[i];
-          m[i] = b1 * m[i] + (T(1) - b1) * gi;
-          v[i] = b2 * v[i] + (T(1) - b2) * gi * gi;
-          w[i] -= step_size * m[i] / (std::sqrt(v[i]) * inv_sqrt_bc2 + eps);
+      for (Index i0 = 0; i0 < n; i0 += kChunk) {
+        const Index len = std::min(kChunk, n - i0);
+        A w(p.value().data() + i0, len);
+        CA g(p.grad().data() + i0, len);
+        A m(m_[k].data() + i0, len);
+        A v(v_[k].data() + i0, len);
+        if (decoupled_) {
+          m = b1 * m + (T(1) - b1) * g;
+          v = b2 * v + (T(1) - b2) * g.square();
+          w = w * decay - step_size * m / (v.sqrt() * inv_sqrt_bc2 + eps);
+        } else if (wd != T(0)) {
+          m = b1 * m + (T(1) - b1) * (g + wd * w);
+          v = b2 * v + (T(1) - b2) * (g + wd * w).square();
+          w -= step_size * m / (v.sqrt() * inv_sqrt_bc2 + eps);
+        } else {
+          m = b1 * m + (T(1) - b1) * g;
+          v = b2 * v + (T(1) - b2) * g.square();
+          w -= step_size * m / (v.sqrt() * inv_sqrt_bc2 + eps);
         }
       }
     }

@@ -2,6 +2,7 @@
 /// @file linalg.hpp
 /// Matrix products: `matmul` and the fused `linear` (x·Wᵀ + b).
 
+#include "onestone/autograd/detail/gemm.hpp"
 #include "onestone/autograd/detail/op_common.hpp"
 
 namespace onestone {
@@ -13,20 +14,11 @@ inline void matmul_backward(Tape<T>& t, const Node<T>& n) {
   const int a = n.in[0], b = n.in[1];
   ConstMatrixMap<T> G(t.grad_in(n.out), t.shape(n.out).rows(), t.shape(n.out).cols());
   const Index R = t.shape(a).rows(), K = t.shape(a).cols(), C = t.shape(b).cols();
-  if (auto ga = t.sink(a)) {
-    MatrixMap<T> GA(ga.ptr, R, K);
-    if (ga.fresh)
-      GA.noalias() = G * cmat(t, b).transpose();
-    else
-      GA.noalias() += G * cmat(t, b).transpose();
-  }
-  if (auto gb = t.sink(b)) {
-    MatrixMap<T> GB(gb.ptr, K, C);
-    if (gb.fresh)
-      GB.noalias() = cmat(t, a).transpose() * G;
-    else
-      GB.noalias() += cmat(t, a).transpose() * G;
-  }
+  // dA = G·Bᵀ, dB = Aᵀ·G
+  if (auto ga = t.sink(a))
+    gemm<T>(R, K, C, G.data(), C, false, t.value(b), C, true, ga.ptr, K, !ga.fresh);
+  if (auto gb = t.sink(b))
+    gemm<T>(K, C, R, t.value(a), K, true, G.data(), C, false, gb.ptr, C, !gb.fresh);
 }
 
 template <typename T>
@@ -34,20 +26,11 @@ inline void linear_backward(Tape<T>& t, const Node<T>& n) {
   const int x = n.in[0], w = n.in[1], b = n.in[2];
   const Index R = t.shape(x).rows(), K = t.shape(x).cols(), O = t.shape(w)[0];
   ConstMatrixMap<T> G(t.grad_in(n.out), R, O);
-  if (auto gx = t.sink(x)) {
-    MatrixMap<T> GX(gx.ptr, R, K);
-    if (gx.fresh)
-      GX.noalias() = G * cmat(t, w);
-    else
-      GX.noalias() += G * cmat(t, w);
-  }
-  if (auto gw = t.sink(w)) {
-    MatrixMap<T> GW(gw.ptr, O, K);
-    if (gw.fresh)
-      GW.noalias() = G.transpose() * cmat(t, x);
-    else
-      GW.noalias() += G.transpose() * cmat(t, x);
-  }
+  // dX = G·W, dW = Gᵀ·X
+  if (auto gx = t.sink(x))
+    gemm<T>(R, K, O, G.data(), O, false, t.value(w), K, false, gx.ptr, K, !gx.fresh);
+  if (auto gw = t.sink(w))
+    gemm<T>(O, K, R, G.data(), O, true, t.value(x), K, false, gw.ptr, K, !gw.fresh);
   if (b >= 0) {
     if (auto gb = t.sink(b)) {
       Eigen::Map<Eigen::Matrix<T, 1, Eigen::Dynamic>> GB(gb.ptr, O);
@@ -74,8 +57,8 @@ inline Var<T> matmul(const Var<T>& a, const Var<T>& b) {
         detail::shapes_msg("matmul", sa, sb, "expected [R, K] x [K, C]"));
   const Index R = sa[0], C = sb[1];
   const int out = detail::make_output(t, Shape{R, C}, a.requires_grad() || b.requires_grad());
-  MatrixMap<T> O(t.value(out), R, C);
-  O.noalias() = detail::cmat(t, a.id()) * detail::cmat(t, b.id());
+  detail::gemm<T>(R, C, sa[1], t.value(a.id()), sa[1], false, t.value(b.id()), C, false,
+                  t.value(out), C, false);
   detail::record(t, &detail::matmul_backward<T>, "matmul", out, a.id(), b.id());
   t.check_forward(out, "matmul");
   return Var<T>(&t, out);
@@ -102,12 +85,10 @@ inline Var<T> linear(const Var<T>& x, const Var<T>& w, const Var<T>& b = Var<T>(
   const bool rg = x.requires_grad() || w.requires_grad() || (b.defined() && b.requires_grad());
   const int out = detail::make_output(t, so, rg);
   MatrixMap<T> Y(t.value(out), R, O);
-  if (b.defined()) {
+  if (b.defined())
     Y.rowwise() = Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>>(t.value(b.id()), O);
-    Y.noalias() += detail::cmat(t, x.id()) * detail::cmat(t, w.id()).transpose();
-  } else {
-    Y.noalias() = detail::cmat(t, x.id()) * detail::cmat(t, w.id()).transpose();
-  }
+  detail::gemm<T>(R, O, sx.cols(), t.value(x.id()), sx.cols(), false, t.value(w.id()), sx.cols(),
+                  true, Y.data(), O, b.defined());
   detail::record(t, &detail::linear_backward<T>, "linear", out, x.id(), w.id(),
                  b.defined() ? b.id() : -1);
   t.check_forward(out, "linear");

@@ -1,0 +1,79 @@
+#!/usr/bin/python3
+"""Turns Google Benchmark JSON from bench_core into docs/benchmarks.md (standard library only)."""
+import json
+import platform
+import re
+import subprocess
+import sys
+
+
+def load(path):
+    with open(path) as f:
+        data = json.load(f)
+    rows = {}
+    for b in data["benchmarks"]:
+        if b.get("aggregate_name") not in (None, "median"):
+            continue
+        name = re.sub(r"_median$", "", b["name"])
+        unit = b.get("time_unit", "ns")
+        scale = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
+        rows[name] = b["real_time"] * scale  # milliseconds
+    return data.get("context", {}), rows
+
+
+def cpu_name():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
+def main():
+    src = sys.argv[1]
+    ctx, rows = load(src)
+    def key(name):
+        parts = name.split("/")
+        return [parts[0]] + [int(x) if x.isdigit() else 0 for x in parts[1:]]
+
+    pairs = []
+    for name, ms in sorted(rows.items(), key=lambda kv: key(kv[0])):
+        m = re.match(r"BM_Onestone_(\w+)/(.*)$", name)
+        if m:
+            twin = rows.get("BM_Torch_%s/%s" % (m.group(1), m.group(2)))
+            pairs.append((m.group(1), m.group(2), ms, twin))
+    if len(sys.argv) > 3 and sys.argv[2] == "--plot":
+        with open(sys.argv[3], "w") as f:
+            for i, (w, args, ours, twin) in enumerate(pairs):
+                f.write('%d "%s/%s" %.4f %.4f\n' % (i, w, args, ours, twin or 0))
+        return
+    dst = sys.argv[2]
+    lines = ["# Benchmarks", "",
+             "Measured by `benchmarks/compare.sh`: onestone and its libtorch twin run in the same",
+             "process (Google Benchmark, median of 3 repetitions), same shapes, same optimizer (Adam),",
+             "same thread count; libtorch in the tuned OpenBLAS setup (OpenMP build, SkylakeX kernels).",
+             "Arguments are `batch/threads`. Ratio = onestone time / libtorch time (lower is better).", "",
+             "Machine: %s, %s cores; built with -O3 -march=native." % (cpu_name(), ctx.get("num_cpus", "?")), ""]
+    lines += ["| workload | batch/threads | onestone (ms) | libtorch (ms) | ratio |", "|---|---|---|---|---|"]
+    for w, args, ours, twin in pairs:
+        ratio = "%.2f" % (ours / twin) if twin else "—"
+        lines.append("| %s | %s | %.3f | %s | %s |" % (w, args, ours, "%.3f" % twin if twin else "—", ratio))
+    lines += ["", "GEMM alone (Eigen, `C = A·B`, sizes m/k/n/threads):", "",
+              "| shape | time (ms) |", "|---|---|"]
+    for name, ms in sorted(rows.items(), key=lambda kv: key(kv[0])):
+        if name.startswith("BM_EigenGemm/"):
+            lines.append("| %s | %.3f |" % (name.split("/", 1)[1], ms))
+    try:
+        with open("benchmarks/notes.md") as f:
+            lines += ["", f.read().rstrip()]
+    except OSError:
+        pass
+    with open(dst, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print("wrote", dst)
+
+
+main()

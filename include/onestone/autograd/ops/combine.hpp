@@ -1,0 +1,202 @@
+#pragma once
+/// @file combine.hpp
+/// Weighted combinations of several same-shaped variables: `weighted_sum` (one weight per input,
+/// as in cross-stitch units) and `mixture` (one weight per input and per row, as in gated
+/// mixtures of experts); and `pairwise_distance_penalty` (soft parameter sharing).
+
+#include <initializer_list>
+#include <vector>
+
+#include "onestone/autograd/detail/op_common.hpp"
+
+namespace onestone {
+namespace autograd {
+namespace detail {
+
+template <typename T>
+inline const int* store_ids(Tape<T>& t, const Var<T>* xs, std::size_t n, const char* op) {
+  if (n == 0) throw std::invalid_argument(std::string(op) + ": no inputs");
+  int* ids = t.arena().template allocate<int>(n);
+  const Shape& s0 = xs[0].shape();
+  for (std::size_t k = 0; k < n; ++k) {
+    if (&xs[k].tape() != &t)
+      throw std::invalid_argument(std::string(op) + ": inputs live on different tapes");
+    if (xs[k].shape() != s0)
+      throw std::invalid_argument(shapes_msg(op, s0, xs[k].shape(), "inputs must share one shape"));
+    ids[k] = xs[k].id();
+  }
+  return ids;
+}
+
+template <typename T>
+inline bool any_requires_grad(const Var<T>* xs, std::size_t n) {
+  for (std::size_t k = 0; k < n; ++k)
+    if (xs[k].requires_grad()) return true;
+  return false;
+}
+
+template <typename T>
+inline void weighted_sum_backward(Tape<T>& t, const Node<T>& n) {
+  const int* ids = static_cast<const int*>(n.aux);
+  const Index count = n.i[0];
+  const int w = n.in[0];
+  const Index N = t.shape(n.out).numel();
+  ConstFlatArray<T> g = cflat(t.grad_in(n.out), N);
+  const T* W = t.value(w);
+  const GradSink<T> gw = t.sink(w);
+  for (Index k = 0; k < count; ++k) {
+    if (gw) {
+      const T v = (g * cflat(t.value(ids[k]), N)).sum();
+      gw.ptr[k] = gw.fresh ? v : gw.ptr[k] + v;
+    }
+    const GradSink<T> gx = t.sink(ids[k]);
+    if (gx) accumulate(gx, flat(gx.ptr, N), g * W[k]);
+  }
+}
+
+template <typename T>
+inline void mixture_backward(Tape<T>& t, const Node<T>& n) {
+  const int* ids = static_cast<const int*>(n.aux);
+  const Index E = n.i[0];
+  const int gid = n.in[0];
+  const Shape& so = t.shape(n.out);
+  const Index R = so.rows(), C = so.cols();
+  ConstMatrixMap<T> G(t.grad_in(n.out), R, C);
+  ConstMatrixMap<T> gates = cmat(t, gid);
+  const GradSink<T> gg = t.sink(gid);
+  for (Index e = 0; e < E; ++e) {
+    ConstMatrixMap<T> X = cmat(t, ids[e]);
+    if (gg) {
+      MatrixMap<T> D(gg.ptr, R, E);
+      if (gg.fresh)
+        D.col(e) = (G.array() * X.array()).rowwise().sum().matrix();
+      else
+        D.col(e) += (G.array() * X.array()).rowwise().sum().matrix();
+    }
+    const GradSink<T> gx = t.sink(ids[e]);
+    if (gx) {
+      MatrixMap<T> D(gx.ptr, R, C);
+      if (gx.fresh)
+        D = (G.array().colwise() * gates.col(e).array()).matrix();
+      else
+        D.array() += G.array().colwise() * gates.col(e).array();
+    }
+  }
+}
+
+template <typename T>
+inline void pairwise_penalty_backward(Tape<T>& t, const Node<T>& n) {
+  const int* ids = static_cast<const int*>(n.aux);
+  const Index count = n.i[0];
+  const bool l1 = n.i[1] != 0;
+  const Index N = t.shape(ids[0]).numel();
+  const T g = t.grad_in(n.out)[0] * n.s[0];
+  // Σᵢ Σⱼ d(θᵢ, θⱼ): squared L2 gives ∂/∂θᵢ = 4 (T θᵢ − Σⱼ θⱼ); L1 gives 2 Σⱼ sign(θᵢ − θⱼ).
+  T* sum = l1 ? nullptr : t.arena().template allocate<T>(static_cast<std::size_t>(N));
+  if (!l1) {
+    FlatArray<T> s = flat(sum, N);
+    s.setZero();
+    for (Index k = 0; k < count; ++k) s += cflat(t.value(ids[k]), N);
+  }
+  for (Index k = 0; k < count; ++k) {
+    const GradSink<T> gs = t.sink(ids[k]);
+    if (!gs) continue;
+    ConstFlatArray<T> xk = cflat(t.value(ids[k]), N);
+    FlatArray<T> d = flat(gs.ptr, N);
+    if (!l1) {
+      accumulate(gs, d, (xk * static_cast<T>(count) - cflat<T>(sum, N)) * (T(4) * g));
+    } else {
+      if (gs.fresh) d.setZero();
+      for (Index j = 0; j < count; ++j)
+        if (j != k) d += (xk - cflat(t.value(ids[j]), N)).sign() * (T(2) * g);
+    }
+  }
+}
+
+}  // namespace detail
+
+/// out = Σₖ w[k]·xs[k] for same-shaped xs and a weight vector w of length xs.size().
+/// Example (a cross-stitch unit's row): `auto y = weighted_sum({h1, h2}, alpha_row);`
+template <typename T>
+inline Var<T> weighted_sum(const std::vector<Var<T>>& xs, const Var<T>& w) {
+  if (xs.empty()) throw std::invalid_argument("weighted_sum: no inputs");
+  Tape<T>& t = detail::common_tape(xs[0], w, "weighted_sum");
+  if (w.numel() != static_cast<Index>(xs.size()))
+    throw std::invalid_argument("weighted_sum: " + std::to_string(xs.size()) + " inputs but weights of shape " + w.shape().str());
+  const int* ids = detail::store_ids(t, xs.data(), xs.size(), "weighted_sum");
+  const Shape s = xs[0].shape();
+  const int out = detail::make_output(t, s, w.requires_grad() || detail::any_requires_grad(xs.data(), xs.size()));
+  const Index N = s.numel();
+  detail::FlatArray<T> y = detail::flat(t.value(out), N);
+  const T* W = t.value(w.id());
+  y = detail::cflat(t.value(ids[0]), N) * W[0];
+  for (std::size_t k = 1; k < xs.size(); ++k) y += detail::cflat(t.value(ids[k]), N) * W[k];
+  detail::record(t, &detail::weighted_sum_backward<T>, "weighted_sum", out, w.id(), -1, -1,
+                 const_cast<int*>(ids), T(0), T(0), static_cast<Index>(xs.size()));
+  t.check_forward(out, "weighted_sum");
+  return Var<T>(&t, out);
+}
+
+/// Per-row mixture out[r, :] = Σₑ gates[r, e]·xs[e][r, :] for xs of shape [R, C] and gates
+/// [R, E] (E = xs.size()), as in mixture-of-experts layers.
+/// Example: `auto y = mixture(expert_outputs, softmax(gate_logits));`
+template <typename T>
+inline Var<T> mixture(const std::vector<Var<T>>& xs, const Var<T>& gates) {
+  if (xs.empty()) throw std::invalid_argument("mixture: no inputs");
+  Tape<T>& t = detail::common_tape(xs[0], gates, "mixture");
+  const Shape s = xs[0].shape();
+  const Index E = static_cast<Index>(xs.size());
+  if (gates.shape().rank() != 2 || gates.shape()[0] != s.rows() || gates.shape()[1] != E)
+    throw std::invalid_argument("mixture: gates of shape " + gates.shape().str() + " for " +
+                                std::to_string(E) + " inputs of shape " + s.str() +
+                                " (expected [" + std::to_string(s.rows()) + ", " + std::to_string(E) + "])");
+  const int* ids = detail::store_ids(t, xs.data(), xs.size(), "mixture");
+  const int out = detail::make_output(t, s, gates.requires_grad() || detail::any_requires_grad(xs.data(), xs.size()));
+  MatrixMap<T> Y = detail::mmat(t, out);
+  ConstMatrixMap<T> G = detail::cmat(t, gates.id());
+  Y = (detail::cmat(t, ids[0]).array().colwise() * G.col(0).array()).matrix();
+  for (Index e = 1; e < E; ++e) Y.array() += detail::cmat(t, ids[e]).array().colwise() * G.col(e).array();
+  detail::record(t, &detail::mixture_backward<T>, "mixture", out, gates.id(), -1, -1,
+                 const_cast<int*>(ids), T(0), T(0), E);
+  t.check_forward(out, "mixture");
+  return Var<T>(&t, out);
+}
+
+/// scale · Σᵢ Σⱼ d(xᵢ, xⱼ) over all ordered pairs of same-shaped variables, with d the squared
+/// L2 distance (default) or the L1 distance — the soft-sharing penalty.
+/// Example: `auto r = pairwise_distance_penalty({w_task0, w_task1}, 1e-3);`
+template <typename T>
+inline Var<T> pairwise_distance_penalty(const std::vector<Var<T>>& xs, detail::type_identity_t<T> scale,
+                                        bool l1 = false) {
+  if (xs.size() < 2) throw std::invalid_argument("pairwise_distance_penalty: needs two or more inputs");
+  Tape<T>& t = xs[0].tape();
+  const int* ids = detail::store_ids(t, xs.data(), xs.size(), "pairwise_distance_penalty");
+  const Index N = xs[0].numel();
+  const Index count = static_cast<Index>(xs.size());
+  T total = 0;
+  if (!l1) {
+    // Σᵢ Σⱼ ‖xᵢ − xⱼ‖² = 2T Σᵢ ‖xᵢ − x̄‖²
+    T* mean = t.arena().template allocate<T>(static_cast<std::size_t>(N));
+    detail::FlatArray<T> m = detail::flat(mean, N);
+    m.setZero();
+    for (Index k = 0; k < count; ++k) m += detail::cflat(t.value(ids[k]), N);
+    m /= static_cast<T>(count);
+    for (Index k = 0; k < count; ++k) total += (detail::cflat(t.value(ids[k]), N) - m).square().sum();
+    total *= T(2) * static_cast<T>(count);
+  } else {
+    for (Index i = 0; i < count; ++i)
+      for (Index j = i + 1; j < count; ++j)
+        total += T(2) * (detail::cflat(t.value(ids[i]), N) - detail::cflat(t.value(ids[j]), N)).abs().sum();
+  }
+  const int out = detail::make_output(t, Shape{}, detail::any_requires_grad(xs.data(), xs.size()));
+  t.value(out)[0] = total * scale;
+  detail::record(t, &detail::pairwise_penalty_backward<T>, "pairwise_distance_penalty", out, ids[0],
+                 ids[1], -1, const_cast<int*>(ids), T(scale), T(0), count, l1 ? 1 : 0);
+  return Var<T>(&t, out);
+}
+
+}  // namespace autograd
+using autograd::mixture;
+using autograd::pairwise_distance_penalty;
+using autograd::weighted_sum;
+}  // namespace onestone
