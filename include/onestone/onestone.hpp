@@ -34,8 +34,7 @@
 #include "onestone/metrics/classification.hpp"
 #include "onestone/metrics/regression.hpp"
 
-#include "onestone/sharing/hard.hpp"
-#include "onestone/sharing/strategy.hpp"
+#include "onestone/sharing/sharing.hpp"
 
 #include "onestone/model/eval_report.hpp"
 #include "onestone/model/multi_task_model.hpp"

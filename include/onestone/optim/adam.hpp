@@ -59,6 +59,7 @@ class Adam : public Optimizer<T> {
     for (std::size_t k = 0; k < this->params_.size(); ++k) {
       nn::Parameter<T>& p = *this->params_[k];
       if (!p.requires_grad()) continue;
+      this->check_state_size(k, m_[k]);
       const Index n = p.numel();
       for (Index i0 = 0; i0 < n; i0 += kChunk) {
         const Index len = std::min(kChunk, n - i0);

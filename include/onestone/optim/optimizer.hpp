@@ -60,6 +60,13 @@ class Optimizer {
   void set_step_count(std::int64_t s) noexcept { steps_ = s; }
 
  protected:
+  /// Throws when parameter k changed size since the optimizer sized its state for it.
+  void check_state_size(std::size_t k, const Tensor<T>& state) const {
+    if (state.numel() != params_[k]->numel())
+      throw std::logic_error(name() + ": parameter " + std::to_string(k) + " now has " +
+                             std::to_string(params_[k]->numel()) + " elements but its state has " +
+                             std::to_string(state.numel()) + "; create the optimizer after the model is complete");
+  }
   /// Called at the end of `step()`: counts the step and finishes the current graph.
   void finish_step() {
     ++steps_;

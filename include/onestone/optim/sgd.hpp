@@ -47,6 +47,7 @@ class SGD : public Optimizer<T> {
         for (Index i = 0; i < n; ++i) w[i] -= lr * (g[i] + wd * w[i]);
         continue;
       }
+      this->check_state_size(k, buf_[k]);
       T* __restrict b = buf_[k].data();
       const bool first = this->steps_ == 0;
       for (Index i = 0; i < n; ++i) {

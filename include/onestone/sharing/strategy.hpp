@@ -3,6 +3,7 @@
 /// `SharingStrategy<T>`: how tasks share parameters. Given a batch, a strategy produces one
 /// representation per task, exposes its parameters, and may add a regularization term.
 
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,19 @@ class SharingStrategy : public nn::Module<T> {
   virtual std::vector<nn::Parameter<T>*> shared_parameters() const { return this->parameters(); }
 
  protected:
+  /// For strategies built for a fixed number of tasks: accepts n up to `declared`.
+  void set_declared_tasks(int n, int declared) {
+    if (n > declared)
+      throw std::invalid_argument(this->name() + ": built for " + std::to_string(declared) +
+                                  " tasks, cannot serve " + std::to_string(n));
+    num_tasks_ = n;
+  }
+  /// Throws unless the model has exactly the declared number of tasks.
+  void check_declared_tasks(int declared) const {
+    if (num_tasks_ != declared)
+      throw std::logic_error(this->name() + ": built for " + std::to_string(declared) +
+                             " tasks but the model has " + std::to_string(num_tasks_));
+  }
   int num_tasks_ = 0;
 };
 

@@ -1,0 +1,144 @@
+#include <catch2/catch.hpp>
+
+#include "../common/module_gradcheck.hpp"
+#include "onestone/onestone.hpp"
+
+using namespace onestone;
+using sharing::SharingStrategy;
+
+namespace {
+// Σₜ Σ cₜ ⊙ repₜ (+ regularizer): a scalar that depends on every representation.
+Var<double> probe(SharingStrategy<double>& s, const Tensor<double>& x, int tasks) {
+  std::vector<Var<double>> reps(static_cast<std::size_t>(tasks));
+  s.forward_tasks(Var<double>::from(x), reps.data());
+  Var<double> total;
+  for (int t = 0; t < tasks; ++t) {
+    Tensor<double> c(reps[static_cast<std::size_t>(t)].shape());
+    for (Index i = 0; i < c.numel(); ++i) c[i] = std::cos(0.37 * i + t);
+    Var<double> term = sum(reps[static_cast<std::size_t>(t)] * Var<double>::from(std::move(c)));
+    total = total.defined() ? total + term : term;
+  }
+  Var<double> r = s.regularizer();
+  return r.defined() ? total + r : total;
+}
+
+Tensor<double> input(Index n, Index d) {
+  Tensor<double> x({n, d});
+  for (Index i = 0; i < x.numel(); ++i) x[i] = std::sin(0.7 * i + 0.3);
+  return x;
+}
+
+void gradcheck_strategy(SharingStrategy<double>& s, int tasks, Index in) {
+  s.set_num_tasks(tasks);
+  s.train();
+  Tensor<double> x = input(3, in);
+  // Perturb parameters away from symmetric initial values (e.g. identical soft towers).
+  Generator g(17);
+  for (auto* p : s.parameters())
+    for (Index k = 0; k < p->numel(); ++k) p->value()[k] += 0.1 * g.normal();
+  testing::check_parameter_gradients(s.named_parameters(), [&] { return probe(s, x, tasks); });
+}
+}  // namespace
+
+TEST_CASE("every strategy's gradients match finite differences", "[sharing][gradcheck]") {
+  manual_seed(5);
+  SECTION("hard") {
+    sharing::HardSharing<double> s(std::make_shared<nn::MLP<double>>(nn::MLPOptions({4, 5, 3})), 3);
+    gradcheck_strategy(s, 2, 4);
+  }
+  SECTION("soft, squared L2") {
+    sharing::SoftSharing<double> s([] { return std::make_shared<nn::MLP<double>>(nn::MLPOptions({4, 5, 3})); }, 3, 0.05);
+    gradcheck_strategy(s, 3, 4);
+  }
+  SECTION("soft, L1") {
+    sharing::SoftSharing<double> s([] { return std::make_shared<nn::MLP<double>>(nn::MLPOptions({4, 3})); }, 3, 0.05,
+                                   sharing::SoftDistance::L1);
+    gradcheck_strategy(s, 2, 4);
+  }
+  SECTION("cross-stitch") {
+    sharing::CrossStitch<double> s(sharing::CrossStitchOptions(3, {4, 5, 3}));
+    gradcheck_strategy(s, 3, 4);
+  }
+  SECTION("MTAN") {
+    sharing::MTAN<double> s(sharing::MTANOptions(2, {4, 5, 3}));
+    gradcheck_strategy(s, 2, 4);
+  }
+  SECTION("MMoE") {
+    sharing::MMoE<double> s(sharing::MMoEOptions(2, 4, {5, 3}, 3));
+    gradcheck_strategy(s, 2, 4);
+  }
+  SECTION("PLE, two levels") {
+    sharing::PLE<double> s(sharing::PLEOptions(2, 4, {3}).shared_experts(2).task_experts(1).levels(2));
+    gradcheck_strategy(s, 2, 4);
+  }
+  SECTION("CGC") {
+    sharing::CGC<double> s(sharing::PLEOptions(3, 4, {3}).shared_experts(1).task_experts(2));
+    gradcheck_strategy(s, 3, 4);
+  }
+}
+
+TEST_CASE("parameter counts", "[sharing]") {
+  const Index lin = 10 * 8 + 8;  // Linear(10, 8)
+  sharing::HardSharing<float> hard(std::make_shared<nn::MLP<float>>(nn::MLPOptions({10, 8})), 8);
+  CHECK(hard.num_parameters() == lin);
+  sharing::SoftSharing<float> soft([] { return std::make_shared<nn::MLP<float>>(nn::MLPOptions({10, 8})); }, 8);
+  soft.set_num_tasks(3);
+  CHECK(soft.num_parameters() == 3 * lin);
+  sharing::CrossStitch<float> cs(sharing::CrossStitchOptions(3, {10, 8, 8}));
+  CHECK(cs.num_parameters() == 3 * (lin + 8 * 8 + 8) + 2 * 9);
+  sharing::MMoE<float> mmoe(sharing::MMoEOptions(2, 10, {8}, 4));
+  CHECK(mmoe.num_parameters() == 4 * lin + 2 * (10 * 4 + 4));
+  sharing::MMoE<float> omoe(sharing::MMoEOptions(2, 10, {8}, 4).shared_gate(true));
+  CHECK(omoe.num_parameters() == 4 * lin + (10 * 4 + 4));
+  sharing::MTAN<float> mtan(sharing::MTANOptions(2, {10, 8, 8}));
+  const Index trunk = lin + 8 * 8 + 8;
+  const Index att_per_task = (8 * 8 + 8) * 2 /*stage 0*/ + (8 * 8 + 8) /*carry*/ + (16 * 8 + 8) + (8 * 8 + 8);
+  CHECK(mtan.num_parameters() == trunk + 2 * att_per_task);
+  sharing::CGC<float> cgc(sharing::PLEOptions(2, 10, {8}).shared_experts(2).task_experts(1));
+  CHECK(cgc.num_parameters() == (2 + 2) * lin + 2 * (10 * 3 + 3));
+  sharing::PLE<float> ple(sharing::PLEOptions(2, 10, {8}).shared_experts(1).task_experts(1).levels(2));
+  const Index l0 = 3 * lin + 2 * (10 * 2 + 2) + (10 * 3 + 3);
+  const Index l1 = 3 * (8 * 8 + 8) + 2 * (8 * 2 + 2);
+  CHECK(ple.num_parameters() == l0 + l1);
+}
+
+TEST_CASE("known values: cross-stitch init, soft-sharing penalty, gates sum to one", "[sharing]") {
+  sharing::CrossStitch<double> cs(sharing::CrossStitchOptions(3, {2, 2}));
+  const Tensor<double>& a = cs.stitch(0);
+  CHECK(a.at(0, 0) == 0.9);
+  CHECK(a.at(1, 1) == 0.9);
+  CHECK(a.at(0, 1) == Approx(0.05));
+  CHECK(a.at(2, 0) == Approx(0.05));
+  // Soft sharing, 2 towers of one Linear(1, 1) without bias: R = λ Σᵢ Σⱼ (wᵢ − wⱼ)² = 2λ(w₀ − w₁)².
+  sharing::SoftSharing<double> soft(
+      [] { return std::make_shared<nn::Linear<double>>(nn::LinearOptions(1, 1).bias(false)); }, 1, 0.5);
+  soft.set_num_tasks(2);
+  soft.tower(0).parameters()[0]->value()[0] = 1.0;
+  soft.tower(1).parameters()[0]->value()[0] = -2.0;
+  auto& tape = autograd::Tape<double>::current();
+  tape.reset();
+  CHECK(soft.regularizer().item() == Approx(2 * 0.5 * 9.0));
+  sharing::SoftSharing<double> soft_l1(
+      [] { return std::make_shared<nn::Linear<double>>(nn::LinearOptions(1, 1).bias(false)); }, 1, 0.5,
+      sharing::SoftDistance::L1);
+  soft_l1.set_num_tasks(2);
+  soft_l1.tower(0).parameters()[0]->value()[0] = 1.0;
+  soft_l1.tower(1).parameters()[0]->value()[0] = -2.0;
+  CHECK(soft_l1.regularizer().item() == Approx(2 * 0.5 * 3.0));
+  // A mixture with constant gates 1/E of identical experts returns that expert.
+  Tensor<double> e = Tensor<double>::from({1, 2, 3, 4}, {2, 2});
+  Tensor<double> gates = Tensor<double>::full(Shape{2, 3}, 1.0 / 3);
+  auto m = mixture<double>({Var<double>::from(e), Var<double>::from(e), Var<double>::from(e)}, Var<double>::from(gates));
+  CHECK(m.to_tensor().vector().isApprox(e.vector()));
+}
+
+TEST_CASE("strategies reject mismatched task counts", "[sharing][errors]") {
+  sharing::MMoE<float> mmoe(sharing::MMoEOptions(2, 4, {3}, 2));
+  mmoe.set_num_tasks(1);
+  Tensor<float> x({1, 4});
+  std::vector<Var<float>> reps(2);
+  CHECK_THROWS_WITH(mmoe.forward_tasks(Var<float>::from(x), reps.data()), Catch::Contains("built for 2 tasks"));
+  CHECK_THROWS_WITH(mmoe.set_num_tasks(3), Catch::Contains("cannot serve 3"));
+  CHECK_THROWS_AS(sharing::CrossStitch<float>(sharing::CrossStitchOptions(2, {4})), std::invalid_argument);
+  CHECK_THROWS_AS(sharing::PLE<float>(sharing::PLEOptions(2, 4, {3}).shared_experts(0).task_experts(0)), std::invalid_argument);
+}
