@@ -283,3 +283,17 @@ TEST_CASE("Fashion-MNIST t10k set from the installed package", "[data][fashion]"
   CHECK(small.inputs().shape() == onestone::Shape{50, 784});
   CHECK(small.target(0).labels[7] == item.labels[7]);
 }
+
+TEST_CASE("IDX reader: fuzzer-found inputs fail cleanly", "[data][idx][fuzz]") {
+#ifdef ONESTONE_TEST_FIXTURES_DIR
+  const std::string dir = std::string(ONESTONE_TEST_FIXTURES_DIR) + "/fuzz_regressions/";
+#else
+  const std::string dir = "tests/fixtures/fuzz_regressions/";
+#endif
+  // A 28-byte file declaring ~3.9 GB of data: truncation is reported without allocating it.
+  REQUIRE_THROWS_WITH(onestone::data::read_idx(dir + "idx-oom-3.9GB-before-reading-data.idx"),
+                      Catch::Contains("truncated at byte offset"));
+  // Zero images but huge image dimensions: rejected, not an integer overflow.
+  REQUIRE_THROWS_AS(onestone::data::read_idx_images<float>(dir + "idx-images-features-overflow.idx"),
+                    std::runtime_error);
+}

@@ -221,6 +221,7 @@ inline IdxArray read_idx(const std::string& path) {
                              ", expected " + std::to_string(4 * rank) + " bytes of dimensions");
   constexpr std::uint64_t kMaxElements = std::uint64_t(1) << 31;
   std::uint64_t numel = 1;
+  std::uint64_t nonzero = 1;  // product of the non-zero dimensions, bounded as well
   std::string dims_str;
   for (int i = 0; i < rank; ++i) {
     const std::uint64_t d = (std::uint64_t(dimbytes[4 * i]) << 24) |
@@ -231,14 +232,24 @@ inline IdxArray read_idx(const std::string& path) {
     dims_str += (i ? ", " : "") + std::to_string(d);
     // each d < 2^32 and numel <= 2^31 so far, so the product fits in 64 bits
     numel *= d;
-    if (numel > kMaxElements)
+    if (d != 0) nonzero *= d;
+    if (numel > kMaxElements || nonzero > kMaxElements)
       throw std::runtime_error(path + ": IDX dimensions at byte offset 4 hold more than 2^31 "
                                "elements (dims so far [" + dims_str + "])");
   }
   const std::uint64_t header = 4 + 4 * static_cast<std::uint64_t>(rank);
   const std::uint64_t bytes = numel * static_cast<std::uint64_t>(idx_type_size(a.type));
-  a.data.resize(static_cast<std::size_t>(bytes));
-  const std::size_t got = detail::gz_read_fully(file.f, a.data.data(), a.data.size(), path, header);
+  // Grow the buffer as data arrives (geometrically, from 1 MiB), so a short file that declares
+  // huge dimensions fails on truncation without first allocating what it declared.
+  std::size_t got = 0;
+  while (got < bytes) {
+    const std::size_t want = static_cast<std::size_t>(
+        std::min<std::uint64_t>(bytes - got, std::max<std::uint64_t>(std::uint64_t(1) << 20, got)));
+    a.data.resize(got + want);
+    const std::size_t n = detail::gz_read_fully(file.f, a.data.data() + got, want, path, header + got);
+    got += n;
+    if (n < want) break;
+  }
   if (got < bytes)
     throw std::runtime_error(path + ": truncated at byte offset " + std::to_string(header + got) +
                              ", expected " + std::to_string(bytes) + " bytes of data");

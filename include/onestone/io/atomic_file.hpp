@@ -69,8 +69,8 @@ class AtomicFile {
     const std::string base = slash == std::string::npos ? path_ : path_.substr(slash + 1);
     static std::atomic<std::uint64_t> counter{0};
     for (int attempt = 0; attempt < 100; ++attempt) {
-      const auto ticks = static_cast<std::uint64_t>(
-          std::chrono::steady_clock::now().time_since_epoch().count());
+      const auto ticks =
+          static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
       tmp_ = dir + "." + base + ".tmp." + std::to_string(::getpid()) + "." +
              std::to_string(counter.fetch_add(1)) + "." + std::to_string(ticks % 1000000007ULL);
       fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
@@ -106,15 +106,18 @@ class AtomicFile {
           simulate = chunk == 0;
         }
       }
-      if (simulate) fail("write to '" + tmp_ + "' failed at byte offset " + std::to_string(written_) +
-                             " (simulated by AtomicWriteOptions::fail_after_bytes)", ENOSPC);
+      if (simulate)
+        fail("write to '" + tmp_ + "' failed at byte offset " + std::to_string(written_) +
+                 " (simulated by AtomicWriteOptions::fail_after_bytes)",
+             ENOSPC);
       const ssize_t n = ::write(fd_, p, chunk);
       if (n < 0) {
         if (errno == EINTR) continue;
         fail("write to '" + tmp_ + "' failed at byte offset " + std::to_string(written_), errno);
       }
-      if (n == 0) fail("write to '" + tmp_ + "' made no progress at byte offset " +
-                           std::to_string(written_), EIO);
+      if (n == 0)
+        fail("write to '" + tmp_ + "' made no progress at byte offset " + std::to_string(written_),
+             EIO);
       p += n;
       size -= static_cast<std::size_t>(n);
       written_ += static_cast<std::uint64_t>(n);
@@ -170,9 +173,9 @@ class AtomicFile {
   // opened or synced (some file systems refuse) is not reported as a failed write.
   void sync_folder() noexcept {
     const std::size_t slash = path_.find_last_of('/');
-    const std::string dir = slash == std::string::npos ? std::string(".")
-                                                       : (slash == 0 ? std::string("/")
-                                                                     : path_.substr(0, slash));
+    const std::string dir = slash == std::string::npos
+                                ? std::string(".")
+                                : (slash == 0 ? std::string("/") : path_.substr(0, slash));
     const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0) return;
     while (::fsync(dfd) != 0 && errno == EINTR) {

@@ -129,13 +129,20 @@ class JsonValue {
   /// The name of a kind ("null", "boolean", "integer", "number", "string", "array", "object").
   static const char* kind_name(Kind k) noexcept {
     switch (k) {
-      case Kind::Null: return "null";
-      case Kind::Bool: return "boolean";
-      case Kind::Integer: return "integer";
-      case Kind::Number: return "number";
-      case Kind::String: return "string";
-      case Kind::Array: return "array";
-      case Kind::Object: return "object";
+      case Kind::Null:
+        return "null";
+      case Kind::Bool:
+        return "boolean";
+      case Kind::Integer:
+        return "integer";
+      case Kind::Number:
+        return "number";
+      case Kind::String:
+        return "string";
+      case Kind::Array:
+        return "array";
+      case Kind::Object:
+        return "object";
     }
     return "value";
   }
@@ -237,15 +244,20 @@ class JsonParser {
     if (i_ >= n_) error("expected a value, got end of text");
     const char c = p_[i_];
     switch (c) {
-      case '{': return parse_object(depth + 1);
-      case '[': return parse_array(depth + 1);
+      case '{':
+        return parse_object(depth + 1);
+      case '[':
+        return parse_array(depth + 1);
       case '"': {
         const std::size_t at = i_;
         return JsonValue::string(parse_string(), at);
       }
-      case 't': return parse_literal("true", JsonValue::boolean(true, i_));
-      case 'f': return parse_literal("false", JsonValue::boolean(false, i_));
-      case 'n': return parse_literal("null", JsonValue::null(i_));
+      case 't':
+        return parse_literal("true", JsonValue::boolean(true, i_));
+      case 'f':
+        return parse_literal("false", JsonValue::boolean(false, i_));
+      case 'n':
+        return parse_literal("null", JsonValue::null(i_));
       default:
         if (c == '-' || (c >= '0' && c <= '9')) return parse_number();
         error("expected a value, got " + describe());
@@ -388,14 +400,30 @@ class JsonParser {
         if (i_ >= n_) error("unterminated escape sequence");
         const char e = p_[i_++];
         switch (e) {
-          case '"': out += '"'; break;
-          case '\\': out += '\\'; break;
-          case '/': out += '/'; break;
-          case 'b': out += '\b'; break;
-          case 'f': out += '\f'; break;
-          case 'n': out += '\n'; break;
-          case 'r': out += '\r'; break;
-          case 't': out += '\t'; break;
+          case '"':
+            out += '"';
+            break;
+          case '\\':
+            out += '\\';
+            break;
+          case '/':
+            out += '/';
+            break;
+          case 'b':
+            out += '\b';
+            break;
+          case 'f':
+            out += '\f';
+            break;
+          case 'n':
+            out += '\n';
+            break;
+          case 'r':
+            out += '\r';
+            break;
+          case 't':
+            out += '\t';
+            break;
           case 'u': {
             unsigned cp = read_hex4();
             if (cp >= 0xD800 && cp <= 0xDBFF) {
@@ -412,7 +440,9 @@ class JsonParser {
             append_utf8(out, cp);
             break;
           }
-          default: i_ = esc; error("invalid escape sequence");
+          default:
+            i_ = esc;
+            error("invalid escape sequence");
         }
         continue;
       }
@@ -421,8 +451,8 @@ class JsonParser {
         ++i_;
         continue;
       }
-      const std::size_t len = utf8_sequence_length(reinterpret_cast<const unsigned char*>(p_) + i_,
-                                                   n_ - i_);
+      const std::size_t len =
+          utf8_sequence_length(reinterpret_cast<const unsigned char*>(p_) + i_, n_ - i_);
       if (len == 0) error("invalid UTF-8 sequence in string");
       out.append(p_ + i_, len);
       i_ += len;
@@ -564,13 +594,27 @@ inline void json_append_string(std::string& out, const std::string& s) {
       continue;
     }
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20) {
           const char* hex = "0123456789abcdef";
@@ -594,8 +638,9 @@ inline std::string json_quote(const std::string& s) {
 }
 
 /// Compact JSON text of `v` (no spaces; object members in stored order). Numbers are written
-/// in the shortest form that reads back to the same double; non-finite numbers (which JSON
-/// cannot express) throw std::invalid_argument.
+/// in the shortest form that reads back to the same double, always with a fraction or an
+/// exponent (so they read back as numbers, not integers); non-finite numbers (which JSON cannot
+/// express) throw std::invalid_argument.
 ///
 /// @code
 /// auto v = onestone::io::parse_json(R"( { "a" : [ 1 , 2 ] } )");
@@ -607,18 +652,30 @@ inline std::string to_json(const JsonValue& v) {
     std::string& out;
     void write(const JsonValue& x) {
       switch (x.kind()) {
-        case JsonValue::Kind::Null: out += "null"; break;
-        case JsonValue::Kind::Bool: out += x.as_bool() ? "true" : "false"; break;
-        case JsonValue::Kind::Integer: out += std::to_string(x.as_int()); break;
+        case JsonValue::Kind::Null:
+          out += "null";
+          break;
+        case JsonValue::Kind::Bool:
+          out += x.as_bool() ? "true" : "false";
+          break;
+        case JsonValue::Kind::Integer:
+          out += std::to_string(x.as_int());
+          break;
         case JsonValue::Kind::Number: {
           const double d = x.as_number();
           if (!(d - d == 0)) throw std::invalid_argument("JSON writer: non-finite number");
           char buf[64];
           const auto r = std::to_chars(buf, buf + sizeof buf, d);
           out.append(buf, r.ptr);
+          // Keep it a non-integer token ("7e+19" or "2.0", never "70000000000000000000" or
+          // "-0"), so it reads back as a Number, not as an (overflowing) Integer.
+          if (std::find_if(buf, r.ptr, [](char c) { return c == '.' || c == 'e'; }) == r.ptr)
+            out += ".0";
           break;
         }
-        case JsonValue::Kind::String: json_append_string(out, x.as_string()); break;
+        case JsonValue::Kind::String:
+          json_append_string(out, x.as_string());
+          break;
         case JsonValue::Kind::Array: {
           out += '[';
           bool first = true;

@@ -16,6 +16,7 @@
 #include <cstring>
 #include <limits>
 #include <map>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -45,8 +46,7 @@ inline std::size_t safetensors_dtype_size(const std::string& dtype) noexcept {
   if (dtype == "F64" || dtype == "I64" || dtype == "U64") return 8;
   if (dtype == "F32" || dtype == "I32" || dtype == "U32") return 4;
   if (dtype == "F16" || dtype == "BF16" || dtype == "I16" || dtype == "U16") return 2;
-  if (dtype == "I8" || dtype == "U8" || dtype == "BOOL" || dtype == "F8_E4M3" ||
-      dtype == "F8_E5M2")
+  if (dtype == "I8" || dtype == "U8" || dtype == "BOOL" || dtype == "F8_E4M3" || dtype == "F8_E5M2")
     return 1;
   return 0;
 }
@@ -66,12 +66,9 @@ struct SafeTensor {
   std::vector<unsigned char> bytes;
   std::uint64_t file_offset = 0;
 
-  /// Number of elements (product of the shape; 1 for a scalar).
-  Index numel() const noexcept {
-    Index n = 1;
-    for (Index d : shape) n *= d;
-    return n;
-  }
+  /// Number of elements (product of the shape; 1 for a scalar). Throws std::invalid_argument
+  /// on a negative dimension or when the product, taken in order, overflows 64 bits.
+  inline Index numel() const;
 };
 
 /// The IEEE 754 binary16 value with bits `h` as a float (exact: subnormals, ±0, ±inf and NaN
@@ -141,26 +138,42 @@ inline bool is_float_dtype(const std::string& dtype) noexcept {
   return dtype == "F64" || dtype == "F32" || dtype == "F16" || dtype == "BF16";
 }
 
-/// Bytes taken by `shape` at `esize` bytes per element, or false on overflow / negative dims.
-inline bool byte_size(const std::vector<Index>& shape, std::uint64_t esize, std::uint64_t& out) {
-  std::uint64_t n = esize;
-  bool zero = false;
+/// Element count of `shape`, or false on a negative dimension or when a running product
+/// overflows int64 (checked in order, like the reference implementation, so a later zero
+/// dimension does not excuse an overflow; this also keeps `Shape::numel()` well defined).
+inline bool element_count(const std::vector<Index>& shape, std::uint64_t& out) {
+  constexpr auto kMax = static_cast<std::uint64_t>(std::numeric_limits<Index>::max());
+  std::uint64_t n = 1;
   for (Index d : shape) {
     if (d < 0) return false;
-    if (d == 0) zero = true;
-  }
-  if (zero) {
-    out = 0;
-    return true;
-  }
-  for (Index d : shape) {
     const auto ud = static_cast<std::uint64_t>(d);
-    if (n > std::numeric_limits<std::uint64_t>::max() / ud) return false;
+    if (ud != 0 && n > kMax / ud) return false;
     n *= ud;
   }
   out = n;
   return true;
 }
+
+/// Bytes taken by `shape` at `esize` bytes per element, or false on overflow / negative dims.
+inline bool byte_size(const std::vector<Index>& shape, std::uint64_t esize, std::uint64_t& out) {
+  std::uint64_t n = 0;
+  if (!element_count(shape, n)) return false;
+  if (n != 0 && esize > std::numeric_limits<std::uint64_t>::max() / n) return false;
+  out = n * esize;
+  return true;
+}
+
+}  // namespace detail
+
+inline Index SafeTensor::numel() const {
+  std::uint64_t n = 0;
+  if (!detail::element_count(shape, n))
+    throw std::invalid_argument("SafeTensor::numel: invalid or overflowing shape " +
+                                detail::shape_str(shape));
+  return static_cast<Index>(n);
+}
+
+namespace detail {
 
 /// One validated header entry.
 struct StEntry {
@@ -196,8 +209,10 @@ inline std::uint64_t st_header_length(const unsigned char* prefix, std::uint64_t
     st_fail(file, "header length " + std::to_string(n) + " at byte offset 0 exceeds the " +
                       std::to_string(file_size - 8) + " bytes after the length field (file of " +
                       std::to_string(file_size) + " bytes is truncated or corrupt)");
-  if (n < 2) st_fail(file, "header length " + std::to_string(n) + " at byte offset 0 is too small "
-                           "for a JSON object");
+  if (n < 2)
+    st_fail(file, "header length " + std::to_string(n) +
+                      " at byte offset 0 is too small "
+                      "for a JSON object");
   return n;
 }
 
@@ -220,7 +235,8 @@ inline StHeader st_parse_header(const char* json, std::uint64_t n, std::uint64_t
   const std::uint64_t data_size = file_size - h.data_start;
   for (const JsonMember& m : root.as_object()) {
     const std::uint64_t at = 8 + m.key_offset;
-    const std::string where = "tensor '" + m.key + "' (header byte offset " + std::to_string(at) + ")";
+    const std::string where =
+        "tensor '" + m.key + "' (header byte offset " + std::to_string(at) + ")";
     const auto value_at = [&](const JsonValue& v) { return std::to_string(8 + v.offset()); };
     if (m.key == "__metadata__") {
       if (!m.value.is_object())
@@ -254,11 +270,12 @@ inline StHeader st_parse_header(const char* json, std::uint64_t n, std::uint64_t
     e.dtype = dtype->as_string();
     const std::size_t esize = safetensors_dtype_size(e.dtype);
     if (esize == 0)
-      st_fail(file, where + ": unknown dtype \"" + e.dtype + "\" at byte offset " +
-                        value_at(*dtype));
+      st_fail(file,
+              where + ": unknown dtype \"" + e.dtype + "\" at byte offset " + value_at(*dtype));
     if (!shape->is_array())
       st_fail(file, where + ": \"shape\" at byte offset " + value_at(*shape) +
-                        " must be an array of integers, got " + JsonValue::kind_name(shape->kind()));
+                        " must be an array of integers, got " +
+                        JsonValue::kind_name(shape->kind()));
     for (const JsonValue& d : shape->as_array()) {
       if (!d.is_integer() || d.as_int() < 0)
         st_fail(file, where + ": shape dimension at byte offset " + value_at(d) +
@@ -277,15 +294,16 @@ inline StHeader st_parse_header(const char* json, std::uint64_t n, std::uint64_t
     e.begin = static_cast<std::uint64_t>(offsets->as_array()[0].as_int());
     e.end = static_cast<std::uint64_t>(offsets->as_array()[1].as_int());
     const std::string span = "[" + std::to_string(e.begin) + ", " + std::to_string(e.end) + "]";
-    if (e.end < e.begin)
-      st_fail(file, where + ": data_offsets " + span + " end before they begin");
+    if (e.end < e.begin) st_fail(file, where + ": data_offsets " + span + " end before they begin");
     if (e.end > data_size)
       st_fail(file, where + ": data_offsets " + span + " exceed the data section of " +
                         std::to_string(data_size) + " bytes (which starts at byte offset " +
                         std::to_string(h.data_start) + ")");
     std::uint64_t bytes = 0;
     if (!byte_size(e.shape, esize, bytes))
-      st_fail(file, where + ": shape " + shape_str(e.shape) + " overflows 64 bits");
+      st_fail(file, where + ": shape " + shape_str(e.shape) +
+                        " has too many elements (overflows "
+                        "64 bits)");
     if (bytes != e.end - e.begin)
       st_fail(file, where + ": shape " + shape_str(e.shape) + " of " + e.dtype + " needs " +
                         std::to_string(bytes) + " bytes but data_offsets " + span + " hold " +
@@ -337,8 +355,8 @@ inline void pread_fully(int fd, unsigned char* dst, std::uint64_t n, std::uint64
     const ssize_t r = ::pread(fd, dst, chunk, static_cast<off_t>(offset));
     if (r < 0) {
       if (errno == EINTR) continue;
-      st_fail(file, "read error at byte offset " + std::to_string(offset) + ": " +
-                        std::strerror(errno));
+      st_fail(file,
+              "read error at byte offset " + std::to_string(offset) + ": " + std::strerror(errno));
     }
     if (r == 0) st_fail(file, "truncated at byte offset " + std::to_string(offset));
     dst += r;
@@ -395,12 +413,12 @@ inline std::map<std::string, SafeTensor> read_safetensors(
   detail::Fd f;
   f.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (f.fd < 0)
-    throw std::runtime_error("read_safetensors: cannot open '" + path + "': " +
-                             std::strerror(errno));
+    throw std::runtime_error("read_safetensors: cannot open '" + path +
+                             "': " + std::strerror(errno));
   struct stat sb;
   if (::fstat(f.fd, &sb) != 0)
-    throw std::runtime_error("read_safetensors: cannot stat '" + path + "': " +
-                             std::strerror(errno));
+    throw std::runtime_error("read_safetensors: cannot stat '" + path +
+                             "': " + std::strerror(errno));
   if (!S_ISREG(sb.st_mode))
     throw std::runtime_error("read_safetensors: '" + path + "' is not a regular file");
   const auto file_size = static_cast<std::uint64_t>(sb.st_size);
@@ -409,8 +427,8 @@ inline std::map<std::string, SafeTensor> read_safetensors(
   const std::uint64_t n = detail::st_header_length(prefix, file_size, path);
   std::vector<unsigned char> header(static_cast<std::size_t>(n));
   detail::pread_fully(f.fd, header.data(), n, 8, path);
-  detail::StHeader h = detail::st_parse_header(reinterpret_cast<const char*>(header.data()), n,
-                                               file_size, path);
+  detail::StHeader h =
+      detail::st_parse_header(reinterpret_cast<const char*>(header.data()), n, file_size, path);
   std::map<std::string, SafeTensor> out;
   for (detail::StEntry& e : h.entries) {
     SafeTensor st;
@@ -437,17 +455,20 @@ T convert_int(S v, Index i, const std::string& dtype) {
     bool ok;
     if constexpr (std::is_signed_v<S>) {
       if (v < 0) {
-        ok = std::is_signed_v<T> &&
-             static_cast<std::int64_t>(v) >= static_cast<std::int64_t>(std::numeric_limits<T>::min());
+        ok = std::is_signed_v<T> && static_cast<std::int64_t>(v) >=
+                                        static_cast<std::int64_t>(std::numeric_limits<T>::min());
       } else {
-        ok = static_cast<std::uint64_t>(v) <= static_cast<std::uint64_t>(std::numeric_limits<T>::max());
+        ok = static_cast<std::uint64_t>(v) <=
+             static_cast<std::uint64_t>(std::numeric_limits<T>::max());
       }
     } else {
-      ok = static_cast<std::uint64_t>(v) <= static_cast<std::uint64_t>(std::numeric_limits<T>::max());
+      ok = static_cast<std::uint64_t>(v) <=
+           static_cast<std::uint64_t>(std::numeric_limits<T>::max());
     }
     if (!ok)
       throw std::invalid_argument("to_tensor: " + dtype + " element " + std::to_string(i) +
-                                  " (value " + std::to_string(v) + ") does not fit the target type");
+                                  " (value " + std::to_string(v) +
+                                  ") does not fit the target type");
     return static_cast<T>(v);
   }
 }
@@ -480,20 +501,23 @@ template <class T>
 Tensor<T> to_tensor(const SafeTensor& st) {
   static_assert(std::is_arithmetic_v<T> && !std::is_same_v<T, bool>,
                 "to_tensor<T>: T must be a floating-point or integer type");
-  const std::string where = "to_tensor: " + st.dtype + " tensor of shape " +
-                            detail::shape_str(st.shape);
+  const std::string where =
+      "to_tensor: " + st.dtype + " tensor of shape " + detail::shape_str(st.shape);
   if (st.shape.size() > static_cast<std::size_t>(Shape::kMaxRank))
     throw std::invalid_argument(where + ": rank " + std::to_string(st.shape.size()) +
                                 " exceeds Tensor's maximum of 4");
   const std::size_t esize = safetensors_dtype_size(st.dtype);
   if (esize == 0) throw std::invalid_argument(where + ": unknown dtype \"" + st.dtype + "\"");
   std::uint64_t bytes = 0;
-  if (!detail::byte_size(st.shape, esize, bytes) || bytes != st.bytes.size())
+  if (!detail::byte_size(st.shape, esize, bytes))
+    throw std::invalid_argument(where + ": invalid shape (negative or too many elements)");
+  if (bytes != st.bytes.size())
     throw std::invalid_argument(where + ": holds " + std::to_string(st.bytes.size()) +
                                 " bytes, expected " + std::to_string(bytes));
   if (detail::is_float_dtype(st.dtype) && !std::is_floating_point_v<T>)
-    throw std::invalid_argument(where + ": floating-point data cannot be converted to an integer "
-                                        "tensor");
+    throw std::invalid_argument(where +
+                                ": floating-point data cannot be converted to an integer "
+                                "tensor");
   Shape shape;
   for (Index d : st.shape) shape.push_back(d);
   Tensor<T> t(shape);
@@ -529,14 +553,22 @@ Tensor<T> to_tensor(const SafeTensor& st) {
       return t;
     }
   }
-  if (dt == "I64") detail::decode_ints<T, std::int64_t, std::uint64_t>(out, p, n, dt);
-  else if (dt == "I32") detail::decode_ints<T, std::int32_t, std::uint32_t>(out, p, n, dt);
-  else if (dt == "I16") detail::decode_ints<T, std::int16_t, std::uint16_t>(out, p, n, dt);
-  else if (dt == "I8") detail::decode_ints<T, std::int8_t, std::uint8_t>(out, p, n, dt);
-  else if (dt == "U64") detail::decode_ints<T, std::uint64_t, std::uint64_t>(out, p, n, dt);
-  else if (dt == "U32") detail::decode_ints<T, std::uint32_t, std::uint32_t>(out, p, n, dt);
-  else if (dt == "U16") detail::decode_ints<T, std::uint16_t, std::uint16_t>(out, p, n, dt);
-  else if (dt == "U8") detail::decode_ints<T, std::uint8_t, std::uint8_t>(out, p, n, dt);
+  if (dt == "I64")
+    detail::decode_ints<T, std::int64_t, std::uint64_t>(out, p, n, dt);
+  else if (dt == "I32")
+    detail::decode_ints<T, std::int32_t, std::uint32_t>(out, p, n, dt);
+  else if (dt == "I16")
+    detail::decode_ints<T, std::int16_t, std::uint16_t>(out, p, n, dt);
+  else if (dt == "I8")
+    detail::decode_ints<T, std::int8_t, std::uint8_t>(out, p, n, dt);
+  else if (dt == "U64")
+    detail::decode_ints<T, std::uint64_t, std::uint64_t>(out, p, n, dt);
+  else if (dt == "U32")
+    detail::decode_ints<T, std::uint32_t, std::uint32_t>(out, p, n, dt);
+  else if (dt == "U16")
+    detail::decode_ints<T, std::uint16_t, std::uint16_t>(out, p, n, dt);
+  else if (dt == "U8")
+    detail::decode_ints<T, std::uint8_t, std::uint8_t>(out, p, n, dt);
   else if (dt == "BOOL")
     for (Index i = 0; i < n; ++i) out[i] = p[i] != 0 ? T(1) : T(0);
   else
@@ -577,9 +609,10 @@ SafeTensor to_safetensor(const Tensor<T>& t) {
   if constexpr (detail::kHostLittleEndian) {
     if (!st.bytes.empty()) std::memcpy(st.bytes.data(), t.data(), st.bytes.size());
   } else {
-    using Bits = std::conditional_t<sizeof(T) == 1, std::uint8_t,
-                 std::conditional_t<sizeof(T) == 2, std::uint16_t,
-                 std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>>>;
+    using Bits = std::conditional_t<
+        sizeof(T) == 1, std::uint8_t,
+        std::conditional_t<sizeof(T) == 2, std::uint16_t,
+                           std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>>>;
     for (Index i = 0; i < t.numel(); ++i) {
       Bits bits;
       std::memcpy(&bits, t.data() + i, sizeof bits);
@@ -593,8 +626,8 @@ namespace detail {
 
 /// The padded header and the data order of a file about to be written; validates every tensor.
 struct StLayout {
-  std::string header;                       // JSON padded with spaces to a multiple of 8
-  std::vector<const SafeTensor*> order;     // data order
+  std::string header;                    // JSON padded with spaces to a multiple of 8
+  std::vector<const SafeTensor*> order;  // data order
   std::uint64_t data_bytes = 0;
 };
 
@@ -738,7 +771,8 @@ void save_parameters(const nn::Module<T>& module, const std::string& path,
                      const std::map<std::string, std::string>& metadata = {},
                      const AtomicWriteOptions& options = AtomicWriteOptions()) {
   std::map<std::string, SafeTensor> tensors;
-  for (const auto& np : module.named_parameters()) tensors[np.first] = to_safetensor(np.second->value());
+  for (const auto& np : module.named_parameters())
+    tensors[np.first] = to_safetensor(np.second->value());
   write_safetensors(path, tensors, metadata, options);
 }
 
@@ -762,8 +796,8 @@ namespace detail {
 template <class T>
 std::string load_problem(const std::string& name, const SafeTensor& st, const Shape& expected,
                          const std::string& target) {
-  const std::string where = "tensor '" + name + "' (data at byte offset " +
-                            std::to_string(st.file_offset) + ")";
+  const std::string where =
+      "tensor '" + name + "' (data at byte offset " + std::to_string(st.file_offset) + ")";
   bool same = st.shape.size() == static_cast<std::size_t>(expected.rank());
   for (int i = 0; same && i < expected.rank(); ++i)
     same = st.shape[static_cast<std::size_t>(i)] == expected[i];
@@ -772,8 +806,8 @@ std::string load_problem(const std::string& name, const SafeTensor& st, const Sh
            expected.str();
   if (std::is_floating_point_v<T> ? !is_float_dtype(st.dtype)
                                   : st.dtype != safetensors_dtype_of<T>())
-    return where + " has dtype " + st.dtype + ", which cannot be loaded into " + target +
-           " (" + safetensors_dtype_of<T>() + ")";
+    return where + " has dtype " + st.dtype + ", which cannot be loaded into " + target + " (" +
+           safetensors_dtype_of<T>() + ")";
   return "";
 }
 
@@ -784,7 +818,8 @@ inline void throw_problems(const std::string& context, const std::vector<std::st
   std::string msg = context + ": " + std::to_string(problems.size()) +
                     (problems.size() == 1 ? " problem" : " problems") + ", " + unchanged + ":";
   for (std::size_t i = 0; i < problems.size() && i < 20; ++i) msg += "\n  - " + problems[i];
-  if (problems.size() > 20) msg += "\n  - ... and " + std::to_string(problems.size() - 20) + " more";
+  if (problems.size() > 20)
+    msg += "\n  - ... and " + std::to_string(problems.size() - 20) + " more";
   throw std::runtime_error(msg);
 }
 
@@ -810,7 +845,9 @@ LoadReport load_parameters(nn::Module<T>& module, const std::string& path, bool 
   LoadReport report;
   std::vector<std::string> problems;
   std::vector<std::pair<nn::Parameter<T>*, const SafeTensor*>> plan;
+  std::set<std::string> names;
   for (const auto& np : params) {
+    names.insert(np.first);
     const auto it = tensors.find(np.first);
     if (it == tensors.end()) {
       if (strict)
@@ -826,11 +863,10 @@ LoadReport load_parameters(nn::Module<T>& module, const std::string& path, bool 
       problems.push_back(p);
     else
       plan.emplace_back(np.second, &it->second);
+    report.loaded.push_back(np.first);
   }
   for (const auto& kv : tensors) {
-    bool used = false;
-    for (const auto& np : params) used = used || np.first == kv.first;
-    if (used) continue;
+    if (names.count(kv.first)) continue;
     if (strict)
       problems.push_back("tensor '" + kv.first + "' (data at byte offset " +
                          std::to_string(kv.second.file_offset) + ") matches no parameter");
@@ -846,9 +882,6 @@ LoadReport load_parameters(nn::Module<T>& module, const std::string& path, bool 
     Tensor<T>& dst = plan[i].first->value();
     std::copy(values[i].data(), values[i].data() + values[i].numel(), dst.data());
   }
-  for (const auto& np : params)
-    for (const auto& step : plan)
-      if (step.first == np.second) report.loaded.push_back(np.first);
   return report;
 }
 
