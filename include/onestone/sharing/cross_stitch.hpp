@@ -71,10 +71,8 @@ class CrossStitch : public SharingStrategy<T> {
     for (int t = 0; t < Tn; ++t) reps[t] = h_[static_cast<std::size_t>(t)];
   }
   Index output_features() const override { return opt_.sizes_.back(); }
-  /// The stitch matrices, mixing every task.
-  std::vector<nn::Parameter<T>*> shared_parameters() const override {
-    return std::vector<nn::Parameter<T>*>(stitches_.begin(), stitches_.end());
-  }
+  /// Everything: the stitch units mix the columns, so every column parameter reaches every task.
+  std::vector<nn::Parameter<T>*> shared_parameters() const override { return this->parameters(); }
   /// The stitch matrix after layer l (T×T, row t mixes into task t).
   const Tensor<T>& stitch(std::size_t l) const { return stitches_.at(l)->value(); }
 

@@ -111,14 +111,24 @@ class PLE : public SharingStrategy<T> {
   }
   Index output_features() const override { return opt_.expert_sizes_.back(); }
   std::string name() const override { return opt_.levels_ == 1 ? "CGC" : "PLE"; }
-  /// The shared experts and shared gates of every level.
+  /// The parameters that reach more than one task: every parameter of the levels below the last
+  /// (their task experts feed the shared gate, hence every task above) and the last level's
+  /// shared experts.
   std::vector<nn::Parameter<T>*> shared_parameters() const override {
     std::vector<nn::Parameter<T>*> out;
-    for (auto& lv : levels_) {
-      for (auto& e : lv.shared_experts)
-        for (auto* p : e->parameters()) out.push_back(p);
-      if (lv.shared_gate)
-        for (auto* p : lv.shared_gate->parameters()) out.push_back(p);
+    for (std::size_t l = 0; l < levels_.size(); ++l) {
+      const Level& lv = levels_[l];
+      auto add = [&](const std::shared_ptr<nn::Module<T>>& m) {
+        if (m)
+          for (auto* p : m->parameters()) out.push_back(p);
+      };
+      for (auto& e : lv.shared_experts) add(e);
+      if (l + 1 == levels_.size()) continue;
+      add(lv.shared_gate);
+      for (std::size_t t = 0; t < lv.task_experts.size(); ++t) {
+        for (auto& e : lv.task_experts[t]) add(e);
+        add(lv.task_gates[t]);
+      }
     }
     return out;
   }
