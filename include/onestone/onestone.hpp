@@ -40,4 +40,13 @@
 #include "onestone/model/multi_task_model.hpp"
 #include "onestone/model/task.hpp"
 
+#include "onestone/weighting/balancer.hpp"
+#include "onestone/weighting/registry.hpp"
+#include "onestone/weighting/weighting.hpp"
+
+#include "onestone/io/atomic_file.hpp"
+#include "onestone/io/checkpoint.hpp"
+#include "onestone/io/json.hpp"
+#include "onestone/io/safetensors.hpp"
+
 #include "onestone/train/progress_bar.hpp"

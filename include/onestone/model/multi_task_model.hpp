@@ -23,6 +23,7 @@
 #include "onestone/nn/module_dict.hpp"
 #include "onestone/optim/optimizer.hpp"
 #include "onestone/sharing/strategy.hpp"
+#include "onestone/weighting/balancer.hpp"
 
 namespace onestone {
 namespace model {
@@ -85,6 +86,7 @@ class MultiTaskModel : public nn::Module<T> {
     result_.task_losses.resize(tasks_.size());
     scratch_.resize(tasks_.size());
     target_index_.assign(tasks_.size(), -1);
+    if (balancer_) balancer_->reset(num_tasks());
     return *this;
   }
 
@@ -107,6 +109,32 @@ class MultiTaskModel : public nn::Module<T> {
   }
   void set_non_finite_policy(NonFinitePolicy p) noexcept { policy_ = p; }
 
+  /// Balances the tasks with `b` (loss weighting or gradient combining; see `weighting/`).
+  /// Gradient methods use `source`: the shared representation's gradients (fast; needs a
+  /// strategy with `shared_representation()`, e.g. hard sharing) or the shared parameters'
+  /// (T backward passes). The static weights λᵢ of the tasks are then not used. Set the balancer
+  /// after adding the tasks and before creating the optimizer (its learnable weights, if any,
+  /// are among `parameters()` as "balancer.*"). Pass nullptr to go back to static weights.
+  void set_balancer(std::shared_ptr<weighting::Balancer<T>> b,
+                    weighting::GradientSource source = weighting::GradientSource::Representation) {
+    balancer_ = b;
+    source_ = source;
+    if (b) {
+      if (source == weighting::GradientSource::Representation && !b->supports_representation())
+        throw std::invalid_argument("MultiTaskModel::set_balancer: " + b->name() +
+                                    " needs parameter gradients (GradientSource::Parameters)");
+      b->reset(num_tasks());
+      this->replace_module("balancer", std::shared_ptr<nn::Module<T>>(b));
+    } else {
+      this->replace_module("balancer", std::make_shared<nn::Module<T>>());
+    }
+  }
+  weighting::Balancer<T>* balancer() const noexcept { return balancer_.get(); }
+  /// Tells epoch-level balancers (DWA) that an epoch ended.
+  void end_epoch() {
+    if (balancer_) balancer_->end_epoch();
+  }
+
   /// Runs the strategy and every head; returns one output per task (valid until the next call).
   const std::vector<Var<T>>& forward_tasks(const Var<T>& x) {
     if (tasks_.empty()) throw std::logic_error("MultiTaskModel: no tasks were added");
@@ -124,14 +152,19 @@ class MultiTaskModel : public nn::Module<T> {
   Var<T> loss(const data::Batch<T>& batch) {
     if (batch.size() == 0) throw std::invalid_argument("MultiTaskModel::loss: empty batch");
     forward_tasks(batch.x);
-    Var<T> total;
-    for (std::size_t i = 0; i < tasks_.size(); ++i) {
+    for (std::size_t i = 0; i < tasks_.size(); ++i)
       losses_[i] = task_loss(static_cast<int>(i), outputs_[i], batch);
-      Var<T> term = affine(losses_[i], static_cast<T>(tasks_[i].weight_), T(0));
-      total = total.defined() ? total + term : term;
+    Var<T> total;
+    if (balancer_ && !balancer_->needs_gradients()) {
+      total = balancer_->combine_losses(losses_);
+    } else {
+      for (std::size_t i = 0; i < tasks_.size(); ++i) {
+        Var<T> term = affine(losses_[i], static_cast<T>(tasks_[i].weight_), T(0));
+        total = total.defined() ? total + term : term;
+      }
     }
-    Var<T> reg = strategy_->regularizer();
-    if (reg.defined()) total = total + reg;
+    reg_ = strategy_->regularizer();
+    if (reg_.defined()) total = total + reg_;
     return total;
   }
   /// Per-task loss variables of the last `loss()` call.
@@ -188,10 +221,26 @@ class MultiTaskModel : public nn::Module<T> {
       tape.request_reset();
       return result_;
     }
-    total.backward();
+    if (balancer_ && balancer_->needs_gradients())
+      balanced_backward();
+    else
+      total.backward();
     opt.step();
+    if (balancer_ && balancer_->wants_loss_after_step()) {
+      // The losses on the same batch after the update (FAMO).
+      NoGradGuard no_grad;
+      GraphScope<T> scope(tape);
+      forward_tasks(batch.x);
+      loss_values_.resize(num_tasks());
+      for (std::size_t i = 0; i < tasks_.size(); ++i)
+        loss_values_[static_cast<Eigen::Index>(i)] = task_loss(static_cast<int>(i), outputs_[i], batch).item();
+      balancer_->after_step(loss_values_);
+    }
     return result_;
   }
+
+  /// The Jacobian of the last gradient-balanced step (one row per task).
+  const weighting::Jacobian<T>& last_jacobian() const noexcept { return jac_; }
 
   /// Evaluates every task over the loader's data (no gradients; eval mode during the call):
   /// loss, plus accuracy and macro-F1 (classification), accuracy (binary), MSE and MAE
@@ -262,6 +311,56 @@ class MultiTaskModel : public nn::Module<T> {
   std::string name() const override { return "MultiTaskModel"; }
 
  private:
+  /// Per-task gradients → balancer → combined gradient, in representation or parameter mode.
+  void balanced_backward() {
+    const Index Tn = num_tasks();
+    loss_values_.resize(Tn);
+    for (Index i = 0; i < Tn; ++i) loss_values_[i] = losses_[static_cast<std::size_t>(i)].item();
+    Var<T> z = strategy_->shared_representation();
+    if (source_ == weighting::GradientSource::Representation) {
+      if (!z.defined())
+        throw std::logic_error("MultiTaskModel: " + strategy_->name() +
+                               " has no shared representation; use GradientSource::Parameters");
+      autograd::Tape<T>& tape = z.tape();
+      const Index D = z.numel();
+      if (jac_.rows() != Tn || jac_.cols() != D) jac_.resize(Tn, D);
+      for (Index i = 0; i < Tn; ++i) {
+        // Through task i's head only: stops at z, whose gradient is row i.
+        tape.backward(losses_[static_cast<std::size_t>(i)].id(), nullptr, z.id());
+        const T* g = tape.grad_in(z.id());
+        if (g)
+          jac_.row(i) = Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>>(g, D);
+        else
+          jac_.row(i).setZero();
+      }
+      balancer_->combine_gradients(jac_, loss_values_, dir_);
+      z.backward(dir_.data());
+    } else {
+      if (shared_.empty()) shared_ = strategy_->shared_parameters();
+      if (shared_.empty())
+        throw std::logic_error("MultiTaskModel: " + strategy_->name() + " shares no parameters to balance");
+      Index P = 0;
+      for (auto* p : shared_) P += p->numel();
+      if (jac_.rows() != Tn || jac_.cols() != P) jac_.resize(Tn, P);
+      for (Index i = 0; i < Tn; ++i) {
+        for (auto* p : shared_) p->zero_grad();
+        losses_[static_cast<std::size_t>(i)].backward();
+        Index off = 0;
+        for (auto* p : shared_) {
+          jac_.row(i).segment(off, p->numel()) = Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>>(p->grad().data(), p->numel());
+          off += p->numel();
+        }
+      }
+      balancer_->combine_gradients(jac_, loss_values_, dir_);
+      Index off = 0;
+      for (auto* p : shared_) {
+        Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, 1>>(p->grad().data(), p->numel()) = dir_.segment(off, p->numel());
+        off += p->numel();
+      }
+    }
+    if (reg_.defined() && reg_.requires_grad()) reg_.backward();
+  }
+
   const data::Target<T>& target_for(int i, const data::Batch<T>& batch) {
     const Task<T>& tk = tasks_[static_cast<std::size_t>(i)];
     int& idx = target_index_[static_cast<std::size_t>(i)];
@@ -287,9 +386,15 @@ class MultiTaskModel : public nn::Module<T> {
   std::shared_ptr<nn::ModuleDict<T>> heads_;
   std::vector<Task<T>> tasks_;
   std::vector<Var<T>> reps_, outputs_, losses_;
+  Var<T> reg_;
   std::vector<Tensor<T>> scratch_;
   std::vector<int> target_index_;
   StepResult result_;
+  std::shared_ptr<weighting::Balancer<T>> balancer_;
+  weighting::GradientSource source_ = weighting::GradientSource::Representation;
+  weighting::Jacobian<T> jac_;
+  weighting::Vector<T> dir_, loss_values_;
+  std::vector<nn::Parameter<T>*> shared_;
   NonFinitePolicy policy_ = NonFinitePolicy::Throw;
   std::int64_t steps_ = 0;
 };

@@ -1,0 +1,84 @@
+#pragma once
+/// @file graddrop.hpp
+/// `GradDrop<T>`: gradient sign dropout (Chen et al. 2020).
+
+#include <cmath>
+#include <cstdint>
+#include <stdexcept>
+
+#include "onestone/tensor/generator.hpp"
+#include "onestone/weighting/jacobian.hpp"
+
+namespace onestone {
+namespace weighting {
+
+/// GradDrop, gradient sign dropout (Chen et al. 2020, "Just Pick a Sign: Optimizing Deep
+/// Multitask Models with Gradient Sign Dropout"). Per coordinate k (column of J):
+///     sign purity  P_k = ½ (1 + Σᵢ Jᵢₖ / Σᵢ |Jᵢₖ|)   (P_k = ½ if the column is zero),
+///     draw U_k ~ Uniform[0, 1),  mask Mᵢₖ = [P_k > U_k]·[Jᵢₖ > 0] + [P_k < U_k]·[Jᵢₖ < 0],
+///     d_k = Σᵢ (ℓ + (1 − ℓ) Mᵢₖ) Jᵢₖ.
+/// So each coordinate keeps either only its positive or only its negative task contributions,
+/// the positive ones with probability P_k; ℓ ∈ [0, 1] is the paper's leak (ℓ = 1 gives the sum).
+///
+/// GradDrop is meant for the gradients with respect to a shared REPRESENTATION (the activation
+/// just after the shared trunk), J's columns being its coordinates, usually summed over the batch
+/// (the paper's batch-separated variant multiplies per-example gradients by the input's sign
+/// before summing — do that before calling). It also runs on parameter gradients.
+///
+/// Scale: the sum over tasks of the kept entries (d = Σgᵢ when no coordinate has mixed signs).
+/// Random: one uniform per column and call, from an onestone::Generator seeded at construction.
+/// Not a linear combination of rows, so there is no weights().
+///
+/// @code
+/// onestone::weighting::GradDrop<double> gd(/*seed=*/1);
+/// onestone::weighting::Vector<double> d;
+/// gd.combine(J, d);   // column k of d: sum of J's positive or of its negative entries
+/// @endcode
+template <typename T>
+class GradDrop {
+ public:
+  using Vector = weighting::Vector<T>;
+
+  /// @param seed seed of the generator drawing U. @param leak ℓ ∈ [0, 1] (paper default 0).
+  explicit GradDrop(std::uint64_t seed = 0x5eedULL, T leak = T(0)) : gen_(seed), leak_(leak) {
+    if (!(leak >= T(0) && leak <= T(1)))
+      throw std::invalid_argument("GradDrop: leak must be in [0, 1]");
+  }
+
+  /// The method's name, used in error messages.
+  static const char* name() { return "GradDrop"; }
+
+  /// Restarts the random sequence from `seed`.
+  void seed(std::uint64_t seed) { gen_.seed_(seed); }
+
+  /// d ← the sign-dropped sum of the rows. @throws std::invalid_argument on bad J.
+  void combine(const Jacobian<T>& J, Vector& d) {
+    detail::check_jacobian(name(), J);
+    const Eigen::Index m = J.rows(), p = J.cols();
+    d.resize(p);
+    for (Eigen::Index k = 0; k < p; ++k) {
+      T pos = T(0), neg = T(0);  // Σ of positive entries, Σ of negative entries
+      for (Eigen::Index i = 0; i < m; ++i) {
+        const T g = J(i, k);
+        if (g > T(0)) pos += g;
+        else neg += g;
+      }
+      const T total_abs = pos - neg;
+      const T purity = total_abs > T(0) ? T(0.5) * (T(1) + (pos + neg) / total_abs) : T(0.5);
+      const T u = static_cast<T>(gen_.uniform());
+      const T keep_pos = purity > u ? T(1) : T(0);
+      const T keep_neg = purity < u ? T(1) : T(0);
+      d[k] = (leak_ + (T(1) - leak_) * keep_pos) * pos + (leak_ + (T(1) - leak_) * keep_neg) * neg;
+    }
+  }
+
+  /// The leak ℓ.
+  T leak() const { return leak_; }
+
+ private:
+  Generator gen_;
+  T leak_;
+};
+
+}  // namespace weighting
+}  // namespace onestone

@@ -1,0 +1,72 @@
+#pragma once
+/// @file famo.hpp
+/// `FAMO<T>`: fast adaptive multitask optimization (Liu et al., NeurIPS 2023).
+
+#include <cmath>
+
+#include "onestone/weighting/balancer.hpp"
+
+namespace onestone {
+namespace weighting {
+
+/// FAMO balances the rate at which every loss decreases, at O(1) cost per step (no per-task
+/// gradients). It keeps logits ξ (weights z = softmax(ξ)) and uses the gradient of
+/// Σᵢ zᵢ log Lᵢ, normalised by c = Σᵢ zᵢ/Lᵢ: a loss weighting with wᵢ = zᵢ / (c·Lᵢ).
+/// After the optimizer step it needs the losses on the same batch, L′; with δᵢ = log Lᵢ − log L′ᵢ
+/// it takes one Adam step (learning rate `w_lr`, L2 decay `gamma`) on ξ along ∂(zᵀδ)/∂ξ,
+/// shifting weight towards the tasks that improved least. `MultiTaskModel` runs the extra
+/// no-grad forward for it. Defaults follow the paper's code: w_lr = 0.025, gamma = 0.01.
+///
+/// Example: `model.set_balancer(std::make_shared<FAMO<float>>());`
+template <typename T>
+class FAMO : public Balancer<T> {
+ public:
+  explicit FAMO(double w_lr = 0.025, double gamma = 0.01, double eps = 1e-8)
+      : w_lr_(w_lr), gamma_(gamma), eps_(eps) {}
+  std::string name() const override { return "famo"; }
+  void reset(int n) override {
+    Balancer<T>::reset(n);
+    xi_ = Vector<T>::Zero(n);
+    m_ = v_ = prev_ = Vector<T>::Zero(n);
+    steps_ = 0;
+  }
+  bool wants_loss_after_step() const override { return true; }
+  void after_step(const Vector<T>& new_losses) override {
+    const Eigen::Index n = xi_.size();
+    Vector<T> z = softmax_xi();
+    Vector<T> delta(n);
+    for (Eigen::Index i = 0; i < n; ++i)
+      delta[i] = std::log(prev_[i] + static_cast<T>(eps_)) - std::log(new_losses[i] + static_cast<T>(eps_));
+    // ∂(zᵀδ)/∂ξ = z ∘ (δ − zᵀδ), plus L2 decay; then one Adam step (β = 0.9, 0.999).
+    Vector<T> g = (z.array() * (delta.array() - z.dot(delta))).matrix() + static_cast<T>(gamma_) * xi_;
+    ++steps_;
+    m_ = T(0.9) * m_ + T(0.1) * g;
+    v_ = T(0.999) * v_ + T(0.001) * g.cwiseProduct(g);
+    const T bc1 = T(1) - std::pow(T(0.9), static_cast<T>(steps_));
+    const T bc2 = T(1) - std::pow(T(0.999), static_cast<T>(steps_));
+    xi_.array() -= static_cast<T>(w_lr_) * (m_.array() / bc1) / ((v_.array() / bc2).sqrt() + T(1e-8));
+  }
+  const Vector<T>& logits() const { return xi_; }
+
+ protected:
+  void update_weights(const Vector<T>& losses) override {
+    prev_ = losses;
+    Vector<T> z = softmax_xi();
+    const Eigen::Index n = losses.size();
+    T c = 0;
+    for (Eigen::Index i = 0; i < n; ++i) c += z[i] / (losses[i] + static_cast<T>(eps_));
+    for (Eigen::Index i = 0; i < n; ++i) this->weights_[i] = z[i] / (c * (losses[i] + static_cast<T>(eps_)));
+  }
+
+ private:
+  Vector<T> softmax_xi() const {
+    Vector<T> z = (xi_.array() - xi_.maxCoeff()).exp().matrix();
+    return z / z.sum();
+  }
+  double w_lr_, gamma_, eps_;
+  Vector<T> xi_, m_, v_, prev_;
+  long steps_ = 0;
+};
+
+}  // namespace weighting
+}  // namespace onestone

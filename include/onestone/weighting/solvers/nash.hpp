@@ -1,0 +1,154 @@
+#pragma once
+/// @file nash.hpp
+/// `NashSolver` / `solve_nash()`: the Nash bargaining weights α > 0 with (Gα)ᵢ = 1/αᵢ
+/// (Navon et al. 2022, Nash-MTL).
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <type_traits>
+
+#include "onestone/weighting/jacobian.hpp"
+
+namespace onestone {
+namespace weighting {
+namespace solvers {
+
+/// Options of `NashSolver`.
+///
+/// @code
+/// onestone::weighting::solvers::NashOptions<double> opt;
+/// opt.tol = 1e-12;
+/// @endcode
+template <typename T>
+struct NashOptions {
+  int max_iter = 500;  ///< Newton iterations at most
+  /// Stop when maxᵢ |αᵢ(Gα)ᵢ − 1| ≤ tol (scale-free; double 1e-10, float 1e-4).
+  T tol = std::is_same<T, float>::value ? T(1e-4) : T(1e-10);
+  /// When rounding stops the residual from decreasing above `tol` (ill-conditioned G), the
+  /// result still counts as converged if the residual is ≤ accept_tol (double 1e-7, float 1e-3).
+  T accept_tol = std::is_same<T, float>::value ? T(1e-3) : T(1e-7);
+};
+
+/// Outcome of a `NashSolver` solve.
+///
+/// @code
+/// auto r = onestone::weighting::solvers::solve_nash(G, alpha);   // r.residual, r.converged
+/// @endcode
+template <typename T>
+struct NashResult {
+  int iterations = 0;      ///< Newton iterations done
+  T residual = T(0);       ///< maxᵢ |αᵢ(Gα)ᵢ − 1|
+  bool converged = false;  ///< residual ≤ tol
+};
+
+/// Solves the Nash-MTL bargaining equations Gα = 1/α (elementwise), α > 0, G = JJᵀ
+/// (Navon et al. 2022, "Multi-Task Learning as a Bargaining Game", eq. (2)): the update
+/// d = Jᵀα then satisfies gᵢ·d = 1/αᵢ for every task.
+///
+/// Method: the equations are the stationarity conditions of the strictly convex, self-concordant
+/// f(α) = ½αᵀGα − Σᵢ log αᵢ on α > 0, minimised by damped Newton: H = G + diag(1/α²),
+/// H·Δ = −(Gα − 1/α), step 1/(1 + λ) with λ the Newton decrement (which keeps α > 0 and
+/// decreases f without a line search), full steps once λ < 1/4. Starts from αᵢ ∝ 1/√Gᵢᵢ (exact
+/// for orthogonal gradients) with the best common scale, or from the given α (warm start).
+/// Converges quadratically when a solution exists; it exists when the gradients are linearly
+/// independent (G positive definite makes f coercive), and never when a task's gradient is zero
+/// or when some non-negative combination of gradients vanishes (e.g. g₂ = −g₁) — then
+/// `converged` is false. Nearly opposed gradients (cond(G) ≳ 1e12) may also fail in double.
+///
+/// @code
+/// onestone::weighting::Matrix<double> G(2, 2);
+/// G << 4, 0,
+///      0, 1;                                  // orthogonal gradients of norms 2 and 1
+/// onestone::weighting::Vector<double> alpha;
+/// onestone::weighting::solvers::NashSolver<double> nash;
+/// nash.solve(G, alpha);                         // alpha == (0.5, 1)
+/// @endcode
+template <typename T>
+class NashSolver {
+ public:
+  /// Solves for α (resized to n). With `warm_start` and a positive α of the right size, starts
+  /// from it. @throws std::invalid_argument on empty, non-square or non-finite G.
+  NashResult<T> solve(const Matrix<T>& G, Vector<T>& alpha, const NashOptions<T>& opt = {},
+                      bool warm_start = false) {
+    detail::check_square("solve_nash", G);
+    const Eigen::Index n = G.rows();
+    NashResult<T> res;
+    if (!(G.diagonal().minCoeff() > T(0))) {  // a zero gradient: (Gα)ᵢ = 0 ≠ 1/αᵢ
+      alpha.setZero(n);
+      res.residual = T(1);
+      return res;
+    }
+    if (!(warm_start && alpha.size() == n && alpha.allFinite() && alpha.minCoeff() > T(0))) {
+      // αᵢ = 1/√Gᵢᵢ (exact for orthogonal gradients), times the best common scale
+      // s² = n / αᵀGα (the minimiser of f(s·α) over s).
+      alpha = G.diagonal().cwiseSqrt().cwiseInverse();
+      const T quad = alpha.dot(G * alpha);
+      if (quad > T(0)) alpha *= std::sqrt(static_cast<T>(n) / quad);
+    }
+
+    T best = std::numeric_limits<T>::infinity();
+    int stalled = 0;
+    for (;;) {
+      ga_.noalias() = G * alpha;
+      res.residual = (alpha.cwiseProduct(ga_).array() - T(1)).abs().maxCoeff();
+      if (!std::isfinite(res.residual)) break;
+      if (res.residual <= opt.tol) {
+        res.converged = true;
+        break;
+      }
+      if (res.iterations >= opt.max_iter) break;
+      ++res.iterations;
+      grad_ = ga_ - alpha.cwiseInverse();
+      hess_ = G;
+      hess_.diagonal() += alpha.cwiseProduct(alpha).cwiseInverse();
+      llt_.d.compute(hess_);
+      if (llt_.d.info() != Eigen::Success) break;
+      step_ = -llt_.d.solve(grad_);
+      if (!step_.allFinite()) break;
+      // f is self-concordant: the damped step 1/(1 + λ) (λ² = gradᵀH⁻¹grad, the Newton
+      // decrement) stays in α > 0 and decreases f; once λ < 1/4 full steps converge
+      // quadratically (Nesterov & Nemirovski; Boyd & Vandenberghe §9.6).
+      const T lambda2 = std::max(-grad_.dot(step_), T(0));
+      const bool quadratic = lambda2 < T(0.0625);
+      if (quadratic) {
+        // Rounding floor: full Newton steps no longer reduce the residual.
+        stalled = res.residual < best ? 0 : stalled + 1;
+        best = std::min(best, res.residual);
+        if (stalled >= 3) {
+          res.converged = res.residual <= opt.accept_tol;
+          break;
+        }
+      }
+      T t = quadratic ? T(1) : T(1) / (T(1) + std::sqrt(lambda2));
+      trial_ = alpha + t * step_;
+      for (int k = 0; k < 60 && !(trial_.minCoeff() > T(0)); ++k) {  // rounding safeguard
+        t *= T(0.5);
+        trial_ = alpha + t * step_;
+      }
+      if (!(trial_.minCoeff() > T(0))) break;
+      alpha = trial_;
+    }
+    return res;
+  }
+
+ private:
+  Vector<T> ga_, grad_, step_, trial_;
+  Matrix<T> hess_;
+  detail::Scratch<Eigen::LLT<Matrix<T>>> llt_;
+};
+
+/// One-shot `NashSolver<T>().solve(G, alpha, opt)`.
+///
+/// @code
+/// auto r = onestone::weighting::solvers::solve_nash(G, alpha);   // G·alpha == 1/alpha
+/// @endcode
+template <typename T>
+NashResult<T> solve_nash(const Matrix<T>& G, Vector<T>& alpha, const NashOptions<T>& opt = {}) {
+  NashSolver<T> solver;
+  return solver.solve(G, alpha, opt);
+}
+
+}  // namespace solvers
+}  // namespace weighting
+}  // namespace onestone
