@@ -18,17 +18,6 @@
 
 using namespace onestone;
 
-namespace {
-std::vector<std::string> split_list(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, ','))
-    if (!item.empty()) out.push_back(item);
-  return out;
-}
-}  // namespace
-
 int main(int argc, char** argv) {
   examples::Args args(argc, argv);
   if (args.has("--help")) {
@@ -42,9 +31,9 @@ int main(int argc, char** argv) {
   const long hidden = args.get_int("--hidden", 16);
   const std::string csv_path = args.get("--csv", "");
   std::vector<double> correlations;
-  for (auto& c : split_list(args.get("--correlations", "0.5,0.9,1.0"))) correlations.push_back(std::stod(c));
+  for (auto& c : examples::split_list(args.get("--correlations", "0.5,0.9,1.0"))) correlations.push_back(std::stod(c));
   std::vector<std::string> strategies = examples::strategy_names();
-  if (args.has("--strategies")) strategies = split_list(args.get("--strategies", ""));
+  if (args.has("--strategies")) strategies = examples::split_list(args.get("--strategies", ""));
 
   std::ofstream csv;
   if (!csv_path.empty()) {

@@ -46,14 +46,6 @@ void objectives(const Var<double>& x, double scale, double offset, Var<double>& 
   f2 = l2 * c1 + q2 * c2 + offset;
 }
 
-std::vector<std::string> split_list(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, ','))
-    if (!item.empty()) out.push_back(item);
-  return out;
-}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -71,7 +63,7 @@ int main(int argc, char** argv) {
   const std::string csv_path = args.get("--csv", "toy_pareto.csv");
   const std::string png_path = args.get("--png", "toy_pareto.png");
   std::vector<std::string> methods = weighting::balancer_names();
-  if (args.has("--methods")) methods = split_list(args.get("--methods", ""));
+  if (args.has("--methods")) methods = examples::split_list(args.get("--methods", ""));
   const double starts[5][2] = {{-8.5, 7.5}, {0.0, 0.0}, {9.0, 9.0}, {-7.5, -0.5}, {9.0, -1.0}};
 
   std::ofstream csv(csv_path);

@@ -2,7 +2,9 @@
 // A tiny command-line reader shared by the examples: "--name value" pairs and "--flag".
 #include <cstdlib>
 #include <iostream>
+#include <sstream>
 #include <string>
+#include <vector>
 
 namespace examples {
 
@@ -44,5 +46,15 @@ class Args {
   int argc_;
   char** argv_;
 };
+
+/// Splits "a,b,c" into {"a", "b", "c"} (empty items dropped).
+inline std::vector<std::string> split_list(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ','))
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
 
 }  // namespace examples
