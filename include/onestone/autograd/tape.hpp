@@ -214,8 +214,10 @@ class Tape {
   /// Runs backward from `root`, seeding its gradient with ones (root must hold one element)
   /// or with `seed` (numel(root) values). Intermediate gradients restart at every call; leaf
   /// and parameter gradients accumulate. The graph is kept, so backward may run again from
-  /// another root (per-task gradients).
-  void backward(int root, const T* seed = nullptr) {
+  /// another root (per-task gradients). With `floor` ≥ 0, nodes whose output id is ≤ floor are
+  /// not visited: backward stops at variable `floor` (whose gradient can then be read), e.g.
+  /// back-propagating a task's loss through its head only, down to the shared representation.
+  void backward(int root, const T* seed = nullptr, int floor = -1) {
     VarSlot<T>& r = slot(root);
     if (!seed && r.shape.numel() != 1)
       throw std::invalid_argument("backward: root has shape " + r.shape.str() +
@@ -239,6 +241,7 @@ class Tape {
     for (std::size_t k = nodes_.size(); k-- > 0;) {
       const Node<T>& nd = nodes_[k];
       if (nd.out > root) continue;
+      if (nd.out <= floor) break;
       const VarSlot<T>& o = slot(nd.out);
       if (o.external_grad || !o.grad_ready) continue;
       nd.backward(*this, nd);

@@ -66,6 +66,18 @@ class Module {
     return m;
   }
 
+  /// Registers `m` under `mname`, replacing the child of that name if there is one.
+  template <typename M>
+  std::shared_ptr<M> replace_module(const std::string& mname, std::shared_ptr<M> m) {
+    for (auto& c : children_)
+      if (c.first == mname) {
+        if (!m) throw std::invalid_argument("replace_module: null module for '" + mname + "'");
+        c.second = m;
+        return m;
+      }
+    return register_module(mname, std::move(m));
+  }
+
   /// Parameters with dotted names, depth first, each parameter listed once.
   std::vector<std::pair<std::string, Parameter<T>*>> named_parameters(bool recurse = true) const {
     std::vector<std::pair<std::string, Parameter<T>*>> out;

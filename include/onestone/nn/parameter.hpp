@@ -53,6 +53,14 @@ class Parameter {
     return Var<T>(&tape, id_);
   }
 
+  /// Replaces the value with a tensor of any shape (the gradient is resized and cleared).
+  /// Optimizers created before a shape change refuse to step.
+  void reset_value(Tensor<T> v) {
+    value_ = std::move(v);
+    grad_ = Tensor<T>(value_.shape());
+    tape_ = nullptr;
+  }
+
   /// Replaces the value (same shape required, so optimizers' state stays valid).
   void set_value(const Tensor<T>& v) {
     if (v.shape() != value_.shape())
