@@ -45,7 +45,8 @@ BENCHMARK(BM_EigenGemm)
 
 // ---- onestone train step ---------------------------------------------------------------------
 struct OnestoneStep {
-  explicit OnestoneStep(Index batch) {
+  explicit OnestoneStep(Index batch, Index width = 256, const std::string& balancer = "",
+                        weighting::GradientSource source = weighting::GradientSource::Representation) {
     Generator g(1);
     Tensor<float> x({batch, 784});
     Tensor<std::int64_t> y1({batch}), y2({batch});
@@ -62,11 +63,12 @@ struct OnestoneStep {
     batch_.targets[1].name = "b";
     batch_.targets[1].labels = std::move(y2);
     batch_.targets[1].num_classes = 10;
-    auto trunk = std::make_shared<nn::MLP<float>>(nn::MLPOptions({784, 256, 256}).seed(1));
-    model_ = std::make_unique<MultiTaskModel<float>>(std::make_shared<sharing::HardSharing<float>>(trunk, 256));
+    auto trunk = std::make_shared<nn::MLP<float>>(nn::MLPOptions({784, width, width}).seed(1));
+    model_ = std::make_unique<MultiTaskModel<float>>(std::make_shared<sharing::HardSharing<float>>(trunk, width));
     for (const char* name : {"a", "b"})
       model_->add_task(TaskOptions<float>(name).head(
-          std::make_shared<nn::Linear<float>>(nn::LinearOptions(256, 10).seed(2))));
+          std::make_shared<nn::Linear<float>>(nn::LinearOptions(width, 10).seed(2))));
+    if (!balancer.empty()) model_->set_balancer(weighting::make_balancer<float>(balancer), source);
     opt_ = std::make_unique<optim::Adam<float>>(model_->parameters(), optim::AdamOptions(1e-3));
   }
   double step() { return model_->train_step(batch_, *opt_).total; }
@@ -85,6 +87,77 @@ void BM_Onestone_TrainStep(benchmark::State& state) {
 BENCHMARK(BM_Onestone_TrainStep)
     ->Args({32, 1})->Args({32, 2})->Args({256, 1})->Args({256, 2})->Args({1024, 1})->Args({1024, 2})
     ->Unit(benchmark::kMillisecond);
+
+// The same step with hidden width 1024 (GEMM-bound). Arguments: {batch, threads}.
+void BM_Onestone_TrainStepWide(benchmark::State& state) {
+  set_threads(static_cast<int>(state.range(1)));
+  OnestoneStep s(state.range(0), 1024);
+  for (int i = 0; i < 3; ++i) s.step();
+  for (auto _ : state) benchmark::DoNotOptimize(s.step());
+}
+BENCHMARK(BM_Onestone_TrainStepWide)->Args({256, 1})->Args({256, 2})->Unit(benchmark::kMillisecond);
+
+// Gradient balancing on the batch-256 step: PCGrad and MGDA at the shared representation
+// (onestone's default) and at the shared parameters. Compare with BM_Onestone_TrainStep/256.
+void BM_Onestone_BalancedStep(benchmark::State& state, const std::string& method, bool params) {
+  set_threads(static_cast<int>(state.range(1)));
+  OnestoneStep s(state.range(0), 256, method,
+                 params ? weighting::GradientSource::Parameters : weighting::GradientSource::Representation);
+  for (int i = 0; i < 3; ++i) s.step();
+  for (auto _ : state) benchmark::DoNotOptimize(s.step());
+}
+BENCHMARK_CAPTURE(BM_Onestone_BalancedStep, pcgrad_rep, std::string("pcgrad"), false)
+    ->Args({256, 1})->Args({256, 2})->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_Onestone_BalancedStep, mgda_rep, std::string("mgda"), false)
+    ->Args({256, 1})->Args({256, 2})->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_Onestone_BalancedStep, pcgrad_param, std::string("pcgrad"), true)
+    ->Args({256, 1})->Args({256, 2})->Unit(benchmark::kMillisecond);
+
+// Inference of the two-head MLP (no graph, memory released per call). Arguments: {batch, threads}.
+void BM_Onestone_Infer(benchmark::State& state) {
+  set_threads(static_cast<int>(state.range(1)));
+  OnestoneStep s(state.range(0));
+  s.model_->eval();
+  auto& tape = autograd::Tape<float>::current();
+  tape.reset();
+  for (auto _ : state) {
+    GraphScope<float> scope(tape);
+    NoGradGuard ng;
+    const auto& out = s.model_->forward_tasks(s.batch_.x);
+    benchmark::DoNotOptimize(out[0].data());
+  }
+}
+BENCHMARK(BM_Onestone_Infer)->Args({1, 1})->Args({256, 1})->Args({256, 2})->Unit(benchmark::kMicrosecond);
+
+// MMoE train step: input 100, 8 experts of 64 units, 2 gates, towers 64→32→1, MSE, Adam.
+struct OnestoneMMoE {
+  explicit OnestoneMMoE(Index batch) {
+    manual_seed(1);
+    ds_ = std::make_unique<data::Dataset<float>>(data::make_mmoe_synthetic<float>(
+        data::SyntheticOptions().samples(batch).dim(100).num_tasks(2).correlation(0.5)));
+    model_ = std::make_unique<MultiTaskModel<float>>(
+        std::make_shared<sharing::MMoE<float>>(sharing::MMoEOptions(2, 100, {64}, 8)));
+    for (int t = 0; t < 2; ++t)
+      model_->add_task(TaskOptions<float>("task" + std::to_string(t))
+                           .head(std::make_shared<nn::MLP<float>>(nn::MLPOptions({64, 32, 1}).activate_last(false)))
+                           .loss(LossKind::MSE));
+    opt_ = std::make_unique<optim::Adam<float>>(model_->parameters(), optim::AdamOptions(1e-3));
+    data::DataLoader<float> loader(*ds_, data::LoaderOptions().batch_size(batch).shuffle(false));
+    loader.next(batch_);
+  }
+  double step() { return model_->train_step(batch_, *opt_).total; }
+  std::unique_ptr<data::Dataset<float>> ds_;
+  std::unique_ptr<MultiTaskModel<float>> model_;
+  std::unique_ptr<optim::Adam<float>> opt_;
+  data::Batch<float> batch_;
+};
+void BM_Onestone_MMoEStep(benchmark::State& state) {
+  set_threads(static_cast<int>(state.range(1)));
+  OnestoneMMoE s(state.range(0));
+  for (int i = 0; i < 3; ++i) s.step();
+  for (auto _ : state) benchmark::DoNotOptimize(s.step());
+}
+BENCHMARK(BM_Onestone_MMoEStep)->Args({256, 1})->Args({256, 2})->Unit(benchmark::kMillisecond);
 
 #ifdef ONESTONE_HAVE_TORCH
 // ---- libtorch twin: same shapes, same optimizer -----------------------------------------------
@@ -121,6 +194,94 @@ void BM_Torch_TrainStep(benchmark::State& state) {
 BENCHMARK(BM_Torch_TrainStep)
     ->Args({32, 1})->Args({32, 2})->Args({256, 1})->Args({256, 2})->Args({1024, 1})->Args({1024, 2})
     ->Unit(benchmark::kMillisecond);
+
+struct TorchWide : torch::nn::Module {
+  TorchWide()
+      : fc0(register_module("fc0", torch::nn::Linear(784, 1024))),
+        fc1(register_module("fc1", torch::nn::Linear(1024, 1024))),
+        h1(register_module("h1", torch::nn::Linear(1024, 10))),
+        h2(register_module("h2", torch::nn::Linear(1024, 10))) {}
+  torch::nn::Linear fc0, fc1, h1, h2;
+};
+void BM_Torch_TrainStepWide(benchmark::State& state) {
+  set_threads(static_cast<int>(state.range(1)));
+  torch::manual_seed(1);
+  const int64_t batch = state.range(0);
+  auto net = std::make_shared<TorchWide>();
+  torch::optim::Adam opt(net->parameters(), torch::optim::AdamOptions(1e-3));
+  auto x = torch::rand({batch, 784});
+  auto y1 = torch::randint(10, {batch}, torch::kLong), y2 = torch::randint(10, {batch}, torch::kLong);
+  auto step = [&] {
+    opt.zero_grad();
+    auto z = torch::relu(net->fc1(torch::relu(net->fc0(x))));
+    auto loss = torch::nn::functional::cross_entropy(net->h1(z), y1) +
+                torch::nn::functional::cross_entropy(net->h2(z), y2);
+    loss.backward();
+    opt.step();
+    return loss.item<float>();
+  };
+  for (int i = 0; i < 3; ++i) step();
+  for (auto _ : state) benchmark::DoNotOptimize(step());
+}
+BENCHMARK(BM_Torch_TrainStepWide)->Args({256, 1})->Args({256, 2})->Unit(benchmark::kMillisecond);
+
+void BM_Torch_Infer(benchmark::State& state) {
+  set_threads(static_cast<int>(state.range(1)));
+  torch::manual_seed(1);
+  auto net = std::make_shared<TorchNet>();
+  net->eval();
+  auto x = torch::rand({state.range(0), 784});
+  for (auto _ : state) {
+    torch::NoGradGuard ng;
+    auto z = torch::relu(net->fc1(torch::relu(net->fc0(x))));
+    auto a = net->h1(z), b = net->h2(z);
+    benchmark::DoNotOptimize(a.data_ptr());
+    benchmark::DoNotOptimize(b.data_ptr());
+  }
+}
+BENCHMARK(BM_Torch_Infer)->Args({1, 1})->Args({256, 1})->Args({256, 2})->Unit(benchmark::kMicrosecond);
+
+// MMoE twin: 8 experts Linear(100, 64)+ReLU, 2 softmax gates, towers 64→32→1, MSE, Adam.
+struct TorchMMoE : torch::nn::Module {
+  TorchMMoE() {
+    for (int e = 0; e < 8; ++e) experts.push_back(register_module("e" + std::to_string(e), torch::nn::Linear(100, 64)));
+    for (int t = 0; t < 2; ++t) {
+      gates.push_back(register_module("g" + std::to_string(t), torch::nn::Linear(100, 8)));
+      t1.push_back(register_module("t1_" + std::to_string(t), torch::nn::Linear(64, 32)));
+      t2.push_back(register_module("t2_" + std::to_string(t), torch::nn::Linear(32, 1)));
+    }
+  }
+  std::vector<torch::nn::Linear> experts, gates, t1, t2;
+};
+void BM_Torch_MMoEStep(benchmark::State& state) {
+  set_threads(static_cast<int>(state.range(1)));
+  torch::manual_seed(1);
+  const int64_t batch = state.range(0);
+  auto net = std::make_shared<TorchMMoE>();
+  torch::optim::Adam opt(net->parameters(), torch::optim::AdamOptions(1e-3));
+  auto x = torch::randn({batch, 100});
+  auto y = torch::randn({2, batch, 1});
+  auto step = [&] {
+    opt.zero_grad();
+    std::vector<torch::Tensor> outs;
+    for (auto& e : net->experts) outs.push_back(torch::relu(e(x)));
+    auto E = torch::stack(outs, 1);  // [B, 8, 64]
+    torch::Tensor loss;
+    for (int t = 0; t < 2; ++t) {
+      auto g = torch::softmax(net->gates[t](x), 1).unsqueeze(2);  // [B, 8, 1]
+      auto z = (E * g).sum(1);
+      auto p = net->t2[t](torch::relu(net->t1[t](z)));
+      auto l = torch::mse_loss(p, y[t]);
+      loss = t == 0 ? l : loss + l;
+    }
+    loss.backward();
+    opt.step();
+    return loss.item<float>();
+  };
+  for (int i = 0; i < 3; ++i) step();
+  for (auto _ : state) benchmark::DoNotOptimize(step());
+}
+BENCHMARK(BM_Torch_MMoEStep)->Args({256, 1})->Args({256, 2})->Unit(benchmark::kMillisecond);
 #endif
 
 }  // namespace

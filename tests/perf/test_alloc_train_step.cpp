@@ -17,6 +17,7 @@ std::atomic<long> g_mallocs{0};
 bool g_counting = false;
 }  // namespace
 
+#if !defined(__SANITIZE_ADDRESS__)  // AddressSanitizer owns operator new and malloc
 void* operator new(std::size_t n) {
   if (g_counting) ++g_news;
   if (void* p = std::malloc(n ? n : 1)) return p;
@@ -38,6 +39,8 @@ void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
 void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
 void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+
+#endif
 
 #if defined(__SANITIZE_ADDRESS__)
 #define ONESTONE_COUNT_MALLOC 0  // AddressSanitizer owns malloc
@@ -65,7 +68,12 @@ void expect_no_allocations(Step&& step, int warmup, int measured) {
   g_counting = false;
   const long news = g_news, mallocs = g_mallocs;
   INFO("operator new calls: " << news << ", malloc calls: " << mallocs);
+#if defined(__SANITIZE_ADDRESS__)
+  WARN("allocation counting is off under AddressSanitizer");
+  (void)news;
+#else
   CHECK(news == 0);
+#endif
   // malloc too: onestone drives Eigen's GEMM kernels with workspace that stays allocated.
   if (ONESTONE_COUNT_MALLOC) CHECK(mallocs == 0);
 }
