@@ -63,6 +63,27 @@ constexpr double kGemmParallelWork = 1 << 21;
 template <typename T>
 inline void gemm(Index M, Index N, Index K, const T* A, Index lda, bool trans_a, const T* B,
                  Index ldb, bool trans_b, T* C, Index ldc, bool accumulate) {
+  if (M == 1) {
+    // A single row (batch-1 inference, bias-like products): a matrix-vector product, no packing.
+    using RowV = Eigen::Matrix<T, 1, Eigen::Dynamic>;
+    using Strided = Eigen::Map<const RowV, 0, Eigen::InnerStride<>>;
+    Eigen::Map<RowV> c(C, N);
+    if (!accumulate) c.setZero();
+    if (!trans_b) {
+      ConstMatrixMap<T> Bm(B, K, N);  // ldb == N is required by row-major maps below
+      if (ldb == N) {
+        if (!trans_a) c.noalias() += Eigen::Map<const RowV>(A, K) * Bm;
+        else c.noalias() += Strided(A, K, Eigen::InnerStride<>(lda)) * Bm;
+        return;
+      }
+    } else if (ldb == K) {
+      ConstMatrixMap<T> Bm(B, N, K);
+      if (!trans_a) c.noalias() += Eigen::Map<const RowV>(A, K) * Bm.transpose();
+      else c.noalias() += Strided(A, K, Eigen::InnerStride<>(lda)) * Bm.transpose();
+      return;
+    }
+    if (!accumulate) accumulate = true;  // already zeroed; fall through to the general path
+  }
   if (!accumulate)
     for (Index i = 0; i < M; ++i) std::fill(C + i * ldc, C + i * ldc + N, T(0));
   auto run = [&](Index m0, Index mlen, Index n0, Index nlen) {
