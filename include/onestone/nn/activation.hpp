@@ -68,7 +68,7 @@ class LeakyReLU : public Module<T> {
  private:
   T slope_;
 };
-/// Identity (useful as a placeholder head or trunk).
+/// Identity: passes its input through (a trivial head or trunk).
 template <typename T> struct Identity : ActivationModule<T> { Identity() : ActivationModule<T>(Activation::None) {} };
 
 }  // namespace nn
