@@ -162,19 +162,19 @@ BENCHMARK(BM_Onestone_MMoEStep)->Args({256, 1})->Args({256, 2})->Unit(benchmark:
 #ifdef ONESTONE_HAVE_TORCH
 // ---- libtorch twin: same shapes, same optimizer -----------------------------------------------
 struct TorchNet : torch::nn::Module {
-  TorchNet()
-      : fc0(register_module("fc0", torch::nn::Linear(784, 256))),
-        fc1(register_module("fc1", torch::nn::Linear(256, 256))),
-        h1(register_module("h1", torch::nn::Linear(256, 10))),
-        h2(register_module("h2", torch::nn::Linear(256, 10))) {}
+  explicit TorchNet(int64_t width = 256)
+      : fc0(register_module("fc0", torch::nn::Linear(784, width))),
+        fc1(register_module("fc1", torch::nn::Linear(width, width))),
+        h1(register_module("h1", torch::nn::Linear(width, 10))),
+        h2(register_module("h2", torch::nn::Linear(width, 10))) {}
   torch::nn::Linear fc0, fc1, h1, h2;
 };
 
-void BM_Torch_TrainStep(benchmark::State& state) {
+void torch_train_step(benchmark::State& state, int64_t width) {
   set_threads(static_cast<int>(state.range(1)));
   torch::manual_seed(1);
   const int64_t batch = state.range(0);
-  auto net = std::make_shared<TorchNet>();
+  auto net = std::make_shared<TorchNet>(width);
   torch::optim::Adam opt(net->parameters(), torch::optim::AdamOptions(1e-3));
   auto x = torch::rand({batch, 784});
   auto y1 = torch::randint(10, {batch}, torch::kLong), y2 = torch::randint(10, {batch}, torch::kLong);
@@ -191,38 +191,12 @@ void BM_Torch_TrainStep(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(step());
   state.SetItemsProcessed(state.iterations() * batch);
 }
+void BM_Torch_TrainStep(benchmark::State& state) { torch_train_step(state, 256); }
 BENCHMARK(BM_Torch_TrainStep)
     ->Args({32, 1})->Args({32, 2})->Args({256, 1})->Args({256, 2})->Args({1024, 1})->Args({1024, 2})
     ->Unit(benchmark::kMillisecond);
 
-struct TorchWide : torch::nn::Module {
-  TorchWide()
-      : fc0(register_module("fc0", torch::nn::Linear(784, 1024))),
-        fc1(register_module("fc1", torch::nn::Linear(1024, 1024))),
-        h1(register_module("h1", torch::nn::Linear(1024, 10))),
-        h2(register_module("h2", torch::nn::Linear(1024, 10))) {}
-  torch::nn::Linear fc0, fc1, h1, h2;
-};
-void BM_Torch_TrainStepWide(benchmark::State& state) {
-  set_threads(static_cast<int>(state.range(1)));
-  torch::manual_seed(1);
-  const int64_t batch = state.range(0);
-  auto net = std::make_shared<TorchWide>();
-  torch::optim::Adam opt(net->parameters(), torch::optim::AdamOptions(1e-3));
-  auto x = torch::rand({batch, 784});
-  auto y1 = torch::randint(10, {batch}, torch::kLong), y2 = torch::randint(10, {batch}, torch::kLong);
-  auto step = [&] {
-    opt.zero_grad();
-    auto z = torch::relu(net->fc1(torch::relu(net->fc0(x))));
-    auto loss = torch::nn::functional::cross_entropy(net->h1(z), y1) +
-                torch::nn::functional::cross_entropy(net->h2(z), y2);
-    loss.backward();
-    opt.step();
-    return loss.item<float>();
-  };
-  for (int i = 0; i < 3; ++i) step();
-  for (auto _ : state) benchmark::DoNotOptimize(step());
-}
+void BM_Torch_TrainStepWide(benchmark::State& state) { torch_train_step(state, 1024); }
 BENCHMARK(BM_Torch_TrainStepWide)->Args({256, 1})->Args({256, 2})->Unit(benchmark::kMillisecond);
 
 void BM_Torch_Infer(benchmark::State& state) {
