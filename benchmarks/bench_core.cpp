@@ -35,18 +35,24 @@ void BM_EigenGemm(benchmark::State& state) {
     C.noalias() = A * B;
     benchmark::DoNotOptimize(C.data());
   }
-  state.counters["GFLOPS"] = benchmark::Counter(2.0 * m * k * n, benchmark::Counter::kIsIterationInvariantRate,
-                                                benchmark::Counter::kIs1000);
+  state.counters["GFLOPS"] = benchmark::Counter(
+      2.0 * m * k * n, benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
 }
 BENCHMARK(BM_EigenGemm)
-    ->Args({64, 64, 64, 1})->Args({256, 256, 256, 1})->Args({256, 256, 256, 2})
-    ->Args({1024, 1024, 1024, 1})->Args({1024, 1024, 1024, 2})->Args({256, 784, 256, 1})
-    ->Args({256, 784, 256, 2})->Unit(benchmark::kMicrosecond);
+    ->Args({64, 64, 64, 1})
+    ->Args({256, 256, 256, 1})
+    ->Args({256, 256, 256, 2})
+    ->Args({1024, 1024, 1024, 1})
+    ->Args({1024, 1024, 1024, 2})
+    ->Args({256, 784, 256, 1})
+    ->Args({256, 784, 256, 2})
+    ->Unit(benchmark::kMicrosecond);
 
 // ---- onestone train step ---------------------------------------------------------------------
 struct OnestoneStep {
-  explicit OnestoneStep(Index batch, Index width = 256, const std::string& balancer = "",
-                        weighting::GradientSource source = weighting::GradientSource::Representation) {
+  explicit OnestoneStep(
+      Index batch, Index width = 256, const std::string& balancer = "",
+      weighting::GradientSource source = weighting::GradientSource::Representation) {
     Generator g(1);
     Tensor<float> x({batch, 784});
     Tensor<std::int64_t> y1({batch}), y2({batch});
@@ -64,7 +70,8 @@ struct OnestoneStep {
     batch_.targets[1].labels = std::move(y2);
     batch_.targets[1].num_classes = 10;
     auto trunk = std::make_shared<nn::MLP<float>>(nn::MLPOptions({784, width, width}).seed(1));
-    model_ = std::make_unique<MultiTaskModel<float>>(std::make_shared<sharing::HardSharing<float>>(trunk, width));
+    model_ = std::make_unique<MultiTaskModel<float>>(
+        std::make_shared<sharing::HardSharing<float>>(trunk, width));
     for (const char* name : {"a", "b"})
       model_->add_task(TaskOptions<float>(name).head(
           std::make_shared<nn::Linear<float>>(nn::LinearOptions(width, 10).seed(2))));
@@ -85,7 +92,12 @@ void BM_Onestone_TrainStep(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * state.range(0));
 }
 BENCHMARK(BM_Onestone_TrainStep)
-    ->Args({32, 1})->Args({32, 2})->Args({256, 1})->Args({256, 2})->Args({1024, 1})->Args({1024, 2})
+    ->Args({32, 1})
+    ->Args({32, 2})
+    ->Args({256, 1})
+    ->Args({256, 2})
+    ->Args({1024, 1})
+    ->Args({1024, 2})
     ->Unit(benchmark::kMillisecond);
 
 // The same step with hidden width 1024 (GEMM-bound). Arguments: {batch, threads}.
@@ -101,17 +113,24 @@ BENCHMARK(BM_Onestone_TrainStepWide)->Args({256, 1})->Args({256, 2})->Unit(bench
 // (onestone's default) and at the shared parameters. Compare with BM_Onestone_TrainStep/256.
 void BM_Onestone_BalancedStep(benchmark::State& state, const std::string& method, bool params) {
   set_threads(static_cast<int>(state.range(1)));
-  OnestoneStep s(state.range(0), 256, method,
-                 params ? weighting::GradientSource::Parameters : weighting::GradientSource::Representation);
+  OnestoneStep s(
+      state.range(0), 256, method,
+      params ? weighting::GradientSource::Parameters : weighting::GradientSource::Representation);
   for (int i = 0; i < 3; ++i) s.step();
   for (auto _ : state) benchmark::DoNotOptimize(s.step());
 }
 BENCHMARK_CAPTURE(BM_Onestone_BalancedStep, pcgrad_rep, std::string("pcgrad"), false)
-    ->Args({256, 1})->Args({256, 2})->Unit(benchmark::kMillisecond);
+    ->Args({256, 1})
+    ->Args({256, 2})
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_Onestone_BalancedStep, mgda_rep, std::string("mgda"), false)
-    ->Args({256, 1})->Args({256, 2})->Unit(benchmark::kMillisecond);
+    ->Args({256, 1})
+    ->Args({256, 2})
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_Onestone_BalancedStep, pcgrad_param, std::string("pcgrad"), true)
-    ->Args({256, 1})->Args({256, 2})->Unit(benchmark::kMillisecond);
+    ->Args({256, 1})
+    ->Args({256, 2})
+    ->Unit(benchmark::kMillisecond);
 
 // Inference of the two-head MLP (no graph, memory released per call). Arguments: {batch, threads}.
 void BM_Onestone_Infer(benchmark::State& state) {
@@ -127,7 +146,11 @@ void BM_Onestone_Infer(benchmark::State& state) {
     benchmark::DoNotOptimize(out[0].data());
   }
 }
-BENCHMARK(BM_Onestone_Infer)->Args({1, 1})->Args({256, 1})->Args({256, 2})->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Onestone_Infer)
+    ->Args({1, 1})
+    ->Args({256, 1})
+    ->Args({256, 2})
+    ->Unit(benchmark::kMicrosecond);
 
 // MMoE train step: input 100, 8 experts of 64 units, 2 gates, towers 64→32→1, MSE, Adam.
 struct OnestoneMMoE {
@@ -139,7 +162,8 @@ struct OnestoneMMoE {
         std::make_shared<sharing::MMoE<float>>(sharing::MMoEOptions(2, 100, {64}, 8)));
     for (int t = 0; t < 2; ++t)
       model_->add_task(TaskOptions<float>("task" + std::to_string(t))
-                           .head(std::make_shared<nn::MLP<float>>(nn::MLPOptions({64, 32, 1}).activate_last(false)))
+                           .head(std::make_shared<nn::MLP<float>>(
+                               nn::MLPOptions({64, 32, 1}).activate_last(false)))
                            .loss(LossKind::MSE));
     opt_ = std::make_unique<optim::Adam<float>>(model_->parameters(), optim::AdamOptions(1e-3));
     data::DataLoader<float> loader(*ds_, data::LoaderOptions().batch_size(batch).shuffle(false));
@@ -177,7 +201,8 @@ void torch_train_step(benchmark::State& state, int64_t width) {
   auto net = std::make_shared<TorchNet>(width);
   torch::optim::Adam opt(net->parameters(), torch::optim::AdamOptions(1e-3));
   auto x = torch::rand({batch, 784});
-  auto y1 = torch::randint(10, {batch}, torch::kLong), y2 = torch::randint(10, {batch}, torch::kLong);
+  auto y1 = torch::randint(10, {batch}, torch::kLong),
+       y2 = torch::randint(10, {batch}, torch::kLong);
   auto step = [&] {
     opt.zero_grad();
     auto z = torch::relu(net->fc1(torch::relu(net->fc0(x))));
@@ -193,7 +218,12 @@ void torch_train_step(benchmark::State& state, int64_t width) {
 }
 void BM_Torch_TrainStep(benchmark::State& state) { torch_train_step(state, 256); }
 BENCHMARK(BM_Torch_TrainStep)
-    ->Args({32, 1})->Args({32, 2})->Args({256, 1})->Args({256, 2})->Args({1024, 1})->Args({1024, 2})
+    ->Args({32, 1})
+    ->Args({32, 2})
+    ->Args({256, 1})
+    ->Args({256, 2})
+    ->Args({1024, 1})
+    ->Args({1024, 2})
     ->Unit(benchmark::kMillisecond);
 
 void BM_Torch_TrainStepWide(benchmark::State& state) { torch_train_step(state, 1024); }
@@ -213,12 +243,17 @@ void BM_Torch_Infer(benchmark::State& state) {
     benchmark::DoNotOptimize(b.data_ptr());
   }
 }
-BENCHMARK(BM_Torch_Infer)->Args({1, 1})->Args({256, 1})->Args({256, 2})->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Torch_Infer)
+    ->Args({1, 1})
+    ->Args({256, 1})
+    ->Args({256, 2})
+    ->Unit(benchmark::kMicrosecond);
 
 // MMoE twin: 8 experts Linear(100, 64)+ReLU, 2 softmax gates, towers 64→32→1, MSE, Adam.
 struct TorchMMoE : torch::nn::Module {
   TorchMMoE() {
-    for (int e = 0; e < 8; ++e) experts.push_back(register_module("e" + std::to_string(e), torch::nn::Linear(100, 64)));
+    for (int e = 0; e < 8; ++e)
+      experts.push_back(register_module("e" + std::to_string(e), torch::nn::Linear(100, 64)));
     for (int t = 0; t < 2; ++t) {
       gates.push_back(register_module("g" + std::to_string(t), torch::nn::Linear(100, 8)));
       t1.push_back(register_module("t1_" + std::to_string(t), torch::nn::Linear(64, 32)));

@@ -13,7 +13,8 @@ struct Setup {
     manual_seed(1);
     ds = std::make_unique<data::Dataset<float>>(data::make_mmoe_synthetic<float>(
         data::SyntheticOptions().samples(256).dim(100).num_tasks(tasks).correlation(0.5)));
-    model = std::make_unique<MultiTaskModel<float>>(examples::make_strategy<float>(name, tasks, 100, 64));
+    model = std::make_unique<MultiTaskModel<float>>(
+        examples::make_strategy<float>(name, tasks, 100, 64));
     for (int t = 0; t < tasks; ++t)
       model->add_task(TaskOptions<float>("task" + std::to_string(t))
                           .head(std::make_shared<nn::Linear<float>>(nn::LinearOptions(64, 1)))
@@ -38,8 +39,13 @@ void run(benchmark::State& state, const std::string& name) {
 
 int register_all() {
   for (const auto& name : examples::strategy_names())
-    benchmark::RegisterBenchmark(("BM_Sharing/" + name).c_str(), [name](benchmark::State& st) { run(st, name); })
-        ->Args({2, 1})->Args({4, 1})->Args({8, 1})->Args({8, 2})->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark(("BM_Sharing/" + name).c_str(),
+                                 [name](benchmark::State& st) { run(st, name); })
+        ->Args({2, 1})
+        ->Args({4, 1})
+        ->Args({8, 1})
+        ->Args({8, 2})
+        ->Unit(benchmark::kMicrosecond);
   return 0;
 }
 const int registered = register_all();

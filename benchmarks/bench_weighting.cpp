@@ -15,7 +15,8 @@ struct Setup {
     ds = std::make_unique<data::Dataset<float>>(data::make_mmoe_synthetic<float>(
         data::SyntheticOptions().samples(256).dim(100).num_tasks(tasks).correlation(0.5)));
     auto trunk = std::make_shared<nn::MLP<float>>(nn::MLPOptions({100, 256, 256}));
-    model = std::make_unique<MultiTaskModel<float>>(std::make_shared<sharing::HardSharing<float>>(trunk, 256));
+    model = std::make_unique<MultiTaskModel<float>>(
+        std::make_shared<sharing::HardSharing<float>>(trunk, 256));
     for (int t = 0; t < tasks; ++t)
       model->add_task(TaskOptions<float>("task" + std::to_string(t))
                           .head(std::make_shared<nn::Linear<float>>(nn::LinearOptions(256, 1)))
@@ -40,8 +41,12 @@ void run(benchmark::State& state, const std::string& method) {
 
 int register_all() {
   for (const auto& name : weighting::balancer_names())
-    benchmark::RegisterBenchmark(("BM_Weighting/" + name).c_str(), [name](benchmark::State& st) { run(st, name); })
-        ->Arg(2)->Arg(4)->Arg(8)->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark(("BM_Weighting/" + name).c_str(),
+                                 [name](benchmark::State& st) { run(st, name); })
+        ->Arg(2)
+        ->Arg(4)
+        ->Arg(8)
+        ->Unit(benchmark::kMicrosecond);
   return 0;
 }
 const int registered = register_all();

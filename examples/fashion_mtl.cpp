@@ -9,7 +9,6 @@
 #include <cstdio>
 #include <exception>
 #include <iostream>
-
 #include <onestone/onestone.hpp>
 
 #include "common/args.hpp"
@@ -54,8 +53,10 @@ int main(int argc, char** argv) {
                      .loss(LossKind::CrossEntropy)
                      .weight(0.5));
   optim::Adam<float> opt(model.parameters(), optim::AdamOptions(lr));
-  data::DataLoader<float> train_loader(train_set, data::LoaderOptions().batch_size(batch_size).seed(seed));
-  data::DataLoader<float> test_loader(test_set, data::LoaderOptions().batch_size(1000).shuffle(false));
+  data::DataLoader<float> train_loader(train_set,
+                                       data::LoaderOptions().batch_size(batch_size).seed(seed));
+  data::DataLoader<float> test_loader(test_set,
+                                      data::LoaderOptions().batch_size(1000).shuffle(false));
 
   for (long epoch = 1; epoch <= epochs; ++epoch) {
     train::ProgressBar bar(static_cast<long>(train_loader.num_batches()),

@@ -8,9 +8,8 @@
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
-#include <vector>
-
 #include <onestone/onestone.hpp>
+#include <vector>
 
 #include "common/args.hpp"
 
@@ -37,7 +36,8 @@ int main(int argc, char** argv) {
   {
     const Tensor<float>& y0 = all.target("task0").values;
     std::vector<float> sorted(y0.begin(), y0.end());
-    std::nth_element(sorted.begin(), sorted.begin() + static_cast<long>(sorted.size() / 2), sorted.end());
+    std::nth_element(sorted.begin(), sorted.begin() + static_cast<long>(sorted.size() / 2),
+                     sorted.end());
     const float median = sorted[sorted.size() / 2];
     Tensor<std::int64_t> above({all.size()});
     for (Index i = 0; i < all.size(); ++i) above[i] = y0[i] > median ? 1 : 0;
@@ -58,13 +58,15 @@ int main(int argc, char** argv) {
   };
   model.add_task(TaskOptions<float>("task0").head(head(1)).loss(LossKind::MSE));
   model.add_task(TaskOptions<float>("task1").head(head(1)).loss(LossKind::MSE));
-  model.add_task(TaskOptions<float>("above_median").head(head(2)).loss(LossKind::CrossEntropy).weight(0.5));
+  model.add_task(
+      TaskOptions<float>("above_median").head(head(2)).loss(LossKind::CrossEntropy).weight(0.5));
   std::printf("model: %ld parameters\n", static_cast<long>(model.num_parameters()));
 
   // 3. Train with Adam and a cosine schedule; evaluate every epoch.
   optim::Adam<float> opt(model.parameters(), optim::AdamOptions(lr));
   optim::CosineAnnealingLR<float> schedule(opt, epochs);
-  data::DataLoader<float> train_loader(train, data::LoaderOptions().batch_size(batch_size).seed(seed));
+  data::DataLoader<float> train_loader(train,
+                                       data::LoaderOptions().batch_size(batch_size).seed(seed));
   data::DataLoader<float> test_loader(test, data::LoaderOptions().batch_size(256).shuffle(false));
   for (long epoch = 1; epoch <= epochs; ++epoch) {
     train::ProgressBar bar(static_cast<long>(train_loader.num_batches()),

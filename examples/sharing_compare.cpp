@@ -7,11 +7,10 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <onestone/onestone.hpp>
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <onestone/onestone.hpp>
 
 #include "common/args.hpp"
 #include "common/strategies.hpp"
@@ -31,7 +30,8 @@ int main(int argc, char** argv) {
   const long hidden = args.get_int("--hidden", 16);
   const std::string csv_path = args.get("--csv", "");
   std::vector<double> correlations;
-  for (auto& c : examples::split_list(args.get("--correlations", "0.5,0.9,1.0"))) correlations.push_back(std::stod(c));
+  for (auto& c : examples::split_list(args.get("--correlations", "0.5,0.9,1.0")))
+    correlations.push_back(std::stod(c));
   std::vector<std::string> strategies = examples::strategy_names();
   if (args.has("--strategies")) strategies = examples::split_list(args.get("--strategies", ""));
 
@@ -50,21 +50,24 @@ int main(int argc, char** argv) {
   std::map<std::string, Index> params;
   for (double p : correlations) {
     for (long seed = 1; seed <= seeds; ++seed) {
-      auto all = data::make_mmoe_synthetic<float>(data::SyntheticOptions()
-                                                      .samples(samples).dim(dim).num_tasks(2)
-                                                      .correlation(p).seed(static_cast<std::uint64_t>(seed)));
+      auto all = data::make_mmoe_synthetic<float>(
+          data::SyntheticOptions().samples(samples).dim(dim).num_tasks(2).correlation(p).seed(
+              static_cast<std::uint64_t>(seed)));
       auto split = all.split(5.0 / 6.0, static_cast<std::uint64_t>(seed));
       for (const auto& name : strategies) {
         manual_seed(static_cast<std::uint64_t>(seed) * 7919);
         MultiTaskModel<float> model(examples::make_strategy<float>(name, 2, dim, hidden));
         for (int t = 0; t < 2; ++t)
           model.add_task(TaskOptions<float>("task" + std::to_string(t))
-                             .head(std::make_shared<nn::MLP<float>>(nn::MLPOptions({hidden, 8, 1}).activate_last(false)))
+                             .head(std::make_shared<nn::MLP<float>>(
+                                 nn::MLPOptions({hidden, 8, 1}).activate_last(false)))
                              .loss(LossKind::MSE));
         params[name] = model.num_parameters();
         optim::Adam<float> opt(model.parameters(), optim::AdamOptions(1e-3));
-        data::DataLoader<float> loader(split.first, data::LoaderOptions().batch_size(128).seed(static_cast<std::uint64_t>(seed)));
-        data::DataLoader<float> test(split.second, data::LoaderOptions().batch_size(1000).shuffle(false));
+        data::DataLoader<float> loader(split.first, data::LoaderOptions().batch_size(128).seed(
+                                                        static_cast<std::uint64_t>(seed)));
+        data::DataLoader<float> test(split.second,
+                                     data::LoaderOptions().batch_size(1000).shuffle(false));
         for (long e = 0; e < epochs; ++e)
           for (const auto& b : loader) model.train_step(b, opt);
         auto rep = model.evaluate(test);
@@ -75,15 +78,19 @@ int main(int argc, char** argv) {
           mean += mse / 2;
           if (csv) {
             csv << name << ',' << p << ',' << seed << ',' << task << ",mse," << mse << '\n';
-            csv << name << ',' << p << ',' << seed << ',' << task << ",mae," << rep.get(task, "mae") << '\n';
+            csv << name << ',' << p << ',' << seed << ',' << task << ",mae," << rep.get(task, "mae")
+                << '\n';
           }
         }
         table[name][p] += mean / static_cast<double>(seeds);
-        std::fprintf(stderr, "  %-13s p=%.2f seed %ld: test MSE %.4f\n", name.c_str(), p, seed, mean);
+        std::fprintf(stderr, "  %-13s p=%.2f seed %ld: test MSE %.4f\n", name.c_str(), p, seed,
+                     mean);
       }
     }
   }
-  std::printf("\nMean test MSE over 2 tasks and %ld seeds (%ld epochs, hidden %ld); lower is better\n", seeds, epochs, hidden);
+  std::printf(
+      "\nMean test MSE over 2 tasks and %ld seeds (%ld epochs, hidden %ld); lower is better\n",
+      seeds, epochs, hidden);
   std::printf("%-14s %8s", "strategy", "params");
   for (double p : correlations) std::printf("   p=%.2f", p);
   std::printf("\n");

@@ -12,12 +12,11 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <onestone/onestone.hpp>
+#include <onestone/weighting/registry.hpp>
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <onestone/onestone.hpp>
-#include <onestone/weighting/registry.hpp>
 
 #include "common/args.hpp"
 
@@ -32,7 +31,8 @@ Var<double> clamp_min(const Var<double>& u, double lo) {
 }
 
 // The toy objectives: each a tanh-gated blend of a log part and a quadratic part (f1 scaled).
-void objectives(const Var<double>& x, double scale, double offset, Var<double>& f1, Var<double>& f2) {
+void objectives(const Var<double>& x, double scale, double offset, Var<double>& f1,
+                Var<double>& f2) {
   const double lower = 5e-6;
   Var<double> x1 = narrow(x, 0, 1), x2 = narrow(x, 1, 1);
   Var<double> t = tanh(-x2);
@@ -131,13 +131,14 @@ int main(int argc, char** argv) {
   const int cols = 5, rows = static_cast<int>((methods.size() + cols - 1) / cols);
   gp << "set terminal pngcairo size " << 300 * cols << "," << 280 * rows << " font ',8'\n"
      << "set output '" << png_path << "'\nset datafile separator ','\n"
-     << "set multiplot layout " << rows << "," << cols << "\nset xrange [-10:10]\nset yrange [-10:10]\n"
+     << "set multiplot layout " << rows << "," << cols
+     << "\nset xrange [-10:10]\nset yrange [-10:10]\n"
      << "unset key\n";
   for (const auto& name : methods) {
     gp << "set title '" << name << "' noenhanced\nplot ";
     for (int s = 0; s < 5; ++s)
-      gp << (s ? ", " : "") << "'" << csv_path << "' using (strcol(1) eq '" << name << "' && $2 == " << s
-         << " ? $4 : 1/0):5 with lines lw 1.5";
+      gp << (s ? ", " : "") << "'" << csv_path << "' using (strcol(1) eq '" << name
+         << "' && $2 == " << s << " ? $4 : 1/0):5 with lines lw 1.5";
     gp << ", '-' with points pt 7 ps 0.8 lc 'black'\n";
     for (auto& st : starts) gp << st[0] << ',' << st[1] << '\n';
     gp << "e\n";

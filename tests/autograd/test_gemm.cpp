@@ -15,10 +15,11 @@ RowMatrix<T> random(Index r, Index c, std::uint64_t seed) {
 }
 }  // namespace
 
-TEMPLATE_TEST_CASE("gemm matches Eigen for every transpose, size and thread count", "[autograd][gemm]",
-                   float, double) {
+TEMPLATE_TEST_CASE("gemm matches Eigen for every transpose, size and thread count",
+                   "[autograd][gemm]", float, double) {
   using T = TestType;
-  const Index sizes[][3] = {{1, 1, 1}, {3, 5, 7}, {32, 10, 256}, {256, 256, 784}, {17, 300, 33}, {300, 17, 64}, {1, 257, 130}, {1, 10, 784}};
+  const Index sizes[][3] = {{1, 1, 1},     {3, 5, 7},     {32, 10, 256}, {256, 256, 784},
+                            {17, 300, 33}, {300, 17, 64}, {1, 257, 130}, {1, 10, 784}};
   for (int threads : {1, 2}) {
     set_num_threads(threads);
     for (auto& s : sizes) {
@@ -32,11 +33,14 @@ TEMPLATE_TEST_CASE("gemm matches Eigen for every transpose, size and thread coun
           RowMatrix<T> opB = tb ? RowMatrix<T>(B.transpose()) : B;
           ref.noalias() = opA * opB;
           RowMatrix<T> C = RowMatrix<T>::Constant(M, N, T(7));
-          autograd::detail::gemm<T>(M, N, K, A.data(), A.cols(), ta, B.data(), B.cols(), tb, C.data(), N, false);
+          autograd::detail::gemm<T>(M, N, K, A.data(), A.cols(), ta, B.data(), B.cols(), tb,
+                                    C.data(), N, false);
           const double tol = std::is_same<T, float>::value ? 1e-4 : 1e-12;
-          INFO("M=" << M << " N=" << N << " K=" << K << " ta=" << ta << " tb=" << tb << " threads=" << threads);
+          INFO("M=" << M << " N=" << N << " K=" << K << " ta=" << ta << " tb=" << tb
+                    << " threads=" << threads);
           CHECK((C - ref).cwiseAbs().maxCoeff() <= tol * (1 + K));
-          autograd::detail::gemm<T>(M, N, K, A.data(), A.cols(), ta, B.data(), B.cols(), tb, C.data(), N, true);
+          autograd::detail::gemm<T>(M, N, K, A.data(), A.cols(), ta, B.data(), B.cols(), tb,
+                                    C.data(), N, true);
           CHECK((C - 2 * ref).cwiseAbs().maxCoeff() <= 2 * tol * (1 + K));
         }
     }

@@ -23,11 +23,11 @@ Var<double> wsum(const Var<double>& y) {
   keep.emplace_back(w);
   return sum(y * Var<double>::from(*w));
 }
-#define CHECK_GRAD(expr, ...)                                              \
-  do {                                                                     \
+#define CHECK_GRAD(expr, ...)                                                    \
+  do {                                                                           \
     auto r = gradcheck<double>([&](const V& v) { return expr; }, {__VA_ARGS__}); \
-    INFO(r.message());                                                     \
-    CHECK(r.ok);                                                           \
+    INFO(r.message());                                                           \
+    CHECK(r.ok);                                                                 \
   } while (0)
 }  // namespace
 
@@ -97,7 +97,11 @@ TEST_CASE("reduction, softmax and shape gradients", "[autograd][gradcheck]") {
 TEST_CASE("dropout and layer_norm gradients", "[autograd][gradcheck]") {
   auto a = rnd({3, 5}, 21), g = rnd({5}, 22), b = rnd({5}, 23);
   // Same seed at every evaluation gives the same mask, so the function is deterministic.
-  CHECK_GRAD(([&] { Generator gen(5); return wsum(dropout(v[0], 0.4, true, gen)); })(), a);
+  CHECK_GRAD(([&] {
+               Generator gen(5);
+               return wsum(dropout(v[0], 0.4, true, gen));
+             })(),
+             a);
   CHECK_GRAD(wsum(layer_norm(v[0], v[1], v[2])), a, g, b);
   CHECK_GRAD(wsum(layer_norm(v[0])), a);
 }
@@ -107,9 +111,16 @@ TEST_CASE("loss gradients", "[losses][gradcheck]") {
        y = rnd({5, 2}, 34);
   Tensor<Index> labels = Tensor<Index>::from({0, 3, 1, -1, 2}, {5});
   Tensor<double> cw = Tensor<double>::from({1.0, 2.0, 0.5, 1.5}, {4});
-  CHECK_GRAD(losses::cross_entropy(v[0], labels, losses::CrossEntropyOptions<double>().ignore_index(-1)), logits);
-  CHECK_GRAD(losses::cross_entropy(v[0], labels, losses::CrossEntropyOptions<double>().weight(cw).ignore_index(-1)), logits);
-  CHECK_GRAD(losses::cross_entropy(v[0], labels, losses::CrossEntropyOptions<double>().ignore_index(-1).reduction(losses::Reduction::Sum)), logits);
+  CHECK_GRAD(
+      losses::cross_entropy(v[0], labels, losses::CrossEntropyOptions<double>().ignore_index(-1)),
+      logits);
+  CHECK_GRAD(losses::cross_entropy(
+                 v[0], labels, losses::CrossEntropyOptions<double>().weight(cw).ignore_index(-1)),
+             logits);
+  CHECK_GRAD(losses::cross_entropy(v[0], labels,
+                                   losses::CrossEntropyOptions<double>().ignore_index(-1).reduction(
+                                       losses::Reduction::Sum)),
+             logits);
   CHECK_GRAD(losses::binary_cross_entropy_with_logits(v[0], v[1]), logits, target);
   CHECK_GRAD(losses::mse_loss(v[0], v[1]), pred, y);
   CHECK_GRAD(losses::l1_loss(v[0], v[1]), pred, y);

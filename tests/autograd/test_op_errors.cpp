@@ -7,7 +7,8 @@ using namespace onestone;
 TEST_CASE("operations reject bad shapes with clear messages", "[autograd][errors]") {
   Tensor<float> a({3, 4}), b({4, 3}), c({2, 4}), labels_t({3});
   auto A = Var<float>::from(a), B = Var<float>::from(b), C = Var<float>::from(c);
-  CHECK_THROWS_WITH(matmul(A, A), Catch::Contains("matmul") && Catch::Contains("[3, 4] and [3, 4]"));
+  CHECK_THROWS_WITH(matmul(A, A),
+                    Catch::Contains("matmul") && Catch::Contains("[3, 4] and [3, 4]"));
   CHECK_THROWS_WITH(A + C, Catch::Contains("add") && Catch::Contains("cannot broadcast"));
   CHECK_THROWS_WITH(A * B, Catch::Contains("mul"));
   CHECK_THROWS_WITH(reshape(A, Shape{5, 2}), Catch::Contains("reshape"));
@@ -18,9 +19,11 @@ TEST_CASE("operations reject bad shapes with clear messages", "[autograd][errors
   CHECK_THROWS_WITH(gather_rows(A, Tensor<Index>::from({0, 3}, {2})), Catch::Contains("index 3"));
   CHECK_THROWS_WITH(dropout(A, 1.5f, true), Catch::Contains("dropout"));
   CHECK_THROWS_WITH(A / 0.0f, Catch::Contains("division"));
-  CHECK_THROWS_WITH(losses::cross_entropy(A, Tensor<Index>({2})), Catch::Contains("2 labels") && Catch::Contains("[3, 4]"));
+  CHECK_THROWS_WITH(losses::cross_entropy(A, Tensor<Index>({2})),
+                    Catch::Contains("2 labels") && Catch::Contains("[3, 4]"));
   CHECK_THROWS_WITH(losses::mse_loss(A, C), Catch::Contains("mse_loss"));
-  CHECK_THROWS_WITH(losses::binary_cross_entropy_with_logits(A, C), Catch::Contains("binary_cross_entropy"));
+  CHECK_THROWS_WITH(losses::binary_cross_entropy_with_logits(A, C),
+                    Catch::Contains("binary_cross_entropy"));
   CHECK_THROWS_WITH(losses::huber_loss(A, A, -1.0f), Catch::Contains("delta"));
   CHECK_THROWS_WITH(A.item(), Catch::Contains("not one element"));
   CHECK_THROWS_WITH(Var<float>().shape(), Catch::Contains("undefined"));
@@ -37,7 +40,8 @@ TEST_CASE("losses: values against hand computation", "[losses]") {
         Approx((3 * -std::log(0.75) + 1 * -std::log(0.5)) / 4));
   Tensor<Index> ign = Tensor<Index>::from({1, -100}, {2});
   CHECK(losses::cross_entropy(L, ign).item() == Approx(-std::log(0.75)));
-  Tensor<double> p = Tensor<double>::from({1.0, 3.0}, {2, 1}), y = Tensor<double>::from({0.0, 0.5}, {2, 1});
+  Tensor<double> p = Tensor<double>::from({1.0, 3.0}, {2, 1}),
+                 y = Tensor<double>::from({0.0, 0.5}, {2, 1});
   auto P = Var<double>::from(p);
   CHECK(losses::mse_loss(P, y).item() == Approx((1.0 + 6.25) / 2));
   CHECK(losses::l1_loss(P, y).item() == Approx((1.0 + 2.5) / 2));

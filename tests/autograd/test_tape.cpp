@@ -19,15 +19,15 @@ TEST_CASE("tape: backward from several roots and the gradient of an intermediate
   tape.reset();
   nn::Parameter<double> w(Tensor<double>::from({0.5, -1.0, 2.0, 1.5}, {2, 2}));
   auto x = Var<double>::from(Tensor<double>::from({1.0, 2.0}, {1, 2}));
-  auto z = linear(x, w.var());           // shared representation [1, 2]
-  auto l1 = sum(z * z);                  // task 1
-  auto l2 = sum(z * 3.0);                // task 2
+  auto z = linear(x, w.var());  // shared representation [1, 2]
+  auto l1 = sum(z * z);         // task 1
+  auto l2 = sum(z * 3.0);       // task 2
   l1.backward();
-  Tensor<double> g1 = z.grad();          // 2z
+  Tensor<double> g1 = z.grad();  // 2z
   CHECK(g1[0] == Approx(2 * z.data()[0]));
   CHECK(g1[1] == Approx(2 * z.data()[1]));
-  l2.backward();                         // graph kept: second root
-  Tensor<double> g2 = z.grad();          // 3 (intermediate gradients restart per pass)
+  l2.backward();                 // graph kept: second root
+  Tensor<double> g2 = z.grad();  // 3 (intermediate gradients restart per pass)
   CHECK(g2[0] == 3.0);
   CHECK(g2[1] == 3.0);
   // Parameter gradients accumulate over both passes: dW = (2z + 3) xᵀ.

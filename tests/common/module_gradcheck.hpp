@@ -1,7 +1,6 @@
 #pragma once
 // Finite-difference check of every parameter gradient of a computation built from modules.
 #include <catch2/catch.hpp>
-
 #include <functional>
 #include <string>
 #include <vector>

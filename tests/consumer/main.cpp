@@ -1,8 +1,7 @@
 // Downstream consumer: two translation units include the umbrella header (catches ODR /
 // multiple-definition problems in header-only code), main prints the library version.
-#include <onestone/onestone.hpp>
-
 #include <iostream>
+#include <onestone/onestone.hpp>
 #include <string>
 
 int other_translation_unit();

@@ -1,7 +1,4 @@
+#include <cstring>
 #include <onestone/onestone.hpp>
 
-#include <cstring>
-
-int other_translation_unit() {
-  return std::strlen(onestone::version_string()) > 0 ? 42 : 0;
-}
+int other_translation_unit() { return std::strlen(onestone::version_string()) > 0 ? 42 : 0; }

@@ -1,8 +1,8 @@
 // Tests for the IDX reader (raw and gzipped) and the Fashion-MNIST loader.
-#include <catch2/catch.hpp>
 #include <unistd.h>
 #include <zlib.h>
 
+#include <catch2/catch.hpp>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
@@ -294,6 +294,7 @@ TEST_CASE("IDX reader: fuzzer-found inputs fail cleanly", "[data][idx][fuzz]") {
   REQUIRE_THROWS_WITH(onestone::data::read_idx(dir + "idx-oom-3.9GB-before-reading-data.idx"),
                       Catch::Contains("truncated at byte offset"));
   // Zero images but huge image dimensions: rejected, not an integer overflow.
-  REQUIRE_THROWS_AS(onestone::data::read_idx_images<float>(dir + "idx-images-features-overflow.idx"),
-                    std::runtime_error);
+  REQUIRE_THROWS_AS(
+      onestone::data::read_idx_images<float>(dir + "idx-images-features-overflow.idx"),
+      std::runtime_error);
 }

@@ -1,9 +1,8 @@
 // Tests for Dataset and DataLoader: coverage, reproducible shuffles, drop_last, gathering,
 // checkpoint state, range-for, and allocation-free steady state.
-#include <catch2/catch.hpp>
-
 #include <algorithm>
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <cstdint>
 #include <cstdlib>
 #include <new>
@@ -122,9 +121,9 @@ TEST_CASE("Dataset validates tasks and looks them up by name", "[data][dataset]"
 
   Tensor<std::int64_t> bad({10});
   bad[4] = 3;
-  REQUIRE_THROWS_WITH(ds.add_classification("bin", bad, 2),
-                      Catch::Contains("'bin'") && Catch::Contains("index 4") &&
-                          Catch::Contains("is 3"));
+  REQUIRE_THROWS_WITH(ds.add_classification("bin", bad, 2), Catch::Contains("'bin'") &&
+                                                                Catch::Contains("index 4") &&
+                                                                Catch::Contains("is 3"));
   REQUIRE_THROWS_WITH(ds.add_classification("short", Tensor<std::int64_t>({9}), 2),
                       Catch::Contains("[9]") && Catch::Contains("[10, 2, 3]"));
   REQUIRE_THROWS_AS(ds.add_regression("cls", Tensor<double>({10})), std::invalid_argument);
@@ -178,8 +177,10 @@ TEST_CASE("DataLoader covers every sample exactly once per epoch", "[data][loade
     REQUIRE(sizes.size() == 11);
     CHECK(sizes.back() == 3);
     REQUIRE(order.size() == 103);
-    if (epoch == 0) first = order;
-    else CHECK(order != first);  // a new permutation each epoch
+    if (epoch == 0)
+      first = order;
+    else
+      CHECK(order != first);  // a new permutation each epoch
     std::sort(order.begin(), order.end());
     for (Index i = 0; i < 103; ++i) REQUIRE(order[std::size_t(i)] == i);
   }

@@ -1,6 +1,5 @@
 // Tests for the MMoE synthetic regression generator.
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <cstdint>
 
@@ -21,13 +20,9 @@ double pearson(const onestone::Tensor<double>& a, const onestone::Tensor<double>
 
 TEST_CASE("MMoE synthetic: label correlation equals p", "[data][synthetic]") {
   for (double p : {0.5, 0.9, 1.0, -0.3}) {
-    const auto ds = onestone::data::make_mmoe_synthetic<double>(SyntheticOptions()
-                                                                    .samples(200000)
-                                                                    .dim(16)
-                                                                    .correlation(p)
-                                                                    .sine_terms(0)
-                                                                    .noise_std(0.0)
-                                                                    .seed(42));
+    const auto ds = onestone::data::make_mmoe_synthetic<double>(
+        SyntheticOptions().samples(200000).dim(16).correlation(p).sine_terms(0).noise_std(0.0).seed(
+            42));
     REQUIRE(ds.num_tasks() == 2);
     const double r = pearson(ds.target("task0").values, ds.target("task1").values);
     INFO("p = " << p << ", measured r = " << r);
@@ -70,8 +65,8 @@ TEST_CASE("MMoE synthetic: p = 1 with no noise gives identical tasks", "[data][s
 }
 
 TEST_CASE("MMoE synthetic: invalid options throw", "[data][synthetic]") {
-  using onestone::data::make_mmoe_synthetic;
   using Catch::Contains;
+  using onestone::data::make_mmoe_synthetic;
   REQUIRE_THROWS_WITH(make_mmoe_synthetic<float>(SyntheticOptions().correlation(1.5)),
                       Contains("correlation"));
   REQUIRE_THROWS_WITH(make_mmoe_synthetic<float>(SyntheticOptions().correlation(-1.01)),

@@ -1,6 +1,5 @@
 // Tests for ConfusionMatrix and RegressionMeter against hand-computed values.
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <cstdint>
 

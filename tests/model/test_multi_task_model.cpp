@@ -24,14 +24,15 @@ data::Dataset<float> toy(Index n, std::uint64_t seed) {
 
 std::unique_ptr<MultiTaskModel<float>> make_model() {
   auto trunk = std::make_shared<nn::MLP<float>>(nn::MLPOptions({6, 32, 32}).seed(1));
-  auto m = std::make_unique<MultiTaskModel<float>>(std::make_shared<sharing::HardSharing<float>>(trunk, 32));
+  auto m = std::make_unique<MultiTaskModel<float>>(
+      std::make_shared<sharing::HardSharing<float>>(trunk, 32));
   m->add_task(TaskOptions<float>("cls")
-                 .head(std::make_shared<nn::Linear<float>>(nn::LinearOptions(32, 3).seed(2)))
-                 .loss(LossKind::CrossEntropy));
+                  .head(std::make_shared<nn::Linear<float>>(nn::LinearOptions(32, 3).seed(2)))
+                  .loss(LossKind::CrossEntropy));
   m->add_task(TaskOptions<float>("reg")
-                 .head(std::make_shared<nn::Linear<float>>(nn::LinearOptions(32, 1).seed(3)))
-                 .loss(LossKind::MSE)
-                 .weight(2.0));
+                  .head(std::make_shared<nn::Linear<float>>(nn::LinearOptions(32, 1).seed(3)))
+                  .loss(LossKind::MSE)
+                  .weight(2.0));
   return m;
 }
 }  // namespace
@@ -82,19 +83,22 @@ TEST_CASE("model input errors are clear", "[model][errors]") {
   SECTION("label type mismatch") {
     MultiTaskModel<float> m2(std::make_shared<sharing::HardSharing<float>>(
         std::make_shared<nn::MLP<float>>(nn::MLPOptions({6, 8})), 8));
-    m2.add_task(TaskOptions<float>("reg").head(std::make_shared<nn::Linear<float>>(nn::LinearOptions(8, 3))));
+    m2.add_task(TaskOptions<float>("reg").head(
+        std::make_shared<nn::Linear<float>>(nn::LinearOptions(8, 3))));
     optim::SGD<float> o2(m2.parameters(), optim::SGDOptions(0.1));
     REQUIRE_THROWS_WITH(m2.train_step(b, o2), Catch::Contains("holds real values"));
   }
   SECTION("wrong input width") {
     data::Batch<float> bad = b;
     bad.x.resize(Shape{32, 5});
-    REQUIRE_THROWS_WITH(model.train_step(bad, opt), Catch::Contains("linear") && Catch::Contains("[32, 5]"));
+    REQUIRE_THROWS_WITH(model.train_step(bad, opt),
+                        Catch::Contains("linear") && Catch::Contains("[32, 5]"));
   }
   SECTION("non-finite loss throws, or skips by policy") {
     data::Batch<float> bad = b;
     bad.targets[1].values[0] = std::numeric_limits<float>::infinity();
-    REQUIRE_THROWS_WITH(model.train_step(bad, opt), Catch::Contains("task 'reg'") && Catch::Contains("infinite"));
+    REQUIRE_THROWS_WITH(model.train_step(bad, opt),
+                        Catch::Contains("task 'reg'") && Catch::Contains("infinite"));
     model.set_non_finite_policy(model::NonFinitePolicy::Skip);
     const Tensor<float> w0 = model.parameters()[0]->value();
     const auto& r = model.train_step(bad, opt);
@@ -107,8 +111,9 @@ TEST_CASE("model input errors are clear", "[model][errors]") {
     REQUIRE_THROWS_WITH(model.train_step(bad, opt), Catch::Contains("label 7 at position 3"));
   }
   SECTION("duplicate task and missing head") {
-    REQUIRE_THROWS_WITH(model.add_task(TaskOptions<float>("cls").head(std::make_shared<nn::Identity<float>>())),
-                        Catch::Contains("duplicate task"));
+    REQUIRE_THROWS_WITH(
+        model.add_task(TaskOptions<float>("cls").head(std::make_shared<nn::Identity<float>>())),
+        Catch::Contains("duplicate task"));
     REQUIRE_THROWS_WITH(model.add_task(TaskOptions<float>("x")), Catch::Contains("has no head"));
   }
 }

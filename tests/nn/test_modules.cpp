@@ -69,8 +69,10 @@ TEST_CASE("Module registry: dotted names, train/eval, zero_grad", "[nn]") {
   CHECK(mlp->parameters()[0]->grad().vector().norm() > 0);
   seq.zero_grad();
   CHECK(mlp->parameters()[0]->grad().vector().norm() == 0);
-  CHECK_THROWS_WITH(mlp->register_parameter("fc0", Tensor<double>({1})), Catch::Contains("duplicate"));
-  CHECK_THROWS_WITH(mlp->register_parameter("a.b", Tensor<double>({1})), Catch::Contains("invalid name"));
+  CHECK_THROWS_WITH(mlp->register_parameter("fc0", Tensor<double>({1})),
+                    Catch::Contains("duplicate"));
+  CHECK_THROWS_WITH(mlp->register_parameter("a.b", Tensor<double>({1})),
+                    Catch::Contains("invalid name"));
   CHECK_THROWS_AS(mlp->parameter("nope"), std::invalid_argument);
 }
 
@@ -111,7 +113,8 @@ TEST_CASE("layer gradients: Linear, MLP with LayerNorm, LayerNorm module", "[nn]
   for (Index i = 0; i < x.numel(); ++i) x[i] = std::sin(0.3 * i);
   nn::Linear<double> lin(nn::LinearOptions(4, 5).seed(2));
   check_module_params(lin, x);
-  nn::MLP<double> mlp(nn::MLPOptions({4, 6, 2}).layer_norm(true).activation(nn::Activation::GELU).seed(3));
+  nn::MLP<double> mlp(
+      nn::MLPOptions({4, 6, 2}).layer_norm(true).activation(nn::Activation::GELU).seed(3));
   check_module_params(mlp, x);
   nn::LayerNorm<double> ln(4);
   ln.parameter("weight").value().vector().setLinSpaced(0.5, 1.5);
@@ -121,7 +124,8 @@ TEST_CASE("layer gradients: Linear, MLP with LayerNorm, LayerNorm module", "[nn]
 TEST_CASE("module input errors", "[nn][errors]") {
   nn::Linear<float> fc(nn::LinearOptions(4, 2));
   Tensor<float> x({3, 5});
-  CHECK_THROWS_WITH(fc.forward(Var<float>::from(x)), Catch::Contains("linear") && Catch::Contains("[3, 5]"));
+  CHECK_THROWS_WITH(fc.forward(Var<float>::from(x)),
+                    Catch::Contains("linear") && Catch::Contains("[3, 5]"));
   CHECK_THROWS_AS(nn::Linear<float>(nn::LinearOptions(0, 2)), std::invalid_argument);
   CHECK_THROWS_AS(nn::Dropout<float>(1.5), std::invalid_argument);
   CHECK_THROWS_AS(nn::MLP<float>(nn::MLPOptions({4})), std::invalid_argument);

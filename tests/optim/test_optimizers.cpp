@@ -38,7 +38,8 @@ TEST_CASE("SGD first steps match hand computation", "[optim]") {
   c.grad(1.0);
   nes.step();  // buf = 2.8, d = 1 + 2.52 = 3.52
   CHECK(c.w() == Approx(0.62 - 0.352));
-  CHECK_THROWS_AS(optim::SGD<double>({&c.p}, optim::SGDOptions(0.1).nesterov(true)), std::invalid_argument);
+  CHECK_THROWS_AS(optim::SGD<double>({&c.p}, optim::SGDOptions(0.1).nesterov(true)),
+                  std::invalid_argument);
 }
 
 TEST_CASE("Adam and AdamW first steps match hand computation", "[optim]") {

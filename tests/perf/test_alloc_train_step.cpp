@@ -92,7 +92,8 @@ TEST_CASE("a steady-state hard-sharing training step allocates nothing", "[perf]
   data::Dataset<float> ds(std::move(x));
   ds.add_classification("a", std::move(y1), 10).add_classification("b", std::move(y2), 10);
 
-  auto trunk = std::make_shared<nn::MLP<float>>(nn::MLPOptions({784, 256, 256}).dropout(0.1).seed(1));
+  auto trunk =
+      std::make_shared<nn::MLP<float>>(nn::MLPOptions({784, 256, 256}).dropout(0.1).seed(1));
   MultiTaskModel<float> model(std::make_shared<sharing::HardSharing<float>>(trunk, 256));
   for (const char* name : {"a", "b"})
     model.add_task(TaskOptions<float>(name).head(

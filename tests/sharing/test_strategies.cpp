@@ -47,12 +47,19 @@ TEST_CASE("every strategy's gradients match finite differences", "[sharing][grad
     gradcheck_strategy(s, 2, 4);
   }
   SECTION("soft, squared L2") {
-    sharing::SoftSharing<double> s([] { return std::make_shared<nn::MLP<double>>(nn::MLPOptions({4, 5, 3})); }, 3, 0.05);
+    sharing::SoftSharing<double> s(
+        [] {
+          return std::make_shared<nn::MLP<double>>(nn::MLPOptions({4, 5, 3}));
+        },
+        3, 0.05);
     gradcheck_strategy(s, 3, 4);
   }
   SECTION("soft, L1") {
-    sharing::SoftSharing<double> s([] { return std::make_shared<nn::MLP<double>>(nn::MLPOptions({4, 3})); }, 3, 0.05,
-                                   sharing::SoftDistance::L1);
+    sharing::SoftSharing<double> s(
+        [] {
+          return std::make_shared<nn::MLP<double>>(nn::MLPOptions({4, 3}));
+        },
+        3, 0.05, sharing::SoftDistance::L1);
     gradcheck_strategy(s, 2, 4);
   }
   SECTION("cross-stitch") {
@@ -68,7 +75,8 @@ TEST_CASE("every strategy's gradients match finite differences", "[sharing][grad
     gradcheck_strategy(s, 2, 4);
   }
   SECTION("PLE, two levels") {
-    sharing::PLE<double> s(sharing::PLEOptions(2, 4, {3}).shared_experts(2).task_experts(1).levels(2));
+    sharing::PLE<double> s(
+        sharing::PLEOptions(2, 4, {3}).shared_experts(2).task_experts(1).levels(2));
     gradcheck_strategy(s, 2, 4);
   }
   SECTION("CGC") {
@@ -81,7 +89,11 @@ TEST_CASE("parameter counts", "[sharing]") {
   const Index lin = 10 * 8 + 8;  // Linear(10, 8)
   sharing::HardSharing<float> hard(std::make_shared<nn::MLP<float>>(nn::MLPOptions({10, 8})), 8);
   CHECK(hard.num_parameters() == lin);
-  sharing::SoftSharing<float> soft([] { return std::make_shared<nn::MLP<float>>(nn::MLPOptions({10, 8})); }, 8);
+  sharing::SoftSharing<float> soft(
+      [] {
+        return std::make_shared<nn::MLP<float>>(nn::MLPOptions({10, 8}));
+      },
+      8);
   soft.set_num_tasks(3);
   CHECK(soft.num_parameters() == 3 * lin);
   sharing::CrossStitch<float> cs(sharing::CrossStitchOptions(3, {10, 8, 8}));
@@ -92,11 +104,13 @@ TEST_CASE("parameter counts", "[sharing]") {
   CHECK(omoe.num_parameters() == 4 * lin + (10 * 4 + 4));
   sharing::MTAN<float> mtan(sharing::MTANOptions(2, {10, 8, 8}));
   const Index trunk = lin + 8 * 8 + 8;
-  const Index att_per_task = (8 * 8 + 8) * 2 /*stage 0*/ + (8 * 8 + 8) /*carry*/ + (16 * 8 + 8) + (8 * 8 + 8);
+  const Index att_per_task =
+      (8 * 8 + 8) * 2 /*stage 0*/ + (8 * 8 + 8) /*carry*/ + (16 * 8 + 8) + (8 * 8 + 8);
   CHECK(mtan.num_parameters() == trunk + 2 * att_per_task);
   sharing::CGC<float> cgc(sharing::PLEOptions(2, 10, {8}).shared_experts(2).task_experts(1));
   CHECK(cgc.num_parameters() == (2 + 2) * lin + 2 * (10 * 3 + 3));
-  sharing::PLE<float> ple(sharing::PLEOptions(2, 10, {8}).shared_experts(1).task_experts(1).levels(2));
+  sharing::PLE<float> ple(
+      sharing::PLEOptions(2, 10, {8}).shared_experts(1).task_experts(1).levels(2));
   const Index l0 = 3 * lin + 2 * (10 * 2 + 2) + (10 * 3 + 3);
   const Index l1 = 3 * (8 * 8 + 8) + 2 * (8 * 2 + 2);
   CHECK(ple.num_parameters() == l0 + l1);
@@ -111,7 +125,8 @@ TEST_CASE("known values: cross-stitch init, soft-sharing penalty, gates sum to o
   CHECK(a.at(2, 0) == Approx(0.05));
   // Soft sharing, 2 towers of one Linear(1, 1) without bias: R = λ Σᵢ Σⱼ (wᵢ − wⱼ)² = 2λ(w₀ − w₁)².
   sharing::SoftSharing<double> soft(
-      [] { return std::make_shared<nn::Linear<double>>(nn::LinearOptions(1, 1).bias(false)); }, 1, 0.5);
+      [] { return std::make_shared<nn::Linear<double>>(nn::LinearOptions(1, 1).bias(false)); }, 1,
+      0.5);
   soft.set_num_tasks(2);
   soft.tower(0).parameters()[0]->value()[0] = 1.0;
   soft.tower(1).parameters()[0]->value()[0] = -2.0;
@@ -119,8 +134,8 @@ TEST_CASE("known values: cross-stitch init, soft-sharing penalty, gates sum to o
   tape.reset();
   CHECK(soft.regularizer().item() == Approx(2 * 0.5 * 9.0));
   sharing::SoftSharing<double> soft_l1(
-      [] { return std::make_shared<nn::Linear<double>>(nn::LinearOptions(1, 1).bias(false)); }, 1, 0.5,
-      sharing::SoftDistance::L1);
+      [] { return std::make_shared<nn::Linear<double>>(nn::LinearOptions(1, 1).bias(false)); }, 1,
+      0.5, sharing::SoftDistance::L1);
   soft_l1.set_num_tasks(2);
   soft_l1.tower(0).parameters()[0]->value()[0] = 1.0;
   soft_l1.tower(1).parameters()[0]->value()[0] = -2.0;
@@ -128,7 +143,8 @@ TEST_CASE("known values: cross-stitch init, soft-sharing penalty, gates sum to o
   // A mixture with constant gates 1/E of identical experts returns that expert.
   Tensor<double> e = Tensor<double>::from({1, 2, 3, 4}, {2, 2});
   Tensor<double> gates = Tensor<double>::full(Shape{2, 3}, 1.0 / 3);
-  auto m = mixture<double>({Var<double>::from(e), Var<double>::from(e), Var<double>::from(e)}, Var<double>::from(gates));
+  auto m = mixture<double>({Var<double>::from(e), Var<double>::from(e), Var<double>::from(e)},
+                           Var<double>::from(gates));
   CHECK(m.to_tensor().vector().isApprox(e.vector()));
 }
 
@@ -137,8 +153,12 @@ TEST_CASE("strategies reject mismatched task counts", "[sharing][errors]") {
   mmoe.set_num_tasks(1);
   Tensor<float> x({1, 4});
   std::vector<Var<float>> reps(2);
-  CHECK_THROWS_WITH(mmoe.forward_tasks(Var<float>::from(x), reps.data()), Catch::Contains("built for 2 tasks"));
+  CHECK_THROWS_WITH(mmoe.forward_tasks(Var<float>::from(x), reps.data()),
+                    Catch::Contains("built for 2 tasks"));
   CHECK_THROWS_WITH(mmoe.set_num_tasks(3), Catch::Contains("cannot serve 3"));
-  CHECK_THROWS_AS(sharing::CrossStitch<float>(sharing::CrossStitchOptions(2, {4})), std::invalid_argument);
-  CHECK_THROWS_AS(sharing::PLE<float>(sharing::PLEOptions(2, 4, {3}).shared_experts(0).task_experts(0)), std::invalid_argument);
+  CHECK_THROWS_AS(sharing::CrossStitch<float>(sharing::CrossStitchOptions(2, {4})),
+                  std::invalid_argument);
+  CHECK_THROWS_AS(
+      sharing::PLE<float>(sharing::PLEOptions(2, 4, {3}).shared_experts(0).task_experts(0)),
+      std::invalid_argument);
 }

@@ -8,8 +8,13 @@ using namespace onestone;
 namespace {
 void train_and_check(const std::string& name, int tasks) {
   manual_seed(11);
-  auto ds = data::make_mmoe_synthetic<float>(
-      data::SyntheticOptions().samples(1500).dim(16).num_tasks(tasks).correlation(0.7).sine_terms(2).seed(3));
+  auto ds = data::make_mmoe_synthetic<float>(data::SyntheticOptions()
+                                                 .samples(1500)
+                                                 .dim(16)
+                                                 .num_tasks(tasks)
+                                                 .correlation(0.7)
+                                                 .sine_terms(2)
+                                                 .seed(3));
   MultiTaskModel<float> model(examples::make_strategy<float>(name, tasks, 16, 16));
   for (int t = 0; t < tasks; ++t)
     model.add_task(TaskOptions<float>("task" + std::to_string(t))
@@ -24,8 +29,8 @@ void train_and_check(const std::string& name, int tasks) {
   auto after = model.evaluate(eval);
   for (int t = 0; t < tasks; ++t) {
     const std::string task = "task" + std::to_string(t);
-    INFO(name << " with " << tasks << " tasks, " << task << ": mse " << before.get(task, "mse") << " -> "
-              << after.get(task, "mse"));
+    INFO(name << " with " << tasks << " tasks, " << task << ": mse " << before.get(task, "mse")
+              << " -> " << after.get(task, "mse"));
     CHECK(after.get(task, "mse") < 0.5 * before.get(task, "mse"));
   }
 }

@@ -8,15 +8,21 @@ using weighting::GradientSource;
 
 namespace {
 data::Dataset<double> toy_data(int tasks, std::uint64_t seed) {
-  return data::make_mmoe_synthetic<double>(
-      data::SyntheticOptions().samples(400).dim(8).num_tasks(tasks).correlation(0.3).sine_terms(2).seed(seed));
+  return data::make_mmoe_synthetic<double>(data::SyntheticOptions()
+                                               .samples(400)
+                                               .dim(8)
+                                               .num_tasks(tasks)
+                                               .correlation(0.3)
+                                               .sine_terms(2)
+                                               .seed(seed));
 }
 
 std::unique_ptr<MultiTaskModel<double>> toy_model(int tasks, const std::string& strategy = "hard") {
   manual_seed(21);
   std::shared_ptr<sharing::SharingStrategy<double>> s;
   if (strategy == "hard")
-    s = std::make_shared<sharing::HardSharing<double>>(std::make_shared<nn::MLP<double>>(nn::MLPOptions({8, 16, 16})), 16);
+    s = std::make_shared<sharing::HardSharing<double>>(
+        std::make_shared<nn::MLP<double>>(nn::MLPOptions({8, 16, 16})), 16);
   else
     s = std::make_shared<sharing::MMoE<double>>(sharing::MMoEOptions(tasks, 8, {16}, 3));
   auto m = std::make_unique<MultiTaskModel<double>>(s);
@@ -27,7 +33,8 @@ std::unique_ptr<MultiTaskModel<double>> toy_model(int tasks, const std::string& 
   return m;
 }
 
-std::vector<Tensor<double>> grads_after_step(MultiTaskModel<double>& m, const data::Batch<double>& b) {
+std::vector<Tensor<double>> grads_after_step(MultiTaskModel<double>& m,
+                                             const data::Batch<double>& b) {
   optim::SGD<double> opt(m.parameters(), optim::SGDOptions(0.0));
   m.train_step(b, opt);
   std::vector<Tensor<double>> g;
@@ -36,7 +43,8 @@ std::vector<Tensor<double>> grads_after_step(MultiTaskModel<double>& m, const da
 }
 }  // namespace
 
-TEST_CASE("equal weighting through per-task gradients equals plain backward", "[weighting][integration]") {
+TEST_CASE("equal weighting through per-task gradients equals plain backward",
+          "[weighting][integration]") {
   auto ds = toy_data(3, 1);
   data::DataLoader<double> loader(ds, data::LoaderOptions().batch_size(32).shuffle(false));
   data::Batch<double> b;
@@ -47,9 +55,10 @@ TEST_CASE("equal weighting through per-task gradients equals plain backward", "[
     for (auto src : {GradientSource::Representation, GradientSource::Parameters}) {
       if (strategy == "mmoe" && src == GradientSource::Representation) continue;
       auto m = toy_model(3, strategy);
-      m->set_balancer(std::make_shared<weighting::GradientBalancer<double, weighting::Equal<double>>>(
-                          "equal_grad", weighting::Equal<double>()),
-                      src);
+      m->set_balancer(
+          std::make_shared<weighting::GradientBalancer<double, weighting::Equal<double>>>(
+              "equal_grad", weighting::Equal<double>()),
+          src);
       auto g = grads_after_step(*m, b);
       REQUIRE(g.size() == g_plain.size());
       for (std::size_t k = 0; k < g.size(); ++k) {
@@ -89,8 +98,8 @@ TEST_CASE("every balancing method trains a 2-task model", "[weighting][training]
         m->end_epoch();
       }
       auto after = m->evaluate(eval);
-      INFO(name << " (source " << static_cast<int>(src) << "): mean mse " << before.mean("mse") << " -> "
-                << after.mean("mse") << ", weights " << b->weights().transpose());
+      INFO(name << " (source " << static_cast<int>(src) << "): mean mse " << before.mean("mse")
+                << " -> " << after.mean("mse") << ", weights " << b->weights().transpose());
       CHECK(after.mean("mse") < 0.6 * before.mean("mse"));
       CHECK(b->weights().size() == 2);
       CHECK(b->weights().allFinite());
@@ -112,7 +121,7 @@ TEST_CASE("loss weighting methods: hand-derived values", "[weighting]") {
     CHECK(total.item() == Approx(1.0 + std::log(2.0) + 0.5));
     total.backward();
     CHECK(u.parameter("log_var").grad()[0] == Approx(0.0).margin(1e-12));  // -e^{-s}L + 1 = 0
-    CHECK(u.parameter("log_var").grad()[1] == Approx(0.5));                 // -0.5 + 1
+    CHECK(u.parameter("log_var").grad()[1] == Approx(0.5));                // -0.5 + 1
     CHECK(losses[0].grad()[0] == Approx(0.5));
   }
   SECTION("IMTL-L: Σ e^{s}L − s") {
@@ -141,7 +150,7 @@ TEST_CASE("loss weighting methods: hand-derived values", "[weighting]") {
     CHECK(first.item() == Approx(1e-3 * std::log(2.0)));
     std::vector<Var<double>> later = {L(3.0), L(0.7)};
     auto second = s.combine_losses(later);
-    CHECK(second.item() == Approx(1.0).epsilon(1e-3));   // max(3 − 2, 0.7 − 0.5)
+    CHECK(second.item() == Approx(1.0).epsilon(1e-3));  // max(3 − 2, 0.7 − 0.5)
     CHECK(s.weights()[0] == Approx(1.0).epsilon(1e-6));
   }
   SECTION("RLW weights are a fresh softmax of normals") {
@@ -205,8 +214,10 @@ TEST_CASE("gradient-based balancers: GradNorm and DB-MTL on known Jacobians", "[
   }
 }
 
-TEST_CASE("a failing combiner falls back to the previous weights instead of stopping training", "[weighting]") {
-  weighting::GradientBalancer<double, weighting::NashMTL<double>> b("nash_mtl", weighting::NashMTL<double>());
+TEST_CASE("a failing combiner falls back to the previous weights instead of stopping training",
+          "[weighting]") {
+  weighting::GradientBalancer<double, weighting::NashMTL<double>> b("nash_mtl",
+                                                                    weighting::NashMTL<double>());
   b.reset(2);
   weighting::Jacobian<double> ok(2, 2), opposed(2, 2);
   ok << 1, 0, 0, 2;

@@ -1,7 +1,6 @@
 // Property tests over random Jacobians: no conflict (g_i.d >= 0), task-permutation invariance,
 // float instantiation and input checks for every combiner.
 #include <catch2/catch.hpp>
-
 #include <string>
 
 #include "helpers.hpp"
@@ -126,9 +125,7 @@ void float_matches_double(const Jac& J, double tol, Args... args) {
 
 TEST_CASE("float instantiations agree with double", "[weighting][properties]") {
   Jac J(3, 4);
-  J << 1.0, 0.2, -0.3, 0.1,
-      -0.4, 1.1, 0.2, 0.0,
-       0.3, -0.2, 0.9, 0.5;
+  J << 1.0, 0.2, -0.3, 0.1, -0.4, 1.1, 0.2, 0.0, 0.3, -0.2, 0.9, 0.5;
   float_matches_double<Equal>(J, 1e-6);
   float_matches_double<MGDA>(J, 1e-4);
   float_matches_double<PCGrad>(J, 1e-5, std::uint64_t(1));

@@ -1,7 +1,6 @@
 // Tests of the task-balancing solvers: min_norm_2, min_norm (Frank–Wolfe), project_simplex,
 // NonnegQP, the Nash-MTL solver and the CAGrad dual solver.
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <limits>
 
@@ -235,8 +234,7 @@ TEST_CASE("NonnegQP matches exhaustive enumeration and KKT", "[weighting][solver
     Vec u = Vec::Zero(7);
     u[trial % 7] = 1.0;
     Vec w;
-    solvers::QPResult<double> res =
-        solvers::solve_lower_bounded_qp(qp, G, Vec(Vec::Zero(7)), u, w);
+    solvers::QPResult<double> res = solvers::solve_lower_bounded_qp(qp, G, Vec(Vec::Zero(7)), u, w);
     CHECK(res.converged);
     CHECK((w - u).minCoeff() >= 0.0);
     const Vec s = G * w;  // = J (J' w): the projection's inner products with every row

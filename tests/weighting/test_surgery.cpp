@@ -1,7 +1,6 @@
 // Gradient surgery: PCGrad (Yu et al. 2020), GradDrop (Chen et al. 2020), GradVac
 // (Wang et al. 2021) — hand-derived cases, randomness and state.
 #include <catch2/catch.hpp>
-
 #include <set>
 #include <utility>
 
@@ -158,9 +157,10 @@ TEST_CASE("GradVac: first step is PCGrad, then cosines are raised to the EMA tar
                     Catch::Contains("GradVac") && Catch::Contains("reset"));
 }
 
-TEST_CASE("GradVac: aligned gradients raise the targets, then mildly conflicting ones are "
-          "corrected",
-          "[weighting][gradvac]") {
+TEST_CASE(
+    "GradVac: aligned gradients raise the targets, then mildly conflicting ones are "
+    "corrected",
+    "[weighting][gradvac]") {
   // g1 = (1,0), g2 = (1,1): cos = 1/sqrt2 > 0 = target: no change, target -> beta/sqrt2.
   GradVac<double> gv(0.5, 1);
   Vec d;

@@ -3,8 +3,6 @@
 /// Everything of the autograd layer: tape, Var, no-grad guard and all operations.
 
 #include "onestone/autograd/grad_mode.hpp"
-#include "onestone/autograd/tape.hpp"
-#include "onestone/autograd/var.hpp"
 #include "onestone/autograd/ops/arithmetic.hpp"
 #include "onestone/autograd/ops/combine.hpp"
 #include "onestone/autograd/ops/dropout.hpp"
@@ -14,3 +12,5 @@
 #include "onestone/autograd/ops/shape_ops.hpp"
 #include "onestone/autograd/ops/softmax.hpp"
 #include "onestone/autograd/ops/unary.hpp"
+#include "onestone/autograd/tape.hpp"
+#include "onestone/autograd/var.hpp"

@@ -17,9 +17,9 @@ namespace autograd {
 /// Outcome of `gradcheck`: the worst error seen and where.
 struct GradCheckResult {
   bool ok = true;
-  double max_error = 0.0;   ///< max |analytic − numeric| / max(1, |analytic|, |numeric|)
-  std::size_t input = 0;    ///< input holding the worst element
-  Index element = 0;        ///< its flat index
+  double max_error = 0.0;  ///< max |analytic − numeric| / max(1, |analytic|, |numeric|)
+  std::size_t input = 0;   ///< input holding the worst element
+  Index element = 0;       ///< its flat index
   double analytic = 0.0, numeric = 0.0;
   std::string message() const {
     return "gradcheck: max error " + std::to_string(max_error) + " at input " +

@@ -30,7 +30,7 @@ struct Node {
   const char* op = "";  ///< operation name, for error messages and anomaly reports
   int out = -1;
   int in[3] = {-1, -1, -1};
-  void* aux = nullptr;   ///< saved arena data (masks, statistics, index lists)
+  void* aux = nullptr;  ///< saved arena data (masks, statistics, index lists)
   void* aux2 = nullptr;
   T s[2] = {T(0), T(0)};  ///< saved scalars
   Index i[2] = {0, 0};    ///< saved integers
@@ -42,7 +42,7 @@ struct VarSlot {
   T* value = nullptr;
   T* grad = nullptr;
   Shape shape;
-  std::uint64_t stamp = 0;     ///< unique creation stamp; detects stale handles
+  std::uint64_t stamp = 0;  ///< unique creation stamp; detects stale handles
   bool requires_grad = false;
   bool grad_ready = false;     ///< grad holds valid data in the current backward pass
   bool leaf = false;           ///< created directly, not by an operation
@@ -258,8 +258,9 @@ class Tape {
     const VarSlot<T>& s = slot(out);
     for (Index k = 0; k < s.shape.numel(); ++k)
       if (!std::isfinite(s.value[k]))
-        throw std::runtime_error(std::string("anomaly: ") + op + " produced a non-finite value at " +
-                                 "element " + std::to_string(k) + " of output " + s.shape.str() +
+        throw std::runtime_error(std::string("anomaly: ") + op +
+                                 " produced a non-finite value at " + "element " +
+                                 std::to_string(k) + " of output " + s.shape.str() +
                                  " (variable #" + std::to_string(out) + ")");
   }
 
@@ -279,8 +280,8 @@ class Tape {
       for (Index k = 0; k < s.shape.numel(); ++k)
         if (!std::isfinite(s.grad[k]))
           throw std::runtime_error(std::string("anomaly: backward of ") + nd.op + " (node #" +
-                                   std::to_string(index) + ") produced a non-finite gradient for input " +
-                                   s.shape.str());
+                                   std::to_string(index) +
+                                   ") produced a non-finite gradient for input " + s.shape.str());
     }
   }
 

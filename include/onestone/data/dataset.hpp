@@ -103,16 +103,15 @@ class Dataset {
     if ((labels.rank() != 1 && !column) || labels.size(0) != size())
       throw std::invalid_argument("Dataset::add_classification: task '" + name + "' labels " +
                                   labels.shape().str() + " do not match inputs " +
-                                  inputs_.shape().str() + " (expected [" +
-                                  std::to_string(size()) + "])");
+                                  inputs_.shape().str() + " (expected [" + std::to_string(size()) +
+                                  "])");
     if (column) labels.reshape_(Shape{size()});
     for (Index i = 0; i < labels.numel(); ++i) {
       const std::int64_t v = labels[i];
       if (v < 0 || v >= num_classes)
-        throw std::invalid_argument("Dataset::add_classification: task '" + name +
-                                    "' label at index " + std::to_string(i) + " is " +
-                                    std::to_string(v) + ", outside [0, " +
-                                    std::to_string(num_classes) + ")");
+        throw std::invalid_argument(
+            "Dataset::add_classification: task '" + name + "' label at index " + std::to_string(i) +
+            " is " + std::to_string(v) + ", outside [0, " + std::to_string(num_classes) + ")");
     }
     Target<T> t;
     t.name = name;
@@ -131,9 +130,8 @@ class Dataset {
         (values.rank() == 2 && values.size(1) < 1))
       throw std::invalid_argument("Dataset::add_regression: task '" + name + "' values " +
                                   values.shape().str() + " do not match inputs " +
-                                  inputs_.shape().str() + " (expected [" +
-                                  std::to_string(size()) + "] or [" + std::to_string(size()) +
-                                  ", k])");
+                                  inputs_.shape().str() + " (expected [" + std::to_string(size()) +
+                                  "] or [" + std::to_string(size()) + ", k])");
     if (values.rank() == 1) values.reshape_(Shape{size(), 1});
     Target<T> t;
     t.name = name;
@@ -176,8 +174,8 @@ class Dataset {
       if (targets_[i].name == name) return static_cast<Index>(i);
     std::string known;
     for (const auto& t : targets_) known += (known.empty() ? "'" : ", '") + t.name + "'";
-    throw std::invalid_argument("Dataset::task_index: unknown task '" + name + "' (known: " +
-                                (known.empty() ? std::string("none") : known) + ")");
+    throw std::invalid_argument("Dataset::task_index: unknown task '" + name +
+                                "' (known: " + (known.empty() ? std::string("none") : known) + ")");
   }
 
   /// Copies the sample indices `indices[0..count)` of inputs and every target into `out`,

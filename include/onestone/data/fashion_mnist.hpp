@@ -28,8 +28,8 @@ inline std::string default_fashion_mnist_dir() {
 
 /// Names of the 10 item classes, indexed by label.
 inline const std::vector<std::string>& fashion_mnist_item_names() {
-  static const std::vector<std::string> names = {"T-shirt/top", "Trouser", "Pullover", "Dress",
-                                                 "Coat",        "Sandal",  "Shirt",    "Sneaker",
+  static const std::vector<std::string> names = {"T-shirt/top", "Trouser",   "Pullover", "Dress",
+                                                 "Coat",        "Sandal",    "Shirt",    "Sneaker",
                                                  "Bag",         "Ankle boot"};
   return names;
 }

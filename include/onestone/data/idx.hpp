@@ -30,25 +30,37 @@ inline constexpr std::uint8_t kIdxF64 = 0x0E;
 inline int idx_type_size(std::uint8_t type) noexcept {
   switch (type) {
     case kIdxU8:
-    case kIdxI8: return 1;
-    case kIdxI16: return 2;
+    case kIdxI8:
+      return 1;
+    case kIdxI16:
+      return 2;
     case kIdxI32:
-    case kIdxF32: return 4;
-    case kIdxF64: return 8;
-    default: return 0;
+    case kIdxF32:
+      return 4;
+    case kIdxF64:
+      return 8;
+    default:
+      return 0;
   }
 }
 
 /// Name of IDX type `type` ("u8", "i8", "i16", "i32", "f32", "f64" or "unknown").
 inline const char* idx_type_name(std::uint8_t type) noexcept {
   switch (type) {
-    case kIdxU8: return "u8";
-    case kIdxI8: return "i8";
-    case kIdxI16: return "i16";
-    case kIdxI32: return "i32";
-    case kIdxF32: return "f32";
-    case kIdxF64: return "f64";
-    default: return "unknown";
+    case kIdxU8:
+      return "u8";
+    case kIdxI8:
+      return "i8";
+    case kIdxI16:
+      return "i16";
+    case kIdxI32:
+      return "i32";
+    case kIdxF32:
+      return "f32";
+    case kIdxF64:
+      return "f64";
+    default:
+      return "unknown";
   }
 }
 
@@ -98,12 +110,24 @@ struct IdxArray {
                               std::to_string(begin + count) + ") out of range for " +
                               shape().str());
     switch (type) {
-      case kIdxU8: decode_as<std::uint8_t, std::uint8_t>(out, begin, count); break;
-      case kIdxI8: decode_as<std::int8_t, std::uint8_t>(out, begin, count); break;
-      case kIdxI16: decode_as<std::int16_t, std::uint16_t>(out, begin, count); break;
-      case kIdxI32: decode_as<std::int32_t, std::uint32_t>(out, begin, count); break;
-      case kIdxF32: decode_as<float, std::uint32_t>(out, begin, count); break;
-      case kIdxF64: decode_as<double, std::uint64_t>(out, begin, count); break;
+      case kIdxU8:
+        decode_as<std::uint8_t, std::uint8_t>(out, begin, count);
+        break;
+      case kIdxI8:
+        decode_as<std::int8_t, std::uint8_t>(out, begin, count);
+        break;
+      case kIdxI16:
+        decode_as<std::int16_t, std::uint16_t>(out, begin, count);
+        break;
+      case kIdxI32:
+        decode_as<std::int32_t, std::uint32_t>(out, begin, count);
+        break;
+      case kIdxF32:
+        decode_as<float, std::uint32_t>(out, begin, count);
+        break;
+      case kIdxF64:
+        decode_as<double, std::uint64_t>(out, begin, count);
+        break;
       default:
         throw std::invalid_argument(std::string("IdxArray::decode: unknown IDX type code ") +
                                     std::to_string(type));
@@ -224,18 +248,19 @@ inline IdxArray read_idx(const std::string& path) {
   std::uint64_t nonzero = 1;  // product of the non-zero dimensions, bounded as well
   std::string dims_str;
   for (int i = 0; i < rank; ++i) {
-    const std::uint64_t d = (std::uint64_t(dimbytes[4 * i]) << 24) |
-                            (std::uint64_t(dimbytes[4 * i + 1]) << 16) |
-                            (std::uint64_t(dimbytes[4 * i + 2]) << 8) |
-                            std::uint64_t(dimbytes[4 * i + 3]);
+    const std::uint64_t d =
+        (std::uint64_t(dimbytes[4 * i]) << 24) | (std::uint64_t(dimbytes[4 * i + 1]) << 16) |
+        (std::uint64_t(dimbytes[4 * i + 2]) << 8) | std::uint64_t(dimbytes[4 * i + 3]);
     a.dims.push_back(static_cast<Index>(d));
     dims_str += (i ? ", " : "") + std::to_string(d);
     // each d < 2^32 and numel <= 2^31 so far, so the product fits in 64 bits
     numel *= d;
     if (d != 0) nonzero *= d;
     if (numel > kMaxElements || nonzero > kMaxElements)
-      throw std::runtime_error(path + ": IDX dimensions at byte offset 4 hold more than 2^31 "
-                               "elements (dims so far [" + dims_str + "])");
+      throw std::runtime_error(path +
+                               ": IDX dimensions at byte offset 4 hold more than 2^31 "
+                               "elements (dims so far [" +
+                               dims_str + "])");
   }
   const std::uint64_t header = 4 + 4 * static_cast<std::uint64_t>(rank);
   const std::uint64_t bytes = numel * static_cast<std::uint64_t>(idx_type_size(a.type));
@@ -246,7 +271,8 @@ inline IdxArray read_idx(const std::string& path) {
     const std::size_t want = static_cast<std::size_t>(
         std::min<std::uint64_t>(bytes - got, std::max<std::uint64_t>(std::uint64_t(1) << 20, got)));
     a.data.resize(got + want);
-    const std::size_t n = detail::gz_read_fully(file.f, a.data.data() + got, want, path, header + got);
+    const std::size_t n =
+        detail::gz_read_fully(file.f, a.data.data() + got, want, path, header + got);
     got += n;
     if (n < want) break;
   }

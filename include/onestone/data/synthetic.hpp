@@ -16,6 +16,7 @@
 /// With m = 0 and noise_std = 0 the Pearson correlation of y_1 and y_k is exactly p in
 /// expectation.
 
+#include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -23,8 +24,6 @@
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <Eigen/Core>
 
 #include "onestone/data/dataset.hpp"
 #include "onestone/tensor/generator.hpp"

@@ -17,7 +17,8 @@ inline void bce_backward(autograd::Tape<T>& t, const autograd::Node<T>& n) {
   autograd::detail::ConstFlatArray<T> x(t.value(n.in[0]), N);
   autograd::detail::ConstFlatArray<T> y(t.value(n.in[1]), N);
   if (auto gx = t.sink(n.in[0]))
-    autograd::accumulate(gx, autograd::detail::flat(gx.ptr, N), (T(1) / (T(1) + (-x).exp()) - y) * g);
+    autograd::accumulate(gx, autograd::detail::flat(gx.ptr, N),
+                         (T(1) / (T(1) + (-x).exp()) - y) * g);
   if (auto gy = t.sink(n.in[1]))
     autograd::accumulate(gy, autograd::detail::flat(gy.ptr, N), -x * g);
 }

@@ -19,9 +19,18 @@ enum class Reduction { Mean, Sum };
 /// Example: `CrossEntropyOptions<float>().weight(w).ignore_index(-1)`
 template <typename T>
 struct CrossEntropyOptions {
-  CrossEntropyOptions& weight(const Tensor<T>& w) { weight_ = &w; return *this; }
-  CrossEntropyOptions& ignore_index(Index i) { ignore_index_ = i; return *this; }
-  CrossEntropyOptions& reduction(Reduction r) { reduction_ = r; return *this; }
+  CrossEntropyOptions& weight(const Tensor<T>& w) {
+    weight_ = &w;
+    return *this;
+  }
+  CrossEntropyOptions& ignore_index(Index i) {
+    ignore_index_ = i;
+    return *this;
+  }
+  CrossEntropyOptions& reduction(Reduction r) {
+    reduction_ = r;
+    return *this;
+  }
   const Tensor<T>* weight_ = nullptr;  ///< not owned; must outlive the backward pass
   Index ignore_index_ = -100;
   Reduction reduction_ = Reduction::Mean;
@@ -52,8 +61,10 @@ inline void cross_entropy_backward(Tape<T>& t, const Node<T>& n) {
       continue;
     }
     const T scale = g * (w ? w[y] : T(1));
-    if (gs.fresh) D.row(r).array() = LP.row(r).array().exp() * scale;
-    else D.row(r).array() += LP.row(r).array().exp() * scale;
+    if (gs.fresh)
+      D.row(r).array() = LP.row(r).array().exp() * scale;
+    else
+      D.row(r).array() += LP.row(r).array().exp() * scale;
     D(r, y) -= scale;
   }
 }

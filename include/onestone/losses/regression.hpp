@@ -33,8 +33,12 @@ inline void regression_backward(autograd::Tape<T>& t, const autograd::Node<T>& n
     const T sgn = side == 0 ? g : -g;
     auto d = autograd::detail::flat(gs.ptr, N);
     switch (kind) {
-      case RegKind::Mse: autograd::accumulate(gs, d, (p - y) * (T(2) * sgn)); break;
-      case RegKind::L1: autograd::accumulate(gs, d, (p - y).sign() * sgn); break;
+      case RegKind::Mse:
+        autograd::accumulate(gs, d, (p - y) * (T(2) * sgn));
+        break;
+      case RegKind::L1:
+        autograd::accumulate(gs, d, (p - y).sign() * sgn);
+        break;
       case RegKind::Huber:
         autograd::accumulate(gs, d, (p - y).max(-delta).min(delta) * sgn);
         break;
@@ -49,8 +53,8 @@ inline Var<T> regression_loss(const Var<T>& pred, const Var<T>& target, RegKind 
   const char* name = reg_name(kind);
   autograd::Tape<T>& t = common_tape(pred, target, name);
   if (pred.numel() != target.numel())
-    throw std::invalid_argument(shapes_msg(name, pred.shape(), target.shape(),
-                                           "predictions and targets differ in size"));
+    throw std::invalid_argument(
+        shapes_msg(name, pred.shape(), target.shape(), "predictions and targets differ in size"));
   if (kind == RegKind::Huber && !(delta > T(0)))
     throw std::invalid_argument("huber_loss: delta must be positive");
   const Index N = pred.numel();
@@ -58,8 +62,12 @@ inline Var<T> regression_loss(const Var<T>& pred, const Var<T>& target, RegKind 
   ConstFlatArray<T> y(t.value(target.id()), N);
   T total = 0;
   switch (kind) {
-    case RegKind::Mse: total = (p - y).square().sum(); break;
-    case RegKind::L1: total = (p - y).abs().sum(); break;
+    case RegKind::Mse:
+      total = (p - y).square().sum();
+      break;
+    case RegKind::L1:
+      total = (p - y).abs().sum();
+      break;
     case RegKind::Huber:
       for (Index k = 0; k < N; ++k) {
         const T a = std::abs(p[k] - y[k]);

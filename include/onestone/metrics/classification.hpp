@@ -2,13 +2,12 @@
 /// @file classification.hpp
 /// `ConfusionMatrix`: accumulates predictions against labels; accuracy, precision, recall, F1.
 
+#include <Eigen/Core>
 #include <algorithm>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <vector>
-
-#include <Eigen/Core>
 
 #include "onestone/tensor/shape.hpp"
 #include "onestone/tensor/tensor.hpp"

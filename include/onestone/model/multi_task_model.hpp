@@ -70,7 +70,8 @@ class MultiTaskModel : public nn::Module<T> {
 
   /// Adds a task; its head must accept the strategy's `output_features()`.
   MultiTaskModel& add_task(const TaskOptions<T>& opt) {
-    if (!opt.head_) throw std::invalid_argument("MultiTaskModel::add_task: task '" + opt.name_ + "' has no head");
+    if (!opt.head_)
+      throw std::invalid_argument("MultiTaskModel::add_task: task '" + opt.name_ + "' has no head");
     if (!(opt.weight_ >= 0) || !std::isfinite(opt.weight_))
       throw std::invalid_argument("MultiTaskModel::add_task: task '" + opt.name_ +
                                   "' has an invalid weight " + std::to_string(opt.weight_));
@@ -183,9 +184,12 @@ class MultiTaskModel : public nn::Module<T> {
       }
       case LossKind::BinaryCrossEntropy:
         return losses::binary_cross_entropy_with_logits(pred, tg.values);
-      case LossKind::MSE: return losses::mse_loss(pred, tg.values);
-      case LossKind::L1: return losses::l1_loss(pred, tg.values);
-      default: return losses::huber_loss(pred, tg.values, static_cast<T>(tk.huber_delta_));
+      case LossKind::MSE:
+        return losses::mse_loss(pred, tg.values);
+      case LossKind::L1:
+        return losses::l1_loss(pred, tg.values);
+      default:
+        return losses::huber_loss(pred, tg.values, static_cast<T>(tk.huber_delta_));
     }
   }
 
@@ -203,17 +207,18 @@ class MultiTaskModel : public nn::Module<T> {
       result_.task_losses[i] = li;
       if (!std::isfinite(li)) {
         if (policy_ == NonFinitePolicy::Throw)
-          throw std::runtime_error("MultiTaskModel::train_step: the loss of task '" +
-                                   tasks_[i].name_ + "' is " + (std::isnan(li) ? "NaN" : "infinite") +
-                                   " at step " + std::to_string(steps_));
+          throw std::runtime_error(
+              "MultiTaskModel::train_step: the loss of task '" + tasks_[i].name_ + "' is " +
+              (std::isnan(li) ? "NaN" : "infinite") + " at step " + std::to_string(steps_));
         result_.skipped = true;
       }
     }
     result_.total = static_cast<double>(total.item());
     if (!result_.skipped && !std::isfinite(result_.total)) {
       if (policy_ == NonFinitePolicy::Throw)
-        throw std::runtime_error("MultiTaskModel::train_step: the total loss is not finite at step " +
-                                 std::to_string(steps_));
+        throw std::runtime_error(
+            "MultiTaskModel::train_step: the total loss is not finite at step " +
+            std::to_string(steps_));
       result_.skipped = true;
     }
     ++steps_;
@@ -233,7 +238,8 @@ class MultiTaskModel : public nn::Module<T> {
       forward_tasks(batch.x);
       loss_values_.resize(num_tasks());
       for (std::size_t i = 0; i < tasks_.size(); ++i)
-        loss_values_[static_cast<Eigen::Index>(i)] = task_loss(static_cast<int>(i), outputs_[i], batch).item();
+        loss_values_[static_cast<Eigen::Index>(i)] =
+            task_loss(static_cast<int>(i), outputs_[i], batch).item();
       balancer_->after_step(loss_values_);
     }
     return result_;
@@ -266,7 +272,9 @@ class MultiTaskModel : public nn::Module<T> {
       for (std::size_t i = 0; i < tasks_.size(); ++i) {
         const Task<T>& tk = tasks_[i];
         const data::Target<T>& tg = target_for(static_cast<int>(i), batch);
-        loss_sum[i] += static_cast<double>(task_loss(static_cast<int>(i), outputs_[i], batch).item()) * static_cast<double>(B);
+        loss_sum[i] +=
+            static_cast<double>(task_loss(static_cast<int>(i), outputs_[i], batch).item()) *
+            static_cast<double>(B);
         Tensor<T>& out = scratch_[i];
         out.resize(outputs_[i].shape());
         std::copy(outputs_[i].data(), outputs_[i].data() + out.numel(), out.data());
@@ -285,7 +293,8 @@ class MultiTaskModel : public nn::Module<T> {
         }
       }
     }
-    if (samples == 0) throw std::invalid_argument("MultiTaskModel::evaluate: the loader yielded no data");
+    if (samples == 0)
+      throw std::invalid_argument("MultiTaskModel::evaluate: the loader yielded no data");
     EvalReport rep;
     rep.samples = samples;
     for (std::size_t i = 0; i < tasks_.size(); ++i) {
@@ -338,7 +347,8 @@ class MultiTaskModel : public nn::Module<T> {
     } else {
       if (shared_.empty()) shared_ = strategy_->shared_parameters();
       if (shared_.empty())
-        throw std::logic_error("MultiTaskModel: " + strategy_->name() + " shares no parameters to balance");
+        throw std::logic_error("MultiTaskModel: " + strategy_->name() +
+                               " shares no parameters to balance");
       Index P = 0;
       for (auto* p : shared_) P += p->numel();
       if (jac_.rows() != Tn || jac_.cols() != P) jac_.resize(Tn, P);
@@ -347,14 +357,16 @@ class MultiTaskModel : public nn::Module<T> {
         losses_[static_cast<std::size_t>(i)].backward();
         Index off = 0;
         for (auto* p : shared_) {
-          jac_.row(i).segment(off, p->numel()) = Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>>(p->grad().data(), p->numel());
+          jac_.row(i).segment(off, p->numel()) =
+              Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>>(p->grad().data(), p->numel());
           off += p->numel();
         }
       }
       balancer_->combine_gradients(jac_, loss_values_, dir_);
       Index off = 0;
       for (auto* p : shared_) {
-        Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, 1>>(p->grad().data(), p->numel()) = dir_.segment(off, p->numel());
+        Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, 1>>(p->grad().data(), p->numel()) =
+            dir_.segment(off, p->numel());
         off += p->numel();
       }
     }
@@ -376,9 +388,10 @@ class MultiTaskModel : public nn::Module<T> {
     const data::Target<T>& tg = batch.targets[static_cast<std::size_t>(idx)];
     const bool wants_labels = is_classification(tk.loss_);
     if (wants_labels != (tg.kind == data::TargetKind::Class))
-      throw std::invalid_argument("MultiTaskModel: task '" + tk.name_ + "' uses " +
-                                  loss_name(tk.loss_) + " but its target '" + tg.name + "' holds " +
-                                  (tg.kind == data::TargetKind::Class ? "class labels" : "real values"));
+      throw std::invalid_argument(
+          "MultiTaskModel: task '" + tk.name_ + "' uses " + loss_name(tk.loss_) +
+          " but its target '" + tg.name + "' holds " +
+          (tg.kind == data::TargetKind::Class ? "class labels" : "real values"));
     return tg;
   }
 

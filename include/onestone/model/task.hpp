@@ -23,11 +23,16 @@ enum class LossKind {
 
 inline const char* loss_name(LossKind k) {
   switch (k) {
-    case LossKind::CrossEntropy: return "cross_entropy";
-    case LossKind::BinaryCrossEntropy: return "binary_cross_entropy";
-    case LossKind::MSE: return "mse";
-    case LossKind::L1: return "l1";
-    default: return "huber";
+    case LossKind::CrossEntropy:
+      return "cross_entropy";
+    case LossKind::BinaryCrossEntropy:
+      return "binary_cross_entropy";
+    case LossKind::MSE:
+      return "mse";
+    case LossKind::L1:
+      return "l1";
+    default:
+      return "huber";
   }
 }
 /// True for losses that take integer class labels.
@@ -46,18 +51,39 @@ inline bool is_classification(LossKind k) { return k == LossKind::CrossEntropy; 
 template <typename T>
 struct TaskOptions {
   explicit TaskOptions(std::string name) : name_(std::move(name)), target_(name_) {}
-  TaskOptions& head(std::shared_ptr<nn::Module<T>> h) { head_ = std::move(h); return *this; }
-  TaskOptions& loss(LossKind k) { loss_ = k; return *this; }
+  TaskOptions& head(std::shared_ptr<nn::Module<T>> h) {
+    head_ = std::move(h);
+    return *this;
+  }
+  TaskOptions& loss(LossKind k) {
+    loss_ = k;
+    return *this;
+  }
   /// Static weight λ of this task in L = Σ λᵢ Lᵢ (default 1).
-  TaskOptions& weight(double w) { weight_ = w; return *this; }
+  TaskOptions& weight(double w) {
+    weight_ = w;
+    return *this;
+  }
   /// Name of the dataset target holding this task's labels (default: the task name).
-  TaskOptions& target(std::string t) { target_ = std::move(t); return *this; }
+  TaskOptions& target(std::string t) {
+    target_ = std::move(t);
+    return *this;
+  }
   /// Per-class weights for cross entropy.
-  TaskOptions& class_weights(Tensor<T> w) { class_weights_ = std::move(w); return *this; }
+  TaskOptions& class_weights(Tensor<T> w) {
+    class_weights_ = std::move(w);
+    return *this;
+  }
   /// Label value skipped by cross entropy (default −100, as in PyTorch).
-  TaskOptions& ignore_index(Index i) { ignore_index_ = i; return *this; }
+  TaskOptions& ignore_index(Index i) {
+    ignore_index_ = i;
+    return *this;
+  }
   /// Threshold of the Huber loss (default 1).
-  TaskOptions& huber_delta(double d) { huber_delta_ = d; return *this; }
+  TaskOptions& huber_delta(double d) {
+    huber_delta_ = d;
+    return *this;
+  }
 
   std::string name_;
   std::string target_;

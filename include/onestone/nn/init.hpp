@@ -44,13 +44,18 @@ inline void uniform_(Tensor<T>& t, double lo, double hi, Generator& gen = defaul
   for (Index k = 0; k < t.numel(); ++k) t[k] = static_cast<T>(gen.uniform(lo, hi));
 }
 template <typename T>
-inline void normal_(Tensor<T>& t, double mean, double stddev, Generator& gen = default_generator()) {
+inline void normal_(Tensor<T>& t, double mean, double stddev,
+                    Generator& gen = default_generator()) {
   for (Index k = 0; k < t.numel(); ++k) t[k] = static_cast<T>(gen.normal(mean, stddev));
 }
 template <typename T>
-inline void constant_(Tensor<T>& t, T v) { t.fill(v); }
+inline void constant_(Tensor<T>& t, T v) {
+  t.fill(v);
+}
 template <typename T>
-inline void zeros_(Tensor<T>& t) { t.zero_(); }
+inline void zeros_(Tensor<T>& t) {
+  t.zero_();
+}
 
 template <typename T>
 inline void xavier_uniform_(Tensor<T>& t, Generator& gen = default_generator(), double gain = 1.0) {
@@ -66,14 +71,16 @@ inline void xavier_normal_(Tensor<T>& t, Generator& gen = default_generator(), d
   normal_(t, 0.0, gain * std::sqrt(2.0 / (fi + fo)), gen);
 }
 template <typename T>
-inline void kaiming_uniform_(Tensor<T>& t, Generator& gen = default_generator(), double gain = std::sqrt(2.0)) {
+inline void kaiming_uniform_(Tensor<T>& t, Generator& gen = default_generator(),
+                             double gain = std::sqrt(2.0)) {
   double fi, fo;
   fans(t.shape(), fi, fo);
   const double b = gain * std::sqrt(3.0 / fi);
   uniform_(t, -b, b, gen);
 }
 template <typename T>
-inline void kaiming_normal_(Tensor<T>& t, Generator& gen = default_generator(), double gain = std::sqrt(2.0)) {
+inline void kaiming_normal_(Tensor<T>& t, Generator& gen = default_generator(),
+                            double gain = std::sqrt(2.0)) {
   double fi, fo;
   fans(t.shape(), fi, fo);
   normal_(t, 0.0, gain / std::sqrt(fi), gen);
@@ -85,12 +92,24 @@ inline void apply(Init scheme, Tensor<T>& w, Generator& gen) {
   double fi, fo;
   fans(w.shape(), fi, fo);
   switch (scheme) {
-    case Init::Default: uniform_(w, -1.0 / std::sqrt(fi), 1.0 / std::sqrt(fi), gen); break;
-    case Init::XavierUniform: xavier_uniform_(w, gen); break;
-    case Init::XavierNormal: xavier_normal_(w, gen); break;
-    case Init::KaimingUniform: kaiming_uniform_(w, gen); break;
-    case Init::KaimingNormal: kaiming_normal_(w, gen); break;
-    case Init::Zeros: zeros_(w); break;
+    case Init::Default:
+      uniform_(w, -1.0 / std::sqrt(fi), 1.0 / std::sqrt(fi), gen);
+      break;
+    case Init::XavierUniform:
+      xavier_uniform_(w, gen);
+      break;
+    case Init::XavierNormal:
+      xavier_normal_(w, gen);
+      break;
+    case Init::KaimingUniform:
+      kaiming_uniform_(w, gen);
+      break;
+    case Init::KaimingNormal:
+      kaiming_normal_(w, gen);
+      break;
+    case Init::Zeros:
+      zeros_(w);
+      break;
   }
 }
 

@@ -17,10 +17,20 @@ namespace nn {
 /// Example: `LinearOptions(784, 256).bias(false).init(Init::XavierUniform).seed(7)`
 struct LinearOptions {
   LinearOptions(Index in_features, Index out_features) : in_(in_features), out_(out_features) {}
-  LinearOptions& bias(bool on) { bias_ = on; return *this; }
-  LinearOptions& init(Init scheme) { init_ = scheme; return *this; }
+  LinearOptions& bias(bool on) {
+    bias_ = on;
+    return *this;
+  }
+  LinearOptions& init(Init scheme) {
+    init_ = scheme;
+    return *this;
+  }
   /// Draw the initial values from a generator seeded with `s` instead of the thread's default.
-  LinearOptions& seed(std::uint64_t s) { seed_ = s; has_seed_ = true; return *this; }
+  LinearOptions& seed(std::uint64_t s) {
+    seed_ = s;
+    has_seed_ = true;
+    return *this;
+  }
   Index in_, out_;
   bool bias_ = true;
   Init init_ = Init::Default;

@@ -21,15 +21,37 @@ namespace nn {
 /// Example: `MLPOptions({784, 256, 256}).activation(Activation::ReLU).dropout(0.1)`
 struct MLPOptions {
   MLPOptions(std::vector<Index> sizes) : sizes_(std::move(sizes)) {}
-  MLPOptions& activation(Activation a) { activation_ = a; return *this; }
-  MLPOptions& dropout(double p) { dropout_ = p; return *this; }
-  MLPOptions& layer_norm(bool on) { layer_norm_ = on; return *this; }
+  MLPOptions& activation(Activation a) {
+    activation_ = a;
+    return *this;
+  }
+  MLPOptions& dropout(double p) {
+    dropout_ = p;
+    return *this;
+  }
+  MLPOptions& layer_norm(bool on) {
+    layer_norm_ = on;
+    return *this;
+  }
   /// Whether the last layer also gets normalisation, activation and dropout (true for trunks,
   /// false for heads that output logits).
-  MLPOptions& activate_last(bool on) { activate_last_ = on; return *this; }
-  MLPOptions& bias(bool on) { bias_ = on; return *this; }
-  MLPOptions& init(Init scheme) { init_ = scheme; return *this; }
-  MLPOptions& seed(std::uint64_t s) { seed_ = s; has_seed_ = true; return *this; }
+  MLPOptions& activate_last(bool on) {
+    activate_last_ = on;
+    return *this;
+  }
+  MLPOptions& bias(bool on) {
+    bias_ = on;
+    return *this;
+  }
+  MLPOptions& init(Init scheme) {
+    init_ = scheme;
+    return *this;
+  }
+  MLPOptions& seed(std::uint64_t s) {
+    seed_ = s;
+    has_seed_ = true;
+    return *this;
+  }
   std::vector<Index> sizes_;
   Activation activation_ = Activation::ReLU;
   double dropout_ = 0.0;

@@ -29,7 +29,8 @@ namespace nn {
 ///   std::shared_ptr<onestone::nn::Linear<float>> fc;
 ///   Net() { fc = register_module("fc", std::make_shared<onestone::nn::Linear<float>>(
 ///                                           onestone::nn::LinearOptions(4, 2))); }
-///   onestone::Var<float> forward(const onestone::Var<float>& x) override { return fc->forward(x); }
+///   onestone::Var<float> forward(const onestone::Var<float>& x) override { return fc->forward(x);
+///   }
 /// };
 /// @endcode
 template <typename T>

@@ -16,9 +16,19 @@ namespace optim {
 /// Example: `AdamOptions(1e-3).betas(0.9, 0.999).eps(1e-8).weight_decay(0.01)`
 struct AdamOptions {
   explicit AdamOptions(double lr = 1e-3) : lr_(lr) {}
-  AdamOptions& betas(double b1, double b2) { beta1_ = b1; beta2_ = b2; return *this; }
-  AdamOptions& eps(double e) { eps_ = e; return *this; }
-  AdamOptions& weight_decay(double wd) { weight_decay_ = wd; return *this; }
+  AdamOptions& betas(double b1, double b2) {
+    beta1_ = b1;
+    beta2_ = b2;
+    return *this;
+  }
+  AdamOptions& eps(double e) {
+    eps_ = e;
+    return *this;
+  }
+  AdamOptions& weight_decay(double wd) {
+    weight_decay_ = wd;
+    return *this;
+  }
   double lr_, beta1_ = 0.9, beta2_ = 0.999, eps_ = 1e-8, weight_decay_ = 0;
 };
 
@@ -108,7 +118,8 @@ class Adam : public Optimizer<T> {
 template <typename T>
 class AdamW : public Adam<T> {
  public:
-  AdamW(std::vector<nn::Parameter<T>*> params, const AdamOptions& opt = AdamOptions().weight_decay(0.01))
+  AdamW(std::vector<nn::Parameter<T>*> params,
+        const AdamOptions& opt = AdamOptions().weight_decay(0.01))
       : Adam<T>(std::move(params), opt, true) {}
 };
 

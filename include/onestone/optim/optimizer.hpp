@@ -29,7 +29,8 @@ namespace optim {
 template <typename T>
 class Optimizer {
  public:
-  Optimizer(std::vector<nn::Parameter<T>*> params, double lr) : params_(std::move(params)), lr_(lr) {
+  Optimizer(std::vector<nn::Parameter<T>*> params, double lr)
+      : params_(std::move(params)), lr_(lr) {
     if (!(lr >= 0)) throw std::invalid_argument("optimizer: learning rate must be >= 0");
     for (auto* p : params_)
       if (!p) throw std::invalid_argument("optimizer: null parameter");
@@ -65,7 +66,8 @@ class Optimizer {
     if (state.numel() != params_[k]->numel())
       throw std::logic_error(name() + ": parameter " + std::to_string(k) + " now has " +
                              std::to_string(params_[k]->numel()) + " elements but its state has " +
-                             std::to_string(state.numel()) + "; create the optimizer after the model is complete");
+                             std::to_string(state.numel()) +
+                             "; create the optimizer after the model is complete");
   }
   /// Called at the end of `step()`: counts the step and finishes the current graph.
   void finish_step() {

@@ -74,7 +74,8 @@ class CosineAnnealingLR : public LRScheduler<T> {
   double lr_at(std::int64_t t) const override {
     const double tt = static_cast<double>(t < t_max_ ? t : t_max_);
     const double pi = 3.14159265358979323846;
-    return eta_min_ + (this->base_lr_ - eta_min_) * 0.5 * (1 + std::cos(pi * tt / static_cast<double>(t_max_)));
+    return eta_min_ + (this->base_lr_ - eta_min_) * 0.5 *
+                          (1 + std::cos(pi * tt / static_cast<double>(t_max_)));
   }
 
  private:
@@ -96,7 +97,8 @@ class LinearWarmup : public LRScheduler<T> {
   }
   double lr_at(std::int64_t t) const override {
     if (t < warmup_) {
-      const double f = start_ + (1.0 - start_) * static_cast<double>(t) / static_cast<double>(warmup_);
+      const double f =
+          start_ + (1.0 - start_) * static_cast<double>(t) / static_cast<double>(warmup_);
       return this->base_lr_ * f;
     }
     return after_ ? after_->lr_at(t - warmup_) : this->base_lr_;

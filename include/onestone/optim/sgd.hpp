@@ -12,10 +12,22 @@ namespace optim {
 /// Example: `SGDOptions(0.1).momentum(0.9).nesterov(true).weight_decay(5e-4)`
 struct SGDOptions {
   explicit SGDOptions(double lr) : lr_(lr) {}
-  SGDOptions& momentum(double m) { momentum_ = m; return *this; }
-  SGDOptions& dampening(double d) { dampening_ = d; return *this; }
-  SGDOptions& nesterov(bool on) { nesterov_ = on; return *this; }
-  SGDOptions& weight_decay(double wd) { weight_decay_ = wd; return *this; }
+  SGDOptions& momentum(double m) {
+    momentum_ = m;
+    return *this;
+  }
+  SGDOptions& dampening(double d) {
+    dampening_ = d;
+    return *this;
+  }
+  SGDOptions& nesterov(bool on) {
+    nesterov_ = on;
+    return *this;
+  }
+  SGDOptions& weight_decay(double wd) {
+    weight_decay_ = wd;
+    return *this;
+  }
   double lr_, momentum_ = 0, dampening_ = 0, weight_decay_ = 0;
   bool nesterov_ = false;
 };

@@ -21,9 +21,16 @@ namespace sharing {
 ///
 /// Example: `CrossStitchOptions(2, {32, 64, 64}).activation(nn::Activation::ReLU).self_weight(0.9)`
 struct CrossStitchOptions {
-  CrossStitchOptions(int num_tasks, std::vector<Index> sizes) : num_tasks_(num_tasks), sizes_(std::move(sizes)) {}
-  CrossStitchOptions& activation(nn::Activation a) { activation_ = a; return *this; }
-  CrossStitchOptions& self_weight(double w) { self_weight_ = w; return *this; }
+  CrossStitchOptions(int num_tasks, std::vector<Index> sizes)
+      : num_tasks_(num_tasks), sizes_(std::move(sizes)) {}
+  CrossStitchOptions& activation(nn::Activation a) {
+    activation_ = a;
+    return *this;
+  }
+  CrossStitchOptions& self_weight(double w) {
+    self_weight_ = w;
+    return *this;
+  }
   int num_tasks_;
   std::vector<Index> sizes_;
   nn::Activation activation_ = nn::Activation::ReLU;
@@ -43,8 +50,10 @@ template <typename T>
 class CrossStitch : public SharingStrategy<T> {
  public:
   explicit CrossStitch(const CrossStitchOptions& opt)
-      : opt_(opt), columns_(this->register_module("columns", std::make_shared<nn::ModuleDict<T>>())) {
-    if (opt.sizes_.size() < 2) throw std::invalid_argument("CrossStitch: need at least two layer sizes");
+      : opt_(opt),
+        columns_(this->register_module("columns", std::make_shared<nn::ModuleDict<T>>())) {
+    if (opt.sizes_.size() < 2)
+      throw std::invalid_argument("CrossStitch: need at least two layer sizes");
     if (!(opt.self_weight_ >= 0 && opt.self_weight_ <= 1))
       throw std::invalid_argument("CrossStitch: self_weight must be in [0, 1]");
     if (opt.num_tasks_ < 1) throw std::invalid_argument("CrossStitch: num_tasks must be >= 1");
@@ -65,7 +74,8 @@ class CrossStitch : public SharingStrategy<T> {
       if (Tn == 1) continue;
       Var<T> alpha = stitches_[l]->var(tape);
       for (int t = 0; t < Tn; ++t)
-        mixed_[static_cast<std::size_t>(t)] = weighted_sum(h_, narrow(reshape(alpha, Shape{1, Index(Tn) * Tn}), Index(t) * Tn, Tn));
+        mixed_[static_cast<std::size_t>(t)] =
+            weighted_sum(h_, narrow(reshape(alpha, Shape{1, Index(Tn) * Tn}), Index(t) * Tn, Tn));
       h_.swap(mixed_);
     }
     for (int t = 0; t < Tn; ++t) reps[t] = h_[static_cast<std::size_t>(t)];
@@ -87,8 +97,8 @@ class CrossStitch : public SharingStrategy<T> {
       auto holder = std::make_shared<ColumnModule>();
       for (std::size_t l = 0; l < L; ++l)
         layers_[static_cast<std::size_t>(t)].push_back(holder->register_module(
-            "fc" + std::to_string(l),
-            std::make_shared<nn::Linear<T>>(nn::LinearOptions(opt_.sizes_[l], opt_.sizes_[l + 1]))));
+            "fc" + std::to_string(l), std::make_shared<nn::Linear<T>>(
+                                          nn::LinearOptions(opt_.sizes_[l], opt_.sizes_[l + 1]))));
       columns_->insert(std::to_string(t), holder);
     }
     if (Tn > 1) {

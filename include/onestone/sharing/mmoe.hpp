@@ -22,10 +22,19 @@ namespace sharing {
 /// Example: `MMoEOptions(2, 100, {64}, 8)` — 8 experts 100→64, one gate per task.
 struct MMoEOptions {
   MMoEOptions(int num_tasks, Index input, std::vector<Index> expert_sizes, int num_experts)
-      : num_tasks_(num_tasks), input_(input), expert_sizes_(std::move(expert_sizes)), num_experts_(num_experts) {}
+      : num_tasks_(num_tasks),
+        input_(input),
+        expert_sizes_(std::move(expert_sizes)),
+        num_experts_(num_experts) {}
   /// One gate shared by all tasks (OMoE in Ma et al. 2018) instead of one per task.
-  MMoEOptions& shared_gate(bool on) { shared_gate_ = on; return *this; }
-  MMoEOptions& activation(nn::Activation a) { activation_ = a; return *this; }
+  MMoEOptions& shared_gate(bool on) {
+    shared_gate_ = on;
+    return *this;
+  }
+  MMoEOptions& activation(nn::Activation a) {
+    activation_ = a;
+    return *this;
+  }
   int num_tasks_;
   Index input_;
   std::vector<Index> expert_sizes_;
@@ -42,23 +51,28 @@ struct MMoEOptions {
 ///
 /// Example:
 /// @code
-/// auto mmoe = std::make_shared<MMoE<float>>(MMoEOptions(/*tasks=*/2, /*input=*/100, {64}, /*experts=*/8));
+/// auto mmoe = std::make_shared<MMoE<float>>(MMoEOptions(/*tasks=*/2, /*input=*/100, {64},
+/// /*experts=*/8));
 /// @endcode
 template <typename T>
 class MMoE : public SharingStrategy<T> {
  public:
   explicit MMoE(const MMoEOptions& opt)
-      : opt_(opt), experts_(this->register_module("experts", std::make_shared<nn::ModuleDict<T>>())),
+      : opt_(opt),
+        experts_(this->register_module("experts", std::make_shared<nn::ModuleDict<T>>())),
         gates_(this->register_module("gates", std::make_shared<nn::ModuleDict<T>>())) {
     if (opt.num_tasks_ < 1 || opt.num_experts_ < 1 || opt.input_ <= 0 || opt.expert_sizes_.empty())
-      throw std::invalid_argument("MMoE: need >= 1 task, >= 1 expert, a positive input width and expert sizes");
+      throw std::invalid_argument(
+          "MMoE: need >= 1 task, >= 1 expert, a positive input width and expert sizes");
     std::vector<Index> sizes{opt.input_};
     sizes.insert(sizes.end(), opt.expert_sizes_.begin(), opt.expert_sizes_.end());
     for (int e = 0; e < opt.num_experts_; ++e)
-      experts_->insert(std::to_string(e), std::make_shared<nn::MLP<T>>(nn::MLPOptions(sizes).activation(opt.activation_)));
+      experts_->insert(std::to_string(e), std::make_shared<nn::MLP<T>>(
+                                              nn::MLPOptions(sizes).activation(opt.activation_)));
     const int ngates = opt.shared_gate_ ? 1 : opt.num_tasks_;
     for (int g = 0; g < ngates; ++g)
-      gates_->insert(std::to_string(g), std::make_shared<nn::Linear<T>>(nn::LinearOptions(opt.input_, opt.num_experts_)));
+      gates_->insert(std::to_string(g), std::make_shared<nn::Linear<T>>(
+                                            nn::LinearOptions(opt.input_, opt.num_experts_)));
     outs_.resize(static_cast<std::size_t>(opt.num_experts_));
   }
   void set_num_tasks(int n) override { this->set_declared_tasks(n, opt_.num_tasks_); }
@@ -79,7 +93,9 @@ class MMoE : public SharingStrategy<T> {
   Index output_features() const override { return opt_.expert_sizes_.back(); }
   std::string name() const override { return opt_.shared_gate_ ? "OMoE" : "MMoE"; }
   /// The experts (shared by every task).
-  std::vector<nn::Parameter<T>*> shared_parameters() const override { return experts_->parameters(); }
+  std::vector<nn::Parameter<T>*> shared_parameters() const override {
+    return experts_->parameters();
+  }
 
  private:
   MMoEOptions opt_;

@@ -21,8 +21,12 @@ namespace sharing {
 ///
 /// Example: `MTANOptions(2, {100, 64, 64})`
 struct MTANOptions {
-  MTANOptions(int num_tasks, std::vector<Index> sizes) : num_tasks_(num_tasks), sizes_(std::move(sizes)) {}
-  MTANOptions& activation(nn::Activation a) { activation_ = a; return *this; }
+  MTANOptions(int num_tasks, std::vector<Index> sizes)
+      : num_tasks_(num_tasks), sizes_(std::move(sizes)) {}
+  MTANOptions& activation(nn::Activation a) {
+    activation_ = a;
+    return *this;
+  }
   int num_tasks_;
   std::vector<Index> sizes_;
   nn::Activation activation_ = nn::Activation::ReLU;
@@ -45,14 +49,16 @@ template <typename T>
 class MTAN : public SharingStrategy<T> {
  public:
   explicit MTAN(const MTANOptions& opt)
-      : opt_(opt), trunk_(this->register_module("trunk", std::make_shared<nn::ModuleDict<T>>())),
+      : opt_(opt),
+        trunk_(this->register_module("trunk", std::make_shared<nn::ModuleDict<T>>())),
         attention_(this->register_module("attention", std::make_shared<nn::ModuleDict<T>>())) {
     if (opt.num_tasks_ < 1 || opt.sizes_.size() < 2)
       throw std::invalid_argument("MTAN: need >= 1 task and at least two stage sizes");
     const std::size_t L = opt.sizes_.size() - 1;
     for (std::size_t l = 0; l < L; ++l)
       stages_.push_back(std::static_pointer_cast<nn::Linear<T>>(trunk_->insert(
-          "fc" + std::to_string(l), std::make_shared<nn::Linear<T>>(nn::LinearOptions(opt.sizes_[l], opt.sizes_[l + 1])))));
+          "fc" + std::to_string(l),
+          std::make_shared<nn::Linear<T>>(nn::LinearOptions(opt.sizes_[l], opt.sizes_[l + 1])))));
     for (int t = 0; t < opt.num_tasks_; ++t) {
       auto task = std::static_pointer_cast<nn::ModuleDict<T>>(
           attention_->insert(std::to_string(t), std::make_shared<nn::ModuleDict<T>>()));
@@ -60,8 +66,7 @@ class MTAN : public SharingStrategy<T> {
       for (std::size_t l = 0; l < L; ++l) {
         const Index h = opt.sizes_[l + 1];
         Att a;
-        if (l > 0)
-          a.carry = lin(*task, "carry" + std::to_string(l), opt.sizes_[l], h);
+        if (l > 0) a.carry = lin(*task, "carry" + std::to_string(l), opt.sizes_[l], h);
         a.w1 = lin(*task, "att" + std::to_string(l) + "_1", l > 0 ? 2 * h : h, h);
         a.w2 = lin(*task, "att" + std::to_string(l) + "_2", h, h);
         atts.push_back(a);
@@ -98,8 +103,10 @@ class MTAN : public SharingStrategy<T> {
   struct Att {
     std::shared_ptr<nn::Linear<T>> carry, w1, w2;
   };
-  static std::shared_ptr<nn::Linear<T>> lin(nn::ModuleDict<T>& d, const std::string& key, Index in, Index out) {
-    return std::static_pointer_cast<nn::Linear<T>>(d.insert(key, std::make_shared<nn::Linear<T>>(nn::LinearOptions(in, out))));
+  static std::shared_ptr<nn::Linear<T>> lin(nn::ModuleDict<T>& d, const std::string& key, Index in,
+                                            Index out) {
+    return std::static_pointer_cast<nn::Linear<T>>(
+        d.insert(key, std::make_shared<nn::Linear<T>>(nn::LinearOptions(in, out))));
   }
   MTANOptions opt_;
   std::shared_ptr<nn::ModuleDict<T>> trunk_, attention_;

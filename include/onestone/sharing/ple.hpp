@@ -24,10 +24,22 @@ namespace sharing {
 struct PLEOptions {
   PLEOptions(int num_tasks, Index input, std::vector<Index> expert_sizes)
       : num_tasks_(num_tasks), input_(input), expert_sizes_(std::move(expert_sizes)) {}
-  PLEOptions& shared_experts(int n) { shared_experts_ = n; return *this; }
-  PLEOptions& task_experts(int n) { task_experts_ = n; return *this; }
-  PLEOptions& levels(int n) { levels_ = n; return *this; }
-  PLEOptions& activation(nn::Activation a) { activation_ = a; return *this; }
+  PLEOptions& shared_experts(int n) {
+    shared_experts_ = n;
+    return *this;
+  }
+  PLEOptions& task_experts(int n) {
+    task_experts_ = n;
+    return *this;
+  }
+  PLEOptions& levels(int n) {
+    levels_ = n;
+    return *this;
+  }
+  PLEOptions& activation(nn::Activation a) {
+    activation_ = a;
+    return *this;
+  }
   int num_tasks_;
   Index input_;
   std::vector<Index> expert_sizes_;
@@ -54,30 +66,38 @@ class PLE : public SharingStrategy<T> {
  public:
   explicit PLE(const PLEOptions& opt) : opt_(opt) {
     if (opt.num_tasks_ < 1 || opt.levels_ < 1 || opt.input_ <= 0 || opt.expert_sizes_.empty() ||
-        opt.shared_experts_ < 0 || opt.task_experts_ < 0 || opt.shared_experts_ + opt.task_experts_ < 1)
-      throw std::invalid_argument("PLE: invalid options (tasks >= 1, levels >= 1, positive input, "
-                                  "expert sizes, at least one expert per gate)");
+        opt.shared_experts_ < 0 || opt.task_experts_ < 0 ||
+        opt.shared_experts_ + opt.task_experts_ < 1)
+      throw std::invalid_argument(
+          "PLE: invalid options (tasks >= 1, levels >= 1, positive input, "
+          "expert sizes, at least one expert per gate)");
     const int Tn = opt.num_tasks_;
     for (int l = 0; l < opt.levels_; ++l) {
       Level lv;
-      auto holder = this->register_module("level" + std::to_string(l), std::make_shared<nn::ModuleDict<T>>());
+      auto holder =
+          this->register_module("level" + std::to_string(l), std::make_shared<nn::ModuleDict<T>>());
       const Index in = l == 0 ? opt.input_ : opt.expert_sizes_.back();
       std::vector<Index> sizes{in};
       sizes.insert(sizes.end(), opt.expert_sizes_.begin(), opt.expert_sizes_.end());
       auto expert = [&](const std::string& key) {
-        return holder->insert(key, std::make_shared<nn::MLP<T>>(nn::MLPOptions(sizes).activation(opt.activation_)));
+        return holder->insert(
+            key, std::make_shared<nn::MLP<T>>(nn::MLPOptions(sizes).activation(opt.activation_)));
       };
       for (int t = 0; t < Tn; ++t) {
         lv.task_experts.emplace_back();
         for (int e = 0; e < opt.task_experts_; ++e)
-          lv.task_experts.back().push_back(expert("task" + std::to_string(t) + "_expert" + std::to_string(e)));
+          lv.task_experts.back().push_back(
+              expert("task" + std::to_string(t) + "_expert" + std::to_string(e)));
         lv.task_gates.push_back(holder->insert("task" + std::to_string(t) + "_gate",
-            std::make_shared<nn::Linear<T>>(nn::LinearOptions(in, opt.task_experts_ + opt.shared_experts_))));
+                                               std::make_shared<nn::Linear<T>>(nn::LinearOptions(
+                                                   in, opt.task_experts_ + opt.shared_experts_))));
       }
-      for (int e = 0; e < opt.shared_experts_; ++e) lv.shared_experts.push_back(expert("shared_expert" + std::to_string(e)));
+      for (int e = 0; e < opt.shared_experts_; ++e)
+        lv.shared_experts.push_back(expert("shared_expert" + std::to_string(e)));
       if (l + 1 < opt.levels_)
-        lv.shared_gate = holder->insert("shared_gate", std::make_shared<nn::Linear<T>>(
-            nn::LinearOptions(in, Tn * opt.task_experts_ + opt.shared_experts_)));
+        lv.shared_gate =
+            holder->insert("shared_gate", std::make_shared<nn::Linear<T>>(nn::LinearOptions(
+                                              in, Tn * opt.task_experts_ + opt.shared_experts_)));
       levels_.push_back(std::move(lv));
     }
     h_.resize(static_cast<std::size_t>(Tn));

@@ -41,7 +41,10 @@ class SoftSharing : public SharingStrategy<T> {
   using Factory = std::function<std::shared_ptr<nn::Module<T>>()>;
   SoftSharing(Factory make_tower, Index output_features, double lambda = 1e-3,
               SoftDistance distance = SoftDistance::SquaredL2)
-      : make_(std::move(make_tower)), features_(output_features), lambda_(lambda), distance_(distance),
+      : make_(std::move(make_tower)),
+        features_(output_features),
+        lambda_(lambda),
+        distance_(distance),
         towers_(this->register_module("towers", std::make_shared<nn::ModuleDict<T>>())) {
     if (!make_) throw std::invalid_argument("SoftSharing: no tower factory");
     if (!(lambda >= 0)) throw std::invalid_argument("SoftSharing: lambda must be >= 0");
@@ -57,9 +60,11 @@ class SoftSharing : public SharingStrategy<T> {
     if (n >= 2 && groups_.empty()) build_groups();
   }
   void forward_tasks(const Var<T>& x, Var<T>* reps) override {
-    for (int t = 0; t < this->num_tasks_; ++t) reps[t] = towers_->at(static_cast<std::size_t>(t)).forward(x);
+    for (int t = 0; t < this->num_tasks_; ++t)
+      reps[t] = towers_->at(static_cast<std::size_t>(t)).forward(x);
   }
-  /// λ Σᵢ Σⱼ d(θᵢ, θⱼ), summed over parameter tensors (undefined with fewer than two tasks or λ = 0).
+  /// λ Σᵢ Σⱼ d(θᵢ, θⱼ), summed over parameter tensors (undefined with fewer than two tasks or λ =
+  /// 0).
   Var<T> regularizer() override {
     if (this->num_tasks_ < 2 || lambda_ == 0) return Var<T>();
     Var<T> total;
@@ -67,7 +72,8 @@ class SoftSharing : public SharingStrategy<T> {
     for (auto& group : groups_) {
       vars_.clear();
       for (auto* p : group) vars_.push_back(p->var(tape));
-      Var<T> r = pairwise_distance_penalty(vars_, static_cast<T>(lambda_), distance_ == SoftDistance::L1);
+      Var<T> r =
+          pairwise_distance_penalty(vars_, static_cast<T>(lambda_), distance_ == SoftDistance::L1);
       total = total.defined() ? total + r : r;
     }
     return total;

@@ -64,7 +64,8 @@ class Arena {
       offset_ = 0;
     }
     // No block fits: grow geometrically so the number of blocks stays small.
-    std::size_t cap = std::max<std::size_t>(bytes, std::max<std::size_t>(capacity(), std::size_t(1) << 20));
+    std::size_t cap =
+        std::max<std::size_t>(bytes, std::max<std::size_t>(capacity(), std::size_t(1) << 20));
     add_block(cap);
     current_ = blocks_.size() - 1;
     offset_ = bytes;
@@ -100,7 +101,9 @@ class Arena {
 
  private:
   struct AlignedDelete {
-    void operator()(unsigned char* p) const noexcept { ::operator delete[](p, std::align_val_t(kAlign)); }
+    void operator()(unsigned char* p) const noexcept {
+      ::operator delete[](p, std::align_val_t(kAlign));
+    }
   };
   struct Block {
     std::unique_ptr<unsigned char[], AlignedDelete> data;

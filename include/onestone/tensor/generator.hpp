@@ -52,8 +52,8 @@ class Generator {
   /// Unbiased integer in [0, n) (n > 0), by rejection.
   std::uint64_t below(std::uint64_t n) noexcept {
     if (n <= 1) return 0;
-    const std::uint64_t limit = std::numeric_limits<std::uint64_t>::max() -
-                                std::numeric_limits<std::uint64_t>::max() % n;
+    const std::uint64_t limit =
+        std::numeric_limits<std::uint64_t>::max() - std::numeric_limits<std::uint64_t>::max() % n;
     std::uint64_t r;
     do r = next_u64();
     while (r >= limit);

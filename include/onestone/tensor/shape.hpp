@@ -69,12 +69,15 @@ class Shape {
     return n;
   }
   /// Columns of the matrix view: the last dimension (1 for a scalar).
-  Index cols() const noexcept { return rank_ == 0 ? 1 : dims_[static_cast<std::size_t>(rank_ - 1)]; }
+  Index cols() const noexcept {
+    return rank_ == 0 ? 1 : dims_[static_cast<std::size_t>(rank_ - 1)];
+  }
 
   friend bool operator==(const Shape& a, const Shape& b) noexcept {
     if (a.rank_ != b.rank_) return false;
     for (int i = 0; i < a.rank_; ++i)
-      if (a.dims_[static_cast<std::size_t>(i)] != b.dims_[static_cast<std::size_t>(i)]) return false;
+      if (a.dims_[static_cast<std::size_t>(i)] != b.dims_[static_cast<std::size_t>(i)])
+        return false;
     return true;
   }
   friend bool operator!=(const Shape& a, const Shape& b) noexcept { return !(a == b); }

@@ -55,7 +55,8 @@ class Tensor {
 
   Tensor() = default;
   /// A zero-filled tensor of the given shape.
-  explicit Tensor(const Shape& shape) : shape_(shape), data_(static_cast<std::size_t>(shape.numel()), T(0)) {}
+  explicit Tensor(const Shape& shape)
+      : shape_(shape), data_(static_cast<std::size_t>(shape.numel()), T(0)) {}
   /// A zero-filled tensor, e.g. `Tensor<float>({32, 784})`.
   Tensor(std::initializer_list<Index> dims) : Tensor(Shape(dims)) {}
 

@@ -30,7 +30,10 @@ class ProgressBar {
  public:
   explicit ProgressBar(long total, std::string label = "", std::ostream& out = std::cout,
                        int width = 30)
-      : total_(total > 0 ? total : 1), label_(std::move(label)), out_(out), width_(width),
+      : total_(total > 0 ? total : 1),
+        label_(std::move(label)),
+        out_(out),
+        width_(width),
         start_(std::chrono::steady_clock::now()) {
 #if defined(__unix__) || defined(__APPLE__)
     tty_ = (&out == &std::cout && ::isatty(1)) || (&out == &std::cerr && ::isatty(2));

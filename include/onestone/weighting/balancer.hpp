@@ -72,7 +72,8 @@ class Balancer : public nn::Module<T> {
   /// `update_weights` (treated as constants).
   virtual Var<T> combine_losses(const std::vector<Var<T>>& losses) {
     values_.resize(static_cast<Eigen::Index>(losses.size()));
-    for (std::size_t i = 0; i < losses.size(); ++i) values_[static_cast<Eigen::Index>(i)] = losses[i].item();
+    for (std::size_t i = 0; i < losses.size(); ++i)
+      values_[static_cast<Eigen::Index>(i)] = losses[i].item();
     update_weights(values_);
     Var<T> total;
     for (std::size_t i = 0; i < losses.size(); ++i) {
@@ -128,7 +129,8 @@ struct has_weights<C, T, decltype(std::declval<const C&>().weights(), void())> :
 /// Adapts a gradient combiner (any class with `combine(J, d)` or `combine(J, d, losses*)`, such
 /// as `MGDA<T>`, `PCGrad<T>`, `NashMTL<T>`) to the `Balancer` interface.
 ///
-/// Example: `auto b = std::make_shared<GradientBalancer<float, PCGrad<float>>>("pcgrad", PCGrad<float>(7));`
+/// Example: `auto b = std::make_shared<GradientBalancer<float, PCGrad<float>>>("pcgrad",
+/// PCGrad<float>(7));`
 template <typename T, typename Combiner>
 class GradientBalancer : public Balancer<T> {
  public:

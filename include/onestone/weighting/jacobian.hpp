@@ -4,7 +4,6 @@
 /// matrix `gram()` and the input checks shared by every combiner and solver.
 
 #include <Eigen/Dense>
-
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -96,13 +95,12 @@ void check_losses(const char* method, const Jacobian<T>& J, const Vector<T>* los
                                 ": this configuration needs the task losses, got none");
   if (losses->size() != J.rows())
     throw std::invalid_argument(std::string(method) + ": got " + std::to_string(losses->size()) +
-                                " losses for a Jacobian of shape " +
-                                shape_str(J.rows(), J.cols()) + " (one loss per row expected)");
+                                " losses for a Jacobian of shape " + shape_str(J.rows(), J.cols()) +
+                                " (one loss per row expected)");
   if (!losses->allFinite())
     throw std::invalid_argument(std::string(method) + ": the losses contain NaN or Inf");
   if (positive && (losses->array() <= T(0)).any())
-    throw std::invalid_argument(std::string(method) +
-                                ": loss normalisation needs every loss > 0");
+    throw std::invalid_argument(std::string(method) + ": loss normalisation needs every loss > 0");
 }
 
 /// Throws std::invalid_argument unless G is a non-empty, square, finite matrix.

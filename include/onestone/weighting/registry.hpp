@@ -25,10 +25,10 @@ namespace weighting {
 /// Names accepted by `make_balancer`: loss weighting first, then gradient methods.
 inline const std::vector<std::string>& balancer_names() {
   static const std::vector<std::string> names = {
-      "equal",  "uncertainty", "dwa",      "rlw",     "gls",       "famo",    "stch",
-      "imtl_l", "gradnorm",    "db_mtl",   "mgda",    "mgda_l2",   "mgda_loss", "mgda_loss+",
-      "pcgrad", "graddrop",    "gradvac",  "imtl_g",  "cagrad",    "nash_mtl", "aligned_mtl",
-      "upgrad", "dualproj",    "config",   "moco"};
+      "equal",  "uncertainty", "dwa",     "rlw",    "gls",     "famo",      "stch",
+      "imtl_l", "gradnorm",    "db_mtl",  "mgda",   "mgda_l2", "mgda_loss", "mgda_loss+",
+      "pcgrad", "graddrop",    "gradvac", "imtl_g", "cagrad",  "nash_mtl",  "aligned_mtl",
+      "upgrad", "dualproj",    "config",  "moco"};
   return names;
 }
 
@@ -37,9 +37,11 @@ inline const std::vector<std::string>& balancer_names() {
 ///
 /// Example: `model.set_balancer(onestone::weighting::make_balancer<float>("nash_mtl"));`
 template <typename T>
-std::shared_ptr<Balancer<T>> make_balancer(const std::string& name, std::uint64_t seed = 0x5eedULL) {
+std::shared_ptr<Balancer<T>> make_balancer(const std::string& name,
+                                           std::uint64_t seed = 0x5eedULL) {
   auto grad = [&](auto combiner, bool rep_ok = true) -> std::shared_ptr<Balancer<T>> {
-    return std::make_shared<GradientBalancer<T, decltype(combiner)>>(name, std::move(combiner), rep_ok);
+    return std::make_shared<GradientBalancer<T, decltype(combiner)>>(name, std::move(combiner),
+                                                                     rep_ok);
   };
   if (name == "equal") return std::make_shared<EqualWeights<T>>();
   if (name == "uncertainty") return std::make_shared<UncertaintyWeighting<T>>();

@@ -13,14 +13,6 @@
 /// up.combine(J, d);
 /// @endcode
 
-#include "onestone/weighting/jacobian.hpp"
-#include "onestone/weighting/solvers/cagrad_dual.hpp"
-#include "onestone/weighting/solvers/min_norm.hpp"
-#include "onestone/weighting/solvers/min_norm_2.hpp"
-#include "onestone/weighting/solvers/nash.hpp"
-#include "onestone/weighting/solvers/nnls.hpp"
-#include "onestone/weighting/solvers/nonneg_qp.hpp"
-#include "onestone/weighting/solvers/project_simplex.hpp"
 #include "onestone/weighting/combiners/aligned_mtl.hpp"
 #include "onestone/weighting/combiners/cagrad.hpp"
 #include "onestone/weighting/combiners/config.hpp"
@@ -35,3 +27,11 @@
 #include "onestone/weighting/combiners/nash_mtl.hpp"
 #include "onestone/weighting/combiners/pcgrad.hpp"
 #include "onestone/weighting/combiners/upgrad.hpp"
+#include "onestone/weighting/jacobian.hpp"
+#include "onestone/weighting/solvers/cagrad_dual.hpp"
+#include "onestone/weighting/solvers/min_norm.hpp"
+#include "onestone/weighting/solvers/min_norm_2.hpp"
+#include "onestone/weighting/solvers/nash.hpp"
+#include "onestone/weighting/solvers/nnls.hpp"
+#include "onestone/weighting/solvers/nonneg_qp.hpp"
+#include "onestone/weighting/solvers/project_simplex.hpp"

@@ -30,7 +30,8 @@ struct GemmWorkspace : Eigen::internal::level3_blocking<T, T> {
     this->m_kc = kc;
     this->m_mc = mc;
     this->m_nc = nc;
-    const std::size_t sa = static_cast<std::size_t>(kc * mc), sb = static_cast<std::size_t>(kc * nc);
+    const std::size_t sa = static_cast<std::size_t>(kc * mc),
+                      sb = static_cast<std::size_t>(kc * nc);
     if (a.size() < sa) a.resize(sa);
     if (b.size() < sb) b.resize(sb);
     this->m_blockA = a.data();
@@ -51,8 +52,8 @@ inline void gemm_serial(Index M, Index N, Index K, const T* A, Index lda, const 
   GemmWorkspace<T>& ws = GemmWorkspace<T>::local();
   ws.prepare(M, N, K);
   Eigen::internal::general_matrix_matrix_product<Index, T, LhsOrder, false, T, RhsOrder, false,
-                                                 Eigen::RowMajor, 1>::run(M, N, K, A, lda, B, ldb, C,
-                                                                          1, ldc, alpha, ws);
+                                                 Eigen::RowMajor, 1>::run(M, N, K, A, lda, B, ldb,
+                                                                          C, 1, ldc, alpha, ws);
 }
 
 /// Products smaller than this many multiply-adds stay on one thread.
@@ -72,14 +73,18 @@ inline void gemm(Index M, Index N, Index K, const T* A, Index lda, bool trans_a,
     if (!trans_b) {
       ConstMatrixMap<T> Bm(B, K, N);  // ldb == N is required by row-major maps below
       if (ldb == N) {
-        if (!trans_a) c.noalias() += Eigen::Map<const RowV>(A, K) * Bm;
-        else c.noalias() += Strided(A, K, Eigen::InnerStride<>(lda)) * Bm;
+        if (!trans_a)
+          c.noalias() += Eigen::Map<const RowV>(A, K) * Bm;
+        else
+          c.noalias() += Strided(A, K, Eigen::InnerStride<>(lda)) * Bm;
         return;
       }
     } else if (ldb == K) {
       ConstMatrixMap<T> Bm(B, N, K);
-      if (!trans_a) c.noalias() += Eigen::Map<const RowV>(A, K) * Bm.transpose();
-      else c.noalias() += Strided(A, K, Eigen::InnerStride<>(lda)) * Bm.transpose();
+      if (!trans_a)
+        c.noalias() += Eigen::Map<const RowV>(A, K) * Bm.transpose();
+      else
+        c.noalias() += Strided(A, K, Eigen::InnerStride<>(lda)) * Bm.transpose();
       return;
     }
     if (!accumulate) accumulate = true;  // already zeroed; fall through to the general path

@@ -15,13 +15,16 @@ enum class BinOp : Index { Add = 0, Sub = 1, Mul = 2, Div = 3 };
 
 inline const char* binop_name(BinOp op) {
   switch (op) {
-    case BinOp::Add: return "add";
-    case BinOp::Sub: return "sub";
-    case BinOp::Mul: return "mul";
-    default: return "div";
+    case BinOp::Add:
+      return "add";
+    case BinOp::Sub:
+      return "sub";
+    case BinOp::Mul:
+      return "mul";
+    default:
+      return "div";
   }
 }
-
 
 template <typename T>
 using ConstRow = Eigen::Map<const Eigen::Array<T, 1, Eigen::Dynamic>>;
@@ -32,34 +35,48 @@ using MutRow = Eigen::Map<Eigen::Array<T, 1, Eigen::Dynamic>>;
 template <typename T, typename F>
 inline void with_row(Bcast k, const T* p, Index r, Index C, F&& f) {
   switch (k) {
-    case Bcast::Same: f(ConstRow<T>(p + r * C, C)); break;
-    case Bcast::Row: f(ConstRow<T>(p, C)); break;
-    case Bcast::Col: f(Eigen::Array<T, 1, Eigen::Dynamic>::Constant(C, p[r])); break;
-    case Bcast::Scalar: f(Eigen::Array<T, 1, Eigen::Dynamic>::Constant(C, p[0])); break;
+    case Bcast::Same:
+      f(ConstRow<T>(p + r * C, C));
+      break;
+    case Bcast::Row:
+      f(ConstRow<T>(p, C));
+      break;
+    case Bcast::Col:
+      f(Eigen::Array<T, 1, Eigen::Dynamic>::Constant(C, p[r]));
+      break;
+    case Bcast::Scalar:
+      f(Eigen::Array<T, 1, Eigen::Dynamic>::Constant(C, p[0]));
+      break;
   }
 }
 
-
 /// Rows iterated by kernels: a Same/Same or scalar-broadcast op runs as one long row.
 inline void layout(Bcast ka, Bcast kb, Index R, Index C, Index& rows, Index& cols) {
-  const bool one_row = (ka == Bcast::Same || ka == Bcast::Scalar) &&
-                       (kb == Bcast::Same || kb == Bcast::Scalar);
+  const bool one_row =
+      (ka == Bcast::Same || ka == Bcast::Scalar) && (kb == Bcast::Same || kb == Bcast::Scalar);
   rows = one_row ? 1 : R;
   cols = one_row ? R * C : C;
 }
 
 /// Accumulates the full-size row `e` into the gradient of an operand of kind k at row r.
 template <typename T, typename E>
-inline void reduce_row(Bcast k, const GradSink<T>& g, Index r, Index C, const E& e, bool first_row) {
+inline void reduce_row(Bcast k, const GradSink<T>& g, Index r, Index C, const E& e,
+                       bool first_row) {
   switch (k) {
     case Bcast::Same: {
       MutRow<T> dst(g.ptr + r * C, C);
-      if (g.fresh) dst = e; else dst += e;
+      if (g.fresh)
+        dst = e;
+      else
+        dst += e;
       break;
     }
     case Bcast::Row: {
       MutRow<T> dst(g.ptr, C);
-      if (g.fresh && first_row) dst = e; else dst += e;
+      if (g.fresh && first_row)
+        dst = e;
+      else
+        dst += e;
       break;
     }
     case Bcast::Col: {
@@ -96,20 +113,32 @@ inline void binary_backward(Tape<T>& t, const Node<T>& n) {
       if (!ga) return;
       switch (op) {
         case BinOp::Add:
-        case BinOp::Sub: reduce_row(ka, ga, r, cols, g, r == 0); break;
-        case BinOp::Mul: reduce_row(ka, ga, r, cols, g * brow, r == 0); break;
-        case BinOp::Div: reduce_row(ka, ga, r, cols, g / brow, r == 0); break;
+        case BinOp::Sub:
+          reduce_row(ka, ga, r, cols, g, r == 0);
+          break;
+        case BinOp::Mul:
+          reduce_row(ka, ga, r, cols, g * brow, r == 0);
+          break;
+        case BinOp::Div:
+          reduce_row(ka, ga, r, cols, g / brow, r == 0);
+          break;
       }
     });
     if (!gb) continue;
     switch (op) {
-      case BinOp::Add: reduce_row(kb, gb, r, cols, g, r == 0); break;
-      case BinOp::Sub: reduce_row(kb, gb, r, cols, -g, r == 0); break;
+      case BinOp::Add:
+        reduce_row(kb, gb, r, cols, g, r == 0);
+        break;
+      case BinOp::Sub:
+        reduce_row(kb, gb, r, cols, -g, r == 0);
+        break;
       case BinOp::Mul:
-        with_row(ka, A, r, cols, [&](const auto& arow) { reduce_row(kb, gb, r, cols, g * arow, r == 0); });
+        with_row(ka, A, r, cols,
+                 [&](const auto& arow) { reduce_row(kb, gb, r, cols, g * arow, r == 0); });
         break;
       case BinOp::Div:
-        with_row(kb, B, r, cols, [&](const auto& brow) { reduce_row(kb, gb, r, cols, -(g * o) / brow, r == 0); });
+        with_row(kb, B, r, cols,
+                 [&](const auto& brow) { reduce_row(kb, gb, r, cols, -(g * o) / brow, r == 0); });
         break;
     }
   }
@@ -117,15 +146,49 @@ inline void binary_backward(Tape<T>& t, const Node<T>& n) {
 
 /// Classifies how b broadcasts against a; returns false when it cannot.
 inline bool classify(const Shape& a, const Shape& b, Bcast& ka, Bcast& kb, Shape& out) {
-  if (a == b) { ka = kb = Bcast::Same; out = a; return true; }
-  if (b.numel() == 1) { ka = Bcast::Same; kb = Bcast::Scalar; out = a; return true; }
-  if (a.numel() == 1) { ka = Bcast::Scalar; kb = Bcast::Same; out = b; return true; }
+  if (a == b) {
+    ka = kb = Bcast::Same;
+    out = a;
+    return true;
+  }
+  if (b.numel() == 1) {
+    ka = Bcast::Same;
+    kb = Bcast::Scalar;
+    out = a;
+    return true;
+  }
+  if (a.numel() == 1) {
+    ka = Bcast::Scalar;
+    kb = Bcast::Same;
+    out = b;
+    return true;
+  }
   auto is_row = [](const Shape& s) { return s.rank() == 1 || (s.rank() == 2 && s[0] == 1); };
   auto is_col = [](const Shape& s) { return s.rank() >= 1 && s.cols() == 1; };
-  if (is_row(b) && b.cols() == a.cols() && a.rank() >= 2) { ka = Bcast::Same; kb = Bcast::Row; out = a; return true; }
-  if (is_row(a) && a.cols() == b.cols() && b.rank() >= 2) { ka = Bcast::Row; kb = Bcast::Same; out = b; return true; }
-  if (is_col(b) && b.rank() >= 2 && b.rows() == a.rows() && a.rank() >= 2) { ka = Bcast::Same; kb = Bcast::Col; out = a; return true; }
-  if (is_col(a) && a.rank() >= 2 && a.rows() == b.rows() && b.rank() >= 2) { ka = Bcast::Col; kb = Bcast::Same; out = b; return true; }
+  if (is_row(b) && b.cols() == a.cols() && a.rank() >= 2) {
+    ka = Bcast::Same;
+    kb = Bcast::Row;
+    out = a;
+    return true;
+  }
+  if (is_row(a) && a.cols() == b.cols() && b.rank() >= 2) {
+    ka = Bcast::Row;
+    kb = Bcast::Same;
+    out = b;
+    return true;
+  }
+  if (is_col(b) && b.rank() >= 2 && b.rows() == a.rows() && a.rank() >= 2) {
+    ka = Bcast::Same;
+    kb = Bcast::Col;
+    out = a;
+    return true;
+  }
+  if (is_col(a) && a.rank() >= 2 && a.rows() == b.rows() && b.rank() >= 2) {
+    ka = Bcast::Col;
+    kb = Bcast::Same;
+    out = b;
+    return true;
+  }
   return false;
 }
 
@@ -136,7 +199,8 @@ inline Var<T> binary(const Var<T>& a, const Var<T>& b, BinOp op) {
   Bcast ka, kb;
   Shape so;
   if (!classify(a.shape(), b.shape(), ka, kb, so))
-    throw std::invalid_argument(shapes_msg(name, a.shape(), b.shape(),
+    throw std::invalid_argument(shapes_msg(
+        name, a.shape(), b.shape(),
         "cannot broadcast (supported: equal shapes, a row vector [C], a column [R, 1], a scalar)"));
   const int out = make_output(t, so, a.requires_grad() || b.requires_grad());
   Index rows, cols;
@@ -149,10 +213,18 @@ inline Var<T> binary(const Var<T>& a, const Var<T>& b, BinOp op) {
     with_row(ka, A, r, cols, [&](const auto& arow) {
       with_row(kb, B, r, cols, [&](const auto& brow) {
         switch (op) {
-          case BinOp::Add: o = arow + brow; break;
-          case BinOp::Sub: o = arow - brow; break;
-          case BinOp::Mul: o = arow * brow; break;
-          case BinOp::Div: o = arow / brow; break;
+          case BinOp::Add:
+            o = arow + brow;
+            break;
+          case BinOp::Sub:
+            o = arow - brow;
+            break;
+          case BinOp::Mul:
+            o = arow * brow;
+            break;
+          case BinOp::Div:
+            o = arow / brow;
+            break;
         }
       });
     });
@@ -176,20 +248,29 @@ inline void affine_backward(Tape<T>& t, const Node<T>& n) {
 /// Element-wise a + b with broadcasting (equal shapes, a row vector [C] or [1, C], a column
 /// [R, 1], or a one-element tensor on either side).
 template <typename T>
-inline Var<T> add(const Var<T>& a, const Var<T>& b) { return detail::binary(a, b, detail::BinOp::Add); }
+inline Var<T> add(const Var<T>& a, const Var<T>& b) {
+  return detail::binary(a, b, detail::BinOp::Add);
+}
 /// Element-wise a − b with the broadcasting rules of `add`.
 template <typename T>
-inline Var<T> sub(const Var<T>& a, const Var<T>& b) { return detail::binary(a, b, detail::BinOp::Sub); }
+inline Var<T> sub(const Var<T>& a, const Var<T>& b) {
+  return detail::binary(a, b, detail::BinOp::Sub);
+}
 /// Element-wise a ∘ b with the broadcasting rules of `add`.
 template <typename T>
-inline Var<T> mul(const Var<T>& a, const Var<T>& b) { return detail::binary(a, b, detail::BinOp::Mul); }
+inline Var<T> mul(const Var<T>& a, const Var<T>& b) {
+  return detail::binary(a, b, detail::BinOp::Mul);
+}
 /// Element-wise a / b with the broadcasting rules of `add`.
 template <typename T>
-inline Var<T> div(const Var<T>& a, const Var<T>& b) { return detail::binary(a, b, detail::BinOp::Div); }
+inline Var<T> div(const Var<T>& a, const Var<T>& b) {
+  return detail::binary(a, b, detail::BinOp::Div);
+}
 
 /// y = alpha·x + beta element-wise (covers x + s, x − s, s − x, x·s, x / s).
 template <typename T>
-inline Var<T> affine(const Var<T>& x, detail::type_identity_t<T> alpha, detail::type_identity_t<T> beta) {
+inline Var<T> affine(const Var<T>& x, detail::type_identity_t<T> alpha,
+                     detail::type_identity_t<T> beta) {
   Tape<T>& t = x.tape();
   const int out = detail::make_output(t, x.shape(), x.requires_grad());
   const Index N = x.numel();
@@ -199,18 +280,52 @@ inline Var<T> affine(const Var<T>& x, detail::type_identity_t<T> alpha, detail::
   return Var<T>(&t, out);
 }
 
-template <typename T> inline Var<T> operator+(const Var<T>& a, const Var<T>& b) { return add(a, b); }
-template <typename T> inline Var<T> operator-(const Var<T>& a, const Var<T>& b) { return sub(a, b); }
-template <typename T> inline Var<T> operator*(const Var<T>& a, const Var<T>& b) { return mul(a, b); }
-template <typename T> inline Var<T> operator/(const Var<T>& a, const Var<T>& b) { return div(a, b); }
-template <typename T> inline Var<T> operator-(const Var<T>& a) { return affine(a, T(-1), T(0)); }
-template <typename T> inline Var<T> operator+(const Var<T>& a, detail::type_identity_t<T> s) { return affine(a, T(1), s); }
-template <typename T> inline Var<T> operator+(detail::type_identity_t<T> s, const Var<T>& a) { return affine(a, T(1), s); }
-template <typename T> inline Var<T> operator-(const Var<T>& a, detail::type_identity_t<T> s) { return affine(a, T(1), -s); }
-template <typename T> inline Var<T> operator-(detail::type_identity_t<T> s, const Var<T>& a) { return affine(a, T(-1), s); }
-template <typename T> inline Var<T> operator*(const Var<T>& a, detail::type_identity_t<T> s) { return affine(a, s, T(0)); }
-template <typename T> inline Var<T> operator*(detail::type_identity_t<T> s, const Var<T>& a) { return affine(a, s, T(0)); }
-template <typename T> inline Var<T> operator/(const Var<T>& a, detail::type_identity_t<T> s) {
+template <typename T>
+inline Var<T> operator+(const Var<T>& a, const Var<T>& b) {
+  return add(a, b);
+}
+template <typename T>
+inline Var<T> operator-(const Var<T>& a, const Var<T>& b) {
+  return sub(a, b);
+}
+template <typename T>
+inline Var<T> operator*(const Var<T>& a, const Var<T>& b) {
+  return mul(a, b);
+}
+template <typename T>
+inline Var<T> operator/(const Var<T>& a, const Var<T>& b) {
+  return div(a, b);
+}
+template <typename T>
+inline Var<T> operator-(const Var<T>& a) {
+  return affine(a, T(-1), T(0));
+}
+template <typename T>
+inline Var<T> operator+(const Var<T>& a, detail::type_identity_t<T> s) {
+  return affine(a, T(1), s);
+}
+template <typename T>
+inline Var<T> operator+(detail::type_identity_t<T> s, const Var<T>& a) {
+  return affine(a, T(1), s);
+}
+template <typename T>
+inline Var<T> operator-(const Var<T>& a, detail::type_identity_t<T> s) {
+  return affine(a, T(1), -s);
+}
+template <typename T>
+inline Var<T> operator-(detail::type_identity_t<T> s, const Var<T>& a) {
+  return affine(a, T(-1), s);
+}
+template <typename T>
+inline Var<T> operator*(const Var<T>& a, detail::type_identity_t<T> s) {
+  return affine(a, s, T(0));
+}
+template <typename T>
+inline Var<T> operator*(detail::type_identity_t<T> s, const Var<T>& a) {
+  return affine(a, s, T(0));
+}
+template <typename T>
+inline Var<T> operator/(const Var<T>& a, detail::type_identity_t<T> s) {
   if (s == T(0)) throw std::invalid_argument("div: division of a variable by the scalar 0");
   return affine(a, T(1) / s, T(0));
 }

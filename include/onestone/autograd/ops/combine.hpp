@@ -122,10 +122,12 @@ inline Var<T> weighted_sum(const std::vector<Var<T>>& xs, const Var<T>& w) {
   if (xs.empty()) throw std::invalid_argument("weighted_sum: no inputs");
   Tape<T>& t = detail::common_tape(xs[0], w, "weighted_sum");
   if (w.numel() != static_cast<Index>(xs.size()))
-    throw std::invalid_argument("weighted_sum: " + std::to_string(xs.size()) + " inputs but weights of shape " + w.shape().str());
+    throw std::invalid_argument("weighted_sum: " + std::to_string(xs.size()) +
+                                " inputs but weights of shape " + w.shape().str());
   const int* ids = detail::store_ids(t, xs.data(), xs.size(), "weighted_sum");
   const Shape s = xs[0].shape();
-  const int out = detail::make_output(t, s, w.requires_grad() || detail::any_requires_grad(xs.data(), xs.size()));
+  const int out = detail::make_output(
+      t, s, w.requires_grad() || detail::any_requires_grad(xs.data(), xs.size()));
   const Index N = s.numel();
   detail::FlatArray<T> y = detail::flat(t.value(out), N);
   const T* W = t.value(w.id());
@@ -148,14 +150,16 @@ inline Var<T> mixture(const std::vector<Var<T>>& xs, const Var<T>& gates) {
   const Index E = static_cast<Index>(xs.size());
   if (gates.shape().rank() != 2 || gates.shape()[0] != s.rows() || gates.shape()[1] != E)
     throw std::invalid_argument("mixture: gates of shape " + gates.shape().str() + " for " +
-                                std::to_string(E) + " inputs of shape " + s.str() +
-                                " (expected [" + std::to_string(s.rows()) + ", " + std::to_string(E) + "])");
+                                std::to_string(E) + " inputs of shape " + s.str() + " (expected [" +
+                                std::to_string(s.rows()) + ", " + std::to_string(E) + "])");
   const int* ids = detail::store_ids(t, xs.data(), xs.size(), "mixture");
-  const int out = detail::make_output(t, s, gates.requires_grad() || detail::any_requires_grad(xs.data(), xs.size()));
+  const int out = detail::make_output(
+      t, s, gates.requires_grad() || detail::any_requires_grad(xs.data(), xs.size()));
   MatrixMap<T> Y = detail::mmat(t, out);
   ConstMatrixMap<T> G = detail::cmat(t, gates.id());
   Y = (detail::cmat(t, ids[0]).array().colwise() * G.col(0).array()).matrix();
-  for (Index e = 1; e < E; ++e) Y.array() += detail::cmat(t, ids[e]).array().colwise() * G.col(e).array();
+  for (Index e = 1; e < E; ++e)
+    Y.array() += detail::cmat(t, ids[e]).array().colwise() * G.col(e).array();
   detail::record(t, &detail::mixture_backward<T>, "mixture", out, gates.id(), -1, -1,
                  const_cast<int*>(ids), T(0), T(0), E);
   t.check_forward(out, "mixture");
@@ -166,9 +170,10 @@ inline Var<T> mixture(const std::vector<Var<T>>& xs, const Var<T>& gates) {
 /// L2 distance (default) or the L1 distance — the soft-sharing penalty.
 /// Example: `auto r = pairwise_distance_penalty({w_task0, w_task1}, 1e-3);`
 template <typename T>
-inline Var<T> pairwise_distance_penalty(const std::vector<Var<T>>& xs, detail::type_identity_t<T> scale,
-                                        bool l1 = false) {
-  if (xs.size() < 2) throw std::invalid_argument("pairwise_distance_penalty: needs two or more inputs");
+inline Var<T> pairwise_distance_penalty(const std::vector<Var<T>>& xs,
+                                        detail::type_identity_t<T> scale, bool l1 = false) {
+  if (xs.size() < 2)
+    throw std::invalid_argument("pairwise_distance_penalty: needs two or more inputs");
   Tape<T>& t = xs[0].tape();
   const int* ids = detail::store_ids(t, xs.data(), xs.size(), "pairwise_distance_penalty");
   const Index N = xs[0].numel();
@@ -181,12 +186,15 @@ inline Var<T> pairwise_distance_penalty(const std::vector<Var<T>>& xs, detail::t
     m.setZero();
     for (Index k = 0; k < count; ++k) m += detail::cflat(t.value(ids[k]), N);
     m /= static_cast<T>(count);
-    for (Index k = 0; k < count; ++k) total += (detail::cflat(t.value(ids[k]), N) - m).square().sum();
+    for (Index k = 0; k < count; ++k)
+      total += (detail::cflat(t.value(ids[k]), N) - m).square().sum();
     total *= T(2) * static_cast<T>(count);
   } else {
     for (Index i = 0; i < count; ++i)
       for (Index j = i + 1; j < count; ++j)
-        total += T(2) * (detail::cflat(t.value(ids[i]), N) - detail::cflat(t.value(ids[j]), N)).abs().sum();
+        total +=
+            T(2) *
+            (detail::cflat(t.value(ids[i]), N) - detail::cflat(t.value(ids[j]), N)).abs().sum();
   }
   const int out = detail::make_output(t, Shape{}, detail::any_requires_grad(xs.data(), xs.size()));
   t.value(out)[0] = total * scale;

@@ -14,7 +14,8 @@ inline void dropout_backward(Tape<T>& t, const Node<T>& n) {
   const GradSink<T> gs = t.sink(n.in[0]);
   if (!gs) return;
   const Index N = t.shape(n.out).numel();
-  accumulate(gs, flat(gs.ptr, N), cflat(t.grad_in(n.out), N) * cflat(static_cast<const T*>(n.aux), N));
+  accumulate(gs, flat(gs.ptr, N),
+             cflat(t.grad_in(n.out), N) * cflat(static_cast<const T*>(n.aux), N));
 }
 }  // namespace detail
 

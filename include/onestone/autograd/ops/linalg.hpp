@@ -53,8 +53,7 @@ inline Var<T> matmul(const Var<T>& a, const Var<T>& b) {
   const Shape& sa = a.shape();
   const Shape& sb = b.shape();
   if (sa.rank() != 2 || sb.rank() != 2 || sa[1] != sb[0])
-    throw std::invalid_argument(
-        detail::shapes_msg("matmul", sa, sb, "expected [R, K] x [K, C]"));
+    throw std::invalid_argument(detail::shapes_msg("matmul", sa, sb, "expected [R, K] x [K, C]"));
   const Index R = sa[0], C = sb[1];
   const int out = detail::make_output(t, Shape{R, C}, a.requires_grad() || b.requires_grad());
   detail::gemm<T>(R, C, sa[1], t.value(a.id()), sa[1], false, t.value(b.id()), C, false,

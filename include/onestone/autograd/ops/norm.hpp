@@ -29,11 +29,17 @@ inline void layer_norm_backward(Tape<T>& t, const Node<T>& n) {
     xhat = (X.row(r).array() - mean[r]) * rstd[r];
     if (gg) {
       Eigen::Map<RowA> d(gg.ptr, C);
-      if (gg.fresh && r == 0) d = G.row(r).array() * xhat; else d += G.row(r).array() * xhat;
+      if (gg.fresh && r == 0)
+        d = G.row(r).array() * xhat;
+      else
+        d += G.row(r).array() * xhat;
     }
     if (gb) {
       Eigen::Map<RowA> d(gb.ptr, C);
-      if (gb.fresh && r == 0) d = G.row(r).array(); else d += G.row(r).array();
+      if (gb.fresh && r == 0)
+        d = G.row(r).array();
+      else
+        d += G.row(r).array();
     }
     if (gx) {
       const T inv_c = T(1) / static_cast<T>(C);
@@ -42,14 +48,18 @@ inline void layer_norm_backward(Tape<T>& t, const Node<T>& n) {
         m1 = (G.row(r).array() * gam).sum() * inv_c;
         m2 = (G.row(r).array() * gam * xhat).sum() * inv_c;
         Eigen::Map<RowA> d(gx.ptr + r * C, C);
-        if (gx.fresh) d = rstd[r] * (G.row(r).array() * gam - m1 - xhat * m2);
-        else d += rstd[r] * (G.row(r).array() * gam - m1 - xhat * m2);
+        if (gx.fresh)
+          d = rstd[r] * (G.row(r).array() * gam - m1 - xhat * m2);
+        else
+          d += rstd[r] * (G.row(r).array() * gam - m1 - xhat * m2);
       } else {
         m1 = G.row(r).sum() * inv_c;
         m2 = (G.row(r).array() * xhat).sum() * inv_c;
         Eigen::Map<RowA> d(gx.ptr + r * C, C);
-        if (gx.fresh) d = rstd[r] * (G.row(r).array() - m1 - xhat * m2);
-        else d += rstd[r] * (G.row(r).array() - m1 - xhat * m2);
+        if (gx.fresh)
+          d = rstd[r] * (G.row(r).array() - m1 - xhat * m2);
+        else
+          d += rstd[r] * (G.row(r).array() - m1 - xhat * m2);
       }
     }
   }
@@ -67,11 +77,14 @@ inline Var<T> layer_norm(const Var<T>& x, const Var<T>& gamma = Var<T>(),
   Tape<T>& t = x.tape();
   const Shape& s = x.shape();
   const Index R = s.rows(), C = s.cols();
-  if (s.rank() < 1 || C == 0) throw std::invalid_argument("layer_norm: empty last dimension in " + s.str());
+  if (s.rank() < 1 || C == 0)
+    throw std::invalid_argument("layer_norm: empty last dimension in " + s.str());
   if (gamma.defined() && gamma.numel() != C)
-    throw std::invalid_argument(detail::shapes_msg("layer_norm", s, gamma.shape(), "gamma must have the last dimension's size"));
+    throw std::invalid_argument(detail::shapes_msg("layer_norm", s, gamma.shape(),
+                                                   "gamma must have the last dimension's size"));
   if (beta.defined() && beta.numel() != C)
-    throw std::invalid_argument(detail::shapes_msg("layer_norm", s, beta.shape(), "beta must have the last dimension's size"));
+    throw std::invalid_argument(detail::shapes_msg("layer_norm", s, beta.shape(),
+                                                   "beta must have the last dimension's size"));
   const bool rg = x.requires_grad() || (gamma.defined() && gamma.requires_grad()) ||
                   (beta.defined() && beta.requires_grad());
   T* stats = t.arena().template allocate<T>(static_cast<std::size_t>(2 * R));

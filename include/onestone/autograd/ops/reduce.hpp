@@ -24,7 +24,10 @@ inline void reduce_all_backward(Tape<T>& t, const Node<T>& n) {
   const Index N = t.shape(n.in[0]).numel();
   const T g = t.grad_in(n.out)[0] * n.s[0];
   FlatArray<T> d = flat(gs.ptr, N);
-  if (gs.fresh) d.setConstant(g); else d += g;
+  if (gs.fresh)
+    d.setConstant(g);
+  else
+    d += g;
 }
 
 template <typename T>
@@ -94,16 +97,24 @@ inline Var<T> reduce_axis(const Var<T>& x, int axis, bool keepdim, bool mean) {
 }  // namespace detail
 
 /// Sum of all elements (a one-element result).
-template <typename T> inline Var<T> sum(const Var<T>& x) { return detail::reduce_all(x, false); }
+template <typename T>
+inline Var<T> sum(const Var<T>& x) {
+  return detail::reduce_all(x, false);
+}
 /// Mean of all elements.
-template <typename T> inline Var<T> mean(const Var<T>& x) { return detail::reduce_all(x, true); }
+template <typename T>
+inline Var<T> mean(const Var<T>& x) {
+  return detail::reduce_all(x, true);
+}
 /// Sum along `axis` (negative counts from the end); `keepdim` keeps it with size 1.
 /// Example: for x [32, 10], `sum(x, 1)` is [32] and `sum(x, 0, true)` is [1, 10].
-template <typename T> inline Var<T> sum(const Var<T>& x, int axis, bool keepdim = false) {
+template <typename T>
+inline Var<T> sum(const Var<T>& x, int axis, bool keepdim = false) {
   return detail::reduce_axis(x, axis, keepdim, false);
 }
 /// Mean along `axis`; see `sum(x, axis, keepdim)`.
-template <typename T> inline Var<T> mean(const Var<T>& x, int axis, bool keepdim = false) {
+template <typename T>
+inline Var<T> mean(const Var<T>& x, int axis, bool keepdim = false) {
   return detail::reduce_axis(x, axis, keepdim, true);
 }
 

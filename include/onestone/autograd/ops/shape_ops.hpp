@@ -81,12 +81,12 @@ inline Var<T> concat_impl(const Var<T>* xs, std::size_t count) {
     const Shape& s = xs[k].shape();
     if (&xs[k].tape() != &t) throw std::invalid_argument("concat: inputs live on different tapes");
     if (s.rank() != s0.rank() || s.rows() != s0.rows() || s.rank() < 1)
-      throw std::invalid_argument(shapes_msg("concat", s0, s,
-                                             "inputs must agree on all but the last dimension"));
+      throw std::invalid_argument(
+          shapes_msg("concat", s0, s, "inputs must agree on all but the last dimension"));
     for (int d = 0; d + 1 < s.rank(); ++d)
       if (s[d] != s0[d])
-        throw std::invalid_argument(shapes_msg("concat", s0, s,
-                                               "inputs must agree on all but the last dimension"));
+        throw std::invalid_argument(
+            shapes_msg("concat", s0, s, "inputs must agree on all but the last dimension"));
     C += s.cols();
     rg = rg || xs[k].requires_grad();
   }
@@ -116,8 +116,8 @@ template <typename T>
 inline Var<T> reshape(const Var<T>& x, const Shape& shape) {
   Tape<T>& t = x.tape();
   if (shape.numel() != x.numel())
-    throw std::invalid_argument(detail::shapes_msg("reshape", x.shape(), shape,
-                                                   "element counts differ"));
+    throw std::invalid_argument(
+        detail::shapes_msg("reshape", x.shape(), shape, "element counts differ"));
   const int out = t.alias_var(t.value(x.id()), shape, x.requires_grad());
   detail::record(t, &detail::copy_grad_backward<T>, "reshape", out, x.id());
   return Var<T>(&t, out);
@@ -146,8 +146,8 @@ inline Var<T> narrow(const Var<T>& x, Index start, Index length) {
   so.set(so.rank() - 1, length);
   const int out = detail::make_output(t, so, x.requires_grad());
   MatrixMap<T>(t.value(out), s.rows(), length) = detail::cmat(t, x.id()).middleCols(start, length);
-  detail::record(t, &detail::narrow_backward<T>, "narrow", out, x.id(), -1, -1, nullptr, T(0),
-                 T(0), start, length);
+  detail::record(t, &detail::narrow_backward<T>, "narrow", out, x.id(), -1, -1, nullptr, T(0), T(0),
+                 start, length);
   return Var<T>(&t, out);
 }
 
@@ -191,8 +191,8 @@ inline Var<T> gather_rows(const Var<T>& x, const Tensor<Index>& index) {
   MatrixMap<T> Y(t.value(out), K, C);
   ConstMatrixMap<T> X = detail::cmat(t, x.id());
   for (Index k = 0; k < K; ++k) Y.row(k) = X.row(idx[k]);
-  detail::record(t, &detail::gather_rows_backward<T>, "gather_rows", out, x.id(), -1, -1, idx,
-                 T(0), T(0), K);
+  detail::record(t, &detail::gather_rows_backward<T>, "gather_rows", out, x.id(), -1, -1, idx, T(0),
+                 T(0), K);
   return Var<T>(&t, out);
 }
 

@@ -53,8 +53,7 @@ inline Var<T> softmax_impl(const Var<T>& x, bool log_form) {
   MatrixMap<T> Y = mmat(t, out);
   log_softmax_rows<T>(cmat(t, x.id()), Y);
   if (!log_form) Y.array() = Y.array().exp();
-  record(t, &softmax_backward<T>, name, out, x.id(), -1, -1, nullptr, T(0), T(0),
-         log_form ? 1 : 0);
+  record(t, &softmax_backward<T>, name, out, x.id(), -1, -1, nullptr, T(0), T(0), log_form ? 1 : 0);
   t.check_forward(out, name);
   return Var<T>(&t, out);
 }
@@ -62,9 +61,15 @@ inline Var<T> softmax_impl(const Var<T>& x, bool log_form) {
 }  // namespace detail
 
 /// Softmax over the last dimension.
-template <typename T> inline Var<T> softmax(const Var<T>& x) { return detail::softmax_impl(x, false); }
+template <typename T>
+inline Var<T> softmax(const Var<T>& x) {
+  return detail::softmax_impl(x, false);
+}
 /// Log-softmax over the last dimension (stable).
-template <typename T> inline Var<T> log_softmax(const Var<T>& x) { return detail::softmax_impl(x, true); }
+template <typename T>
+inline Var<T> log_softmax(const Var<T>& x) {
+  return detail::softmax_impl(x, true);
+}
 
 }  // namespace autograd
 using autograd::log_softmax;

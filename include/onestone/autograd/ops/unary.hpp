@@ -10,21 +10,44 @@ namespace onestone {
 namespace autograd {
 namespace detail {
 
-enum class UnaryOp : Index { Relu, LeakyRelu, Gelu, GeluTanh, Sigmoid, Tanh, Exp, Log, Sqrt, Pow, Abs };
+enum class UnaryOp : Index {
+  Relu,
+  LeakyRelu,
+  Gelu,
+  GeluTanh,
+  Sigmoid,
+  Tanh,
+  Exp,
+  Log,
+  Sqrt,
+  Pow,
+  Abs
+};
 
 inline const char* unary_name(UnaryOp op) {
   switch (op) {
-    case UnaryOp::Relu: return "relu";
-    case UnaryOp::LeakyRelu: return "leaky_relu";
-    case UnaryOp::Gelu: return "gelu";
-    case UnaryOp::GeluTanh: return "gelu(tanh)";
-    case UnaryOp::Sigmoid: return "sigmoid";
-    case UnaryOp::Tanh: return "tanh";
-    case UnaryOp::Exp: return "exp";
-    case UnaryOp::Log: return "log";
-    case UnaryOp::Sqrt: return "sqrt";
-    case UnaryOp::Pow: return "pow";
-    default: return "abs";
+    case UnaryOp::Relu:
+      return "relu";
+    case UnaryOp::LeakyRelu:
+      return "leaky_relu";
+    case UnaryOp::Gelu:
+      return "gelu";
+    case UnaryOp::GeluTanh:
+      return "gelu(tanh)";
+    case UnaryOp::Sigmoid:
+      return "sigmoid";
+    case UnaryOp::Tanh:
+      return "tanh";
+    case UnaryOp::Exp:
+      return "exp";
+    case UnaryOp::Log:
+      return "log";
+    case UnaryOp::Sqrt:
+      return "sqrt";
+    case UnaryOp::Pow:
+      return "pow";
+    default:
+      return "abs";
   }
 }
 
@@ -37,21 +60,41 @@ template <typename T>
 inline void unary_forward(UnaryOp op, ConstFlatArray<T> x, FlatArray<T> y, T p) {
   const Index n = x.size();
   switch (op) {
-    case UnaryOp::Relu: y = x.max(T(0)); break;
-    case UnaryOp::LeakyRelu: y = (x > T(0)).select(x, x * p); break;
+    case UnaryOp::Relu:
+      y = x.max(T(0));
+      break;
+    case UnaryOp::LeakyRelu:
+      y = (x > T(0)).select(x, x * p);
+      break;
     case UnaryOp::Gelu:
-      for (Index k = 0; k < n; ++k) y[k] = T(0.5) * x[k] * (T(1) + std::erf(x[k] * T(0.7071067811865476)));
+      for (Index k = 0; k < n; ++k)
+        y[k] = T(0.5) * x[k] * (T(1) + std::erf(x[k] * T(0.7071067811865476)));
       break;
     case UnaryOp::GeluTanh:
-      for (Index k = 0; k < n; ++k) y[k] = T(0.5) * x[k] * (T(1) + std::tanh(gelu_tanh_inner(x[k])));
+      for (Index k = 0; k < n; ++k)
+        y[k] = T(0.5) * x[k] * (T(1) + std::tanh(gelu_tanh_inner(x[k])));
       break;
-    case UnaryOp::Sigmoid: y = T(1) / (T(1) + (-x).exp()); break;
-    case UnaryOp::Tanh: y = x.tanh(); break;
-    case UnaryOp::Exp: y = x.exp(); break;
-    case UnaryOp::Log: y = x.log(); break;
-    case UnaryOp::Sqrt: y = x.sqrt(); break;
-    case UnaryOp::Pow: y = x.pow(p); break;
-    case UnaryOp::Abs: y = x.abs(); break;
+    case UnaryOp::Sigmoid:
+      y = T(1) / (T(1) + (-x).exp());
+      break;
+    case UnaryOp::Tanh:
+      y = x.tanh();
+      break;
+    case UnaryOp::Exp:
+      y = x.exp();
+      break;
+    case UnaryOp::Log:
+      y = x.log();
+      break;
+    case UnaryOp::Sqrt:
+      y = x.sqrt();
+      break;
+    case UnaryOp::Pow:
+      y = x.pow(p);
+      break;
+    case UnaryOp::Abs:
+      y = x.abs();
+      break;
   }
 }
 
@@ -67,8 +110,12 @@ inline void unary_backward(Tape<T>& t, const Node<T>& n) {
   ConstFlatArray<T> g = cflat(t.grad_in(n.out), N);
   FlatArray<T> d = flat(gs.ptr, N);
   switch (op) {
-    case UnaryOp::Relu: accumulate(gs, d, (x > T(0)).select(g, T(0))); break;
-    case UnaryOp::LeakyRelu: accumulate(gs, d, (x > T(0)).select(g, g * p)); break;
+    case UnaryOp::Relu:
+      accumulate(gs, d, (x > T(0)).select(g, T(0)));
+      break;
+    case UnaryOp::LeakyRelu:
+      accumulate(gs, d, (x > T(0)).select(g, g * p));
+      break;
     case UnaryOp::Gelu:
       for (Index k = 0; k < N; ++k) {
         const T cdf = T(0.5) * (T(1) + std::erf(x[k] * T(0.7071067811865476)));
@@ -85,13 +132,27 @@ inline void unary_backward(Tape<T>& t, const Node<T>& n) {
         d[k] = gs.fresh ? v : d[k] + v;
       }
       break;
-    case UnaryOp::Sigmoid: accumulate(gs, d, g * y * (T(1) - y)); break;
-    case UnaryOp::Tanh: accumulate(gs, d, g * (T(1) - y.square())); break;
-    case UnaryOp::Exp: accumulate(gs, d, g * y); break;
-    case UnaryOp::Log: accumulate(gs, d, g / x); break;
-    case UnaryOp::Sqrt: accumulate(gs, d, g * T(0.5) / y); break;
-    case UnaryOp::Pow: accumulate(gs, d, g * p * x.pow(p - T(1))); break;
-    case UnaryOp::Abs: accumulate(gs, d, g * x.sign()); break;
+    case UnaryOp::Sigmoid:
+      accumulate(gs, d, g * y * (T(1) - y));
+      break;
+    case UnaryOp::Tanh:
+      accumulate(gs, d, g * (T(1) - y.square()));
+      break;
+    case UnaryOp::Exp:
+      accumulate(gs, d, g * y);
+      break;
+    case UnaryOp::Log:
+      accumulate(gs, d, g / x);
+      break;
+    case UnaryOp::Sqrt:
+      accumulate(gs, d, g * T(0.5) / y);
+      break;
+    case UnaryOp::Pow:
+      accumulate(gs, d, g * p * x.pow(p - T(1)));
+      break;
+    case UnaryOp::Abs:
+      accumulate(gs, d, g * x.sign());
+      break;
   }
 }
 
@@ -110,33 +171,60 @@ inline Var<T> unary(const Var<T>& x, UnaryOp op, T p = T(0)) {
 }  // namespace detail
 
 /// max(x, 0) element-wise.
-template <typename T> inline Var<T> relu(const Var<T>& x) { return detail::unary(x, detail::UnaryOp::Relu); }
+template <typename T>
+inline Var<T> relu(const Var<T>& x) {
+  return detail::unary(x, detail::UnaryOp::Relu);
+}
 /// x for x > 0, slope·x otherwise.
-template <typename T> inline Var<T> leaky_relu(const Var<T>& x, detail::type_identity_t<T> slope = T(0.01)) {
+template <typename T>
+inline Var<T> leaky_relu(const Var<T>& x, detail::type_identity_t<T> slope = T(0.01)) {
   return detail::unary(x, detail::UnaryOp::LeakyRelu, slope);
 }
 /// GELU, x·Φ(x) with the exact normal CDF; `approximate_tanh` uses the tanh approximation.
-template <typename T> inline Var<T> gelu(const Var<T>& x, bool approximate_tanh = false) {
+template <typename T>
+inline Var<T> gelu(const Var<T>& x, bool approximate_tanh = false) {
   return detail::unary(x, approximate_tanh ? detail::UnaryOp::GeluTanh : detail::UnaryOp::Gelu);
 }
 /// 1 / (1 + e^{−x}) element-wise.
-template <typename T> inline Var<T> sigmoid(const Var<T>& x) { return detail::unary(x, detail::UnaryOp::Sigmoid); }
+template <typename T>
+inline Var<T> sigmoid(const Var<T>& x) {
+  return detail::unary(x, detail::UnaryOp::Sigmoid);
+}
 /// Hyperbolic tangent element-wise.
-template <typename T> inline Var<T> tanh(const Var<T>& x) { return detail::unary(x, detail::UnaryOp::Tanh); }
+template <typename T>
+inline Var<T> tanh(const Var<T>& x) {
+  return detail::unary(x, detail::UnaryOp::Tanh);
+}
 /// e^x element-wise.
-template <typename T> inline Var<T> exp(const Var<T>& x) { return detail::unary(x, detail::UnaryOp::Exp); }
+template <typename T>
+inline Var<T> exp(const Var<T>& x) {
+  return detail::unary(x, detail::UnaryOp::Exp);
+}
 /// Natural logarithm element-wise.
-template <typename T> inline Var<T> log(const Var<T>& x) { return detail::unary(x, detail::UnaryOp::Log); }
+template <typename T>
+inline Var<T> log(const Var<T>& x) {
+  return detail::unary(x, detail::UnaryOp::Log);
+}
 /// Square root element-wise.
-template <typename T> inline Var<T> sqrt(const Var<T>& x) { return detail::unary(x, detail::UnaryOp::Sqrt); }
+template <typename T>
+inline Var<T> sqrt(const Var<T>& x) {
+  return detail::unary(x, detail::UnaryOp::Sqrt);
+}
 /// x^p element-wise for a scalar exponent p.
-template <typename T> inline Var<T> pow(const Var<T>& x, detail::type_identity_t<T> p) {
+template <typename T>
+inline Var<T> pow(const Var<T>& x, detail::type_identity_t<T> p) {
   return detail::unary(x, detail::UnaryOp::Pow, p);
 }
 /// |x| element-wise (gradient sign(x), 0 at 0).
-template <typename T> inline Var<T> abs(const Var<T>& x) { return detail::unary(x, detail::UnaryOp::Abs); }
+template <typename T>
+inline Var<T> abs(const Var<T>& x) {
+  return detail::unary(x, detail::UnaryOp::Abs);
+}
 /// x² element-wise.
-template <typename T> inline Var<T> square(const Var<T>& x) { return detail::unary(x, detail::UnaryOp::Pow, T(2)); }
+template <typename T>
+inline Var<T> square(const Var<T>& x) {
+  return detail::unary(x, detail::UnaryOp::Pow, T(2));
+}
 
 }  // namespace autograd
 using autograd::abs;

@@ -57,8 +57,8 @@ class AlignedMTL {
     eig_.d.compute(G_);  // eigenvalues in increasing order
     const Vector& lam = eig_.d.eigenvalues();
     const Matrix& vec = eig_.d.eigenvectors();
-    const T tol = std::max(lam[m - 1], T(0)) * static_cast<T>(m) *
-                  std::numeric_limits<T>::epsilon();
+    const T tol =
+        std::max(lam[m - 1], T(0)) * static_cast<T>(m) * std::numeric_limits<T>::epsilon();
     Eigen::Index first = 0;  // kept eigenvalues: lam[first..m-1]
     while (first < m && !(lam[first] > tol)) ++first;
     const Eigen::Index rank = m - first;
@@ -68,9 +68,15 @@ class AlignedMTL {
     sigma_ = T(0);
     if (rank > 0) {
       switch (scale_) {
-        case AlignedScale::min: sigma_ = kept_[rank - 1]; break;
-        case AlignedScale::median: sigma_ = kept_[rank / 2]; break;  // lower median
-        case AlignedScale::rmse: sigma_ = kept_.mean(); break;
+        case AlignedScale::min:
+          sigma_ = kept_[rank - 1];
+          break;
+        case AlignedScale::median:
+          sigma_ = kept_[rank / 2];
+          break;  // lower median
+        case AlignedScale::rmse:
+          sigma_ = kept_.mean();
+          break;
       }
       for (Eigen::Index k = first; k < m; ++k)
         B_.noalias() += (std::sqrt(sigma_ / lam[k])) * vec.col(k) * vec.col(k).transpose();

@@ -78,9 +78,14 @@ class CAGrad {
       weights_ += lambda_ * simplex_;
     }
     switch (rescale_) {
-      case CAGradRescale::none: break;
-      case CAGradRescale::squared: weights_ /= (T(1) + c_ * c_); break;
-      case CAGradRescale::linear: weights_ /= (T(1) + c_); break;
+      case CAGradRescale::none:
+        break;
+      case CAGradRescale::squared:
+        weights_ /= (T(1) + c_ * c_);
+        break;
+      case CAGradRescale::linear:
+        weights_ /= (T(1) + c_);
+        break;
     }
     d.noalias() = J.transpose() * weights_;
   }

@@ -54,8 +54,8 @@ class ConFIG {
     cos_.array().rowwise() /= norms_.transpose().array();
     cod_.d.compute(cos_);
     y_ = cod_.d.solve(Vector::Ones(m));
-    coef_ = y_.cwiseQuotient(norms_);     // v = Jᵀ coef
-    const T v2 = coef_.dot(G_ * coef_);   // ‖v‖²
+    coef_ = y_.cwiseQuotient(norms_);    // v = Jᵀ coef
+    const T v2 = coef_.dot(G_ * coef_);  // ‖v‖²
     if (!(v2 > T(0))) {
       weights_.setZero(m);
     } else {

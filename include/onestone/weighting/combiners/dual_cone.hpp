@@ -93,10 +93,9 @@ void dual_cone_pref(const char* method, const DualConeOptions<T>& opt, Eigen::In
     return;
   }
   if (opt.pref.size() != m)
-    throw std::invalid_argument(std::string(method) + ": pref has " +
-                                std::to_string(opt.pref.size()) +
-                                " entries for a Jacobian of shape " +
-                                shape_str(J.rows(), J.cols()));
+    throw std::invalid_argument(
+        std::string(method) + ": pref has " + std::to_string(opt.pref.size()) +
+        " entries for a Jacobian of shape " + shape_str(J.rows(), J.cols()));
   u = opt.pref;
 }
 template <typename T>

@@ -60,8 +60,10 @@ class GradDrop {
       T pos = T(0), neg = T(0);  // Σ of positive entries, Σ of negative entries
       for (Eigen::Index i = 0; i < m; ++i) {
         const T g = J(i, k);
-        if (g > T(0)) pos += g;
-        else neg += g;
+        if (g > T(0))
+          pos += g;
+        else
+          neg += g;
       }
       const T total_abs = pos - neg;
       const T purity = total_abs > T(0) ? T(0.5) * (T(1) + (pos + neg) / total_abs) : T(0.5);

@@ -85,15 +85,20 @@ class MGDA {
     for (Eigen::Index i = 0; i < m; ++i) {
       const T len = std::sqrt(G_(i, i));
       switch (opt_.normalization) {
-        case MGDANormalization::none: break;
-        case MGDANormalization::l2: norm_[i] = len > T(0) ? len : T(1); break;
-        case MGDANormalization::loss: norm_[i] = (*losses)[i]; break;
+        case MGDANormalization::none:
+          break;
+        case MGDANormalization::l2:
+          norm_[i] = len > T(0) ? len : T(1);
+          break;
+        case MGDANormalization::loss:
+          norm_[i] = (*losses)[i];
+          break;
         case MGDANormalization::loss_plus:
           norm_[i] = (*losses)[i] * (len > T(0) ? len : T(1));
           break;
       }
     }
-    G_.array().colwise() /= norm_.array();               // Ĝᵢⱼ = Gᵢⱼ/(nᵢnⱼ)
+    G_.array().colwise() /= norm_.array();  // Ĝᵢⱼ = Gᵢⱼ/(nᵢnⱼ)
     G_.array().rowwise() /= norm_.transpose().array();
     result_ = solver_.solve(G_, simplex_, opt_.solver);
     if (opt_.combine_normalized)

@@ -79,13 +79,11 @@ class MoCo {
   /// @throws std::invalid_argument on bad J/losses or a shape different from the state's.
   void combine(const Jacobian<T>& J, Vector& d, const Vector* losses = nullptr) {
     detail::check_jacobian(name(), J);
-    if (opt_.normalize_by_loss || losses != nullptr)
-      detail::check_losses(name(), J, losses, false);
+    if (opt_.normalize_by_loss || losses != nullptr) detail::check_losses(name(), J, losses, false);
     const Eigen::Index m = J.rows();
     if (step_ > 0 && (Y_.rows() != m || Y_.cols() != J.cols()))
       throw std::invalid_argument(std::string(name()) + ": the Jacobian has shape " +
-                                  detail::shape_str(J.rows(), J.cols()) +
-                                  " but the state has " +
+                                  detail::shape_str(J.rows(), J.cols()) + " but the state has " +
                                   detail::shape_str(Y_.rows(), Y_.cols()) + "; call reset()");
     ++step_;
     const T k = static_cast<T>(step_);

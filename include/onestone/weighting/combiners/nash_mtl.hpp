@@ -65,8 +65,8 @@ class NashMTL {
     if (!result_.converged) {
       alpha_.resize(0);
       throw std::runtime_error(std::string(name()) + ": no solution of G alpha = 1/alpha for the " +
-                               detail::shape_str(J.rows(), J.cols()) +
-                               " Jacobian (residual " + std::to_string(result_.residual) +
+                               detail::shape_str(J.rows(), J.cols()) + " Jacobian (residual " +
+                               std::to_string(result_.residual) +
                                "); the gradients may be linearly dependent or opposed");
     }
     d.noalias() = J.transpose() * alpha_;

@@ -18,7 +18,8 @@ namespace weighting {
 template <typename T>
 class DBMTL : public Balancer<T> {
  public:
-  explicit DBMTL(double beta = 0.9, double beta_sigma = 0.5) : beta_(beta), beta_sigma_(beta_sigma) {}
+  explicit DBMTL(double beta = 0.9, double beta_sigma = 0.5)
+      : beta_(beta), beta_sigma_(beta_sigma) {}
   std::string name() const override { return "db_mtl"; }
   bool needs_gradients() const override { return true; }
   void reset(int n) override {

@@ -39,7 +39,10 @@ class DWA : public Balancer<T> {
     if (epochs_ >= 2) {
       const Eigen::Index n = prev1_.size();
       Vector<T> r = prev1_.cwiseQuotient(prev2_.cwiseMax(T(1e-12)));
-      Vector<T> e = (r.array() / static_cast<T>(tau_) - (r.array() / static_cast<T>(tau_)).maxCoeff()).exp().matrix();
+      Vector<T> e =
+          (r.array() / static_cast<T>(tau_) - (r.array() / static_cast<T>(tau_)).maxCoeff())
+              .exp()
+              .matrix();
       this->weights_ = e * (static_cast<T>(n) / e.sum());
     }
   }

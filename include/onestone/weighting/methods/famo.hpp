@@ -36,15 +36,18 @@ class FAMO : public Balancer<T> {
     Vector<T> z = softmax_xi();
     Vector<T> delta(n);
     for (Eigen::Index i = 0; i < n; ++i)
-      delta[i] = std::log(prev_[i] + static_cast<T>(eps_)) - std::log(new_losses[i] + static_cast<T>(eps_));
+      delta[i] = std::log(prev_[i] + static_cast<T>(eps_)) -
+                 std::log(new_losses[i] + static_cast<T>(eps_));
     // ∂(zᵀδ)/∂ξ = z ∘ (δ − zᵀδ), plus L2 decay; then one Adam step (β = 0.9, 0.999).
-    Vector<T> g = (z.array() * (delta.array() - z.dot(delta))).matrix() + static_cast<T>(gamma_) * xi_;
+    Vector<T> g =
+        (z.array() * (delta.array() - z.dot(delta))).matrix() + static_cast<T>(gamma_) * xi_;
     ++steps_;
     m_ = T(0.9) * m_ + T(0.1) * g;
     v_ = T(0.999) * v_ + T(0.001) * g.cwiseProduct(g);
     const T bc1 = T(1) - std::pow(T(0.9), static_cast<T>(steps_));
     const T bc2 = T(1) - std::pow(T(0.999), static_cast<T>(steps_));
-    xi_.array() -= static_cast<T>(w_lr_) * (m_.array() / bc1) / ((v_.array() / bc2).sqrt() + T(1e-8));
+    xi_.array() -=
+        static_cast<T>(w_lr_) * (m_.array() / bc1) / ((v_.array() / bc2).sqrt() + T(1e-8));
   }
   const Vector<T>& logits() const { return xi_; }
 
@@ -55,7 +58,8 @@ class FAMO : public Balancer<T> {
     const Eigen::Index n = losses.size();
     T c = 0;
     for (Eigen::Index i = 0; i < n; ++i) c += z[i] / (losses[i] + static_cast<T>(eps_));
-    for (Eigen::Index i = 0; i < n; ++i) this->weights_[i] = z[i] / (c * (losses[i] + static_cast<T>(eps_)));
+    for (Eigen::Index i = 0; i < n; ++i)
+      this->weights_[i] = z[i] / (c * (losses[i] + static_cast<T>(eps_)));
   }
 
  private:

@@ -26,7 +26,8 @@ class GLS : public Balancer<T> {
     }
     Var<T> total = exp(sum_log * (T(1) / static_cast<T>(losses.size())));
     for (std::size_t i = 0; i < losses.size(); ++i)
-      this->weights_[static_cast<Eigen::Index>(i)] = total.item() / (static_cast<T>(losses.size()) * losses[i].item());
+      this->weights_[static_cast<Eigen::Index>(i)] =
+          total.item() / (static_cast<T>(losses.size()) * losses[i].item());
     return total;
   }
 };

@@ -20,9 +20,10 @@ class StaticWeights : public Balancer<T> {
   void reset(int n) override {
     Balancer<T>::reset(n);
     if (!given_.empty() && static_cast<int>(given_.size()) != n)
-      throw std::invalid_argument("StaticWeights: " + std::to_string(given_.size()) + " weights for " +
-                                  std::to_string(n) + " tasks");
-    for (int i = 0; i < n && !given_.empty(); ++i) this->weights_[i] = static_cast<T>(given_[static_cast<std::size_t>(i)]);
+      throw std::invalid_argument("StaticWeights: " + std::to_string(given_.size()) +
+                                  " weights for " + std::to_string(n) + " tasks");
+    for (int i = 0; i < n && !given_.empty(); ++i)
+      this->weights_[i] = static_cast<T>(given_[static_cast<std::size_t>(i)]);
   }
 
  private:

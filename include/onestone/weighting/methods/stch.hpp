@@ -30,7 +30,8 @@ class STCH : public Balancer<T> {
     Balancer<T>::reset(n);
     ideal_ = Vector<T>::Constant(n, std::numeric_limits<T>::infinity());
     if (!pref_.empty() && static_cast<int>(pref_.size()) != n)
-      throw std::invalid_argument("STCH: " + std::to_string(pref_.size()) + " preferences for " + std::to_string(n) + " tasks");
+      throw std::invalid_argument("STCH: " + std::to_string(pref_.size()) + " preferences for " +
+                                  std::to_string(n) + " tasks");
   }
   Var<T> combine_losses(const std::vector<Var<T>>& losses) override {
     const std::size_t n = losses.size();
@@ -39,20 +40,23 @@ class STCH : public Balancer<T> {
     T amax = -std::numeric_limits<T>::infinity();
     for (std::size_t i = 0; i < n; ++i) {
       const T li = losses[i].item();
-      ideal_[static_cast<Eigen::Index>(i)] = std::min(ideal_[static_cast<Eigen::Index>(i)], li - static_cast<T>(margin_));
+      ideal_[static_cast<Eigen::Index>(i)] =
+          std::min(ideal_[static_cast<Eigen::Index>(i)], li - static_cast<T>(margin_));
       a[i] = pref(i) * (li - ideal_[static_cast<Eigen::Index>(i)]) / static_cast<T>(mu_);
       amax = std::max(amax, a[i]);
     }
     Var<T> sum_exp;
     for (std::size_t i = 0; i < n; ++i) {
-      Var<T> ai = affine(losses[i], pref(i) / static_cast<T>(mu_),
-                         -pref(i) * ideal_[static_cast<Eigen::Index>(i)] / static_cast<T>(mu_) - amax);
+      Var<T> ai =
+          affine(losses[i], pref(i) / static_cast<T>(mu_),
+                 -pref(i) * ideal_[static_cast<Eigen::Index>(i)] / static_cast<T>(mu_) - amax);
       Var<T> e = exp(ai);
       sum_exp = sum_exp.defined() ? sum_exp + e : e;
     }
     T denom = 0;
     for (std::size_t i = 0; i < n; ++i) denom += std::exp(a[i] - amax);
-    for (std::size_t i = 0; i < n; ++i) this->weights_[static_cast<Eigen::Index>(i)] = pref(i) * std::exp(a[i] - amax) / denom;
+    for (std::size_t i = 0; i < n; ++i)
+      this->weights_[static_cast<Eigen::Index>(i)] = pref(i) * std::exp(a[i] - amax) / denom;
     return affine(log(sum_exp), static_cast<T>(mu_), static_cast<T>(mu_) * amax);
   }
   const Vector<T>& ideal_point() const { return ideal_; }

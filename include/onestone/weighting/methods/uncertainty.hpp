@@ -56,7 +56,8 @@ class IMTLL : public UncertaintyWeighting<T> {
   std::string name() const override { return "imtl_l"; }
   Var<T> combine_losses(const std::vector<Var<T>>& losses) override {
     Var<T> total = UncertaintyWeighting<T>::combine_losses(losses);
-    for (Eigen::Index i = 0; i < this->weights_.size(); ++i) this->weights_[i] = T(1) / this->weights_[i];
+    for (Eigen::Index i = 0; i < this->weights_.size(); ++i)
+      this->weights_[i] = T(1) / this->weights_[i];
     return total;
   }
 

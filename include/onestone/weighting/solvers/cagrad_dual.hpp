@@ -79,8 +79,8 @@ class CAGradDualSolver {
     CAGradDualResult<T> res;
     w.setConstant(n, T(1) / static_cast<T>(n));
     const T maxdiag = std::max(G.diagonal().maxCoeff(), T(0));
-    const T scale = b.cwiseAbs().maxCoeff() + r * std::sqrt(maxdiag) +
-                    std::numeric_limits<T>::min();
+    const T scale =
+        b.cwiseAbs().maxCoeff() + r * std::sqrt(maxdiag) + std::numeric_limits<T>::min();
     const T stop = opt.tol * scale;
 
     T fx = eval(G, b, r, w, gx_);
@@ -93,8 +93,8 @@ class CAGradDualSolver {
     T t = T(1);
     // Initial curvature estimate r·λmax(G)/‖g_w‖ ≤ r·tr(G)/‖g_w‖; backtracking corrects it.
     const T gw0 = std::sqrt(std::max(w.dot(G * w), T(0)));
-    T L = r * G.trace() / std::max(gw0, T(1e-6) * std::sqrt(maxdiag)) +
-          std::numeric_limits<T>::min();
+    T L =
+        r * G.trace() / std::max(gw0, T(1e-6) * std::sqrt(maxdiag)) + std::numeric_limits<T>::min();
 
     while (res.iterations < opt.max_iter) {
       ++res.iterations;
@@ -108,7 +108,7 @@ class CAGradDualSolver {
         if (fz_ <= model + T(4) * std::numeric_limits<T>::epsilon() * std::abs(fy)) break;
         L *= T(2);
       }
-      if (fz_ > fx) {  // no decrease: restart the momentum from w
+      if (fz_ > fx) {        // no decrease: restart the momentum from w
         if (y_ == w) break;  // a plain step from w failed to decrease F: at rounding level
         y_ = w;
         t = T(1);
@@ -159,8 +159,7 @@ class CAGradDualSolver {
   // q = G_SS⁻¹b_S, A = 𝟙ᵀp, B = 𝟙ᵀq, C = b_Sᵀq they give Aλ² − 2Bλ + C − r² = 0,
   // λ = (B + √(B² − A(C − r²)))/A and w_S = (λp − q)/(λA − B). Indices with w ≤ 0 leave S, an
   // index with ∂F/∂wⱼ < λ joins it; the result replaces w only if its gap is smaller.
-  void polish(const Matrix<T>& G, const Vector<T>& b, T r, Vector<T>& w,
-              CAGradDualResult<T>& res) {
+  void polish(const Matrix<T>& G, const Vector<T>& b, T r, Vector<T>& w, CAGradDualResult<T>& res) {
     const Eigen::Index n = G.rows();
     const T wmax = w.maxCoeff();
     in_.assign(static_cast<std::size_t>(n), 0);

@@ -33,8 +33,7 @@ void project_simplex(const Vector<T>& v, Vector<T>& x, Vector<T>& scratch, T rad
   if (v.size() == 0 || !v.allFinite())
     throw std::invalid_argument("project_simplex: expected a non-empty finite vector, got size " +
                                 std::to_string(v.size()));
-  if (!(radius > T(0)))
-    throw std::invalid_argument("project_simplex: radius must be > 0");
+  if (!(radius > T(0))) throw std::invalid_argument("project_simplex: radius must be > 0");
   scratch = v;
   std::sort(scratch.data(), scratch.data() + scratch.size(), std::greater<T>());
   T cumsum = T(0), theta = T(0);
