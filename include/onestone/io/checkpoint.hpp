@@ -18,6 +18,7 @@
 #include "onestone/data/loader.hpp"
 #include "onestone/io/atomic_file.hpp"
 #include "onestone/io/safetensors.hpp"
+#include "onestone/nn/extra_state.hpp"
 #include "onestone/nn/module.hpp"
 #include "onestone/optim/optimizer.hpp"
 #include "onestone/optim/scheduler.hpp"
@@ -31,7 +32,10 @@ namespace onestone::io {
 /// @tparam T element type of the model, optimizer, scheduler and data loader.
 ///
 /// Fields (all pointers are borrowed; null means "not part of this checkpoint"):
-/// - `model` (required): its `named_parameters()` are stored as tensors "model.<name>".
+/// - `model` (required): its `named_parameters()` are stored as tensors "model.<name>", and
+///   the extra state of each of its modules (`nn::Module::get_extra_state`: a balancing
+///   method's loss history, moving averages, generators, warm starts) under "extra.*",
+///   "extra_int.*" and "extra_rng.*".
 /// - `optimizer`: its `state_tensors()` are stored as "optim.<name>"; its name, step count and
 ///   learning rate as metadata.
 /// - `scheduler`: its position (`count()`).
@@ -168,6 +172,39 @@ class MetaReader {
   std::vector<std::string>& problems_;
 };
 
+/// Name prefixes of module extra state (see `nn::Module::get_extra_state`): arrays are F64
+/// tensors "extra.<module path>.<key>" of shape {rows, cols}; integers are metadata
+/// "extra_int.<module path>.<key>"; generators are metadata "extra_rng.<module path>.<key>.*".
+inline const char* const kExtraArray = "extra.";
+inline const char* const kExtraInt = "extra_int.";
+inline const char* const kExtraRng = "extra_rng.";
+
+inline std::string extra_name(const char* prefix, const std::string& path, const std::string& key) {
+  return std::string(prefix) + (path.empty() ? key : path + "." + key);
+}
+
+/// Splits "<path>.<key>" (the key has no '.'; the root module's path is empty).
+inline std::pair<std::string, std::string> split_extra(const std::string& rest) {
+  const std::size_t dot = rest.rfind('.');
+  if (dot == std::string::npos) return {std::string(), rest};
+  return {rest.substr(0, dot), rest.substr(dot + 1)};
+}
+
+/// Adds the extra state `es` of the module at `path` to a checkpoint being written.
+inline void put_extra_state(std::map<std::string, SafeTensor>& tensors,
+                            std::map<std::string, std::string>& meta, const std::string& path,
+                            const nn::ExtraState& es) {
+  for (const auto& kv : es.arrays()) {
+    Tensor<double> t(Shape{kv.second.rows, kv.second.cols});
+    std::copy(kv.second.data.begin(), kv.second.data.end(), t.data());
+    tensors[extra_name(kExtraArray, path, kv.first)] = to_safetensor(t);
+  }
+  for (const auto& kv : es.ints())
+    meta[extra_name(kExtraInt, path, kv.first)] = std::to_string(kv.second);
+  for (const auto& kv : es.generators())
+    put_generator_state(meta, extra_name(kExtraRng, path, kv.first), kv.second);
+}
+
 /// Non-deduced context for the positional overloads (so `nullptr` can be passed).
 template <class U>
 struct Identity {
@@ -204,6 +241,11 @@ void save_checkpoint(const std::string& path, const CheckpointState<T>& state,
   meta["dtype"] = safetensors_dtype_of<T>();
   for (const auto& np : state.model->named_parameters())
     tensors["model." + np.first] = to_safetensor(np.second->value());
+  for (const auto& nm : state.model->named_modules()) {
+    nn::ExtraState es(nm.first);
+    nm.second->get_extra_state(es);
+    detail::put_extra_state(tensors, meta, nm.first, es);
+  }
   if (state.optimizer) {
     for (const auto& ns : state.optimizer->state_tensors())
       tensors["optim." + ns.first] = to_safetensor(*ns.second);
@@ -310,6 +352,7 @@ void load_checkpoint(const std::string& path, CheckpointState<T>& state) {
     const bool model_part = n.rfind("model.", 0) == 0;
     const bool optim_part = n.rfind("optim.", 0) == 0;
     if (expected.count(n) || (optim_part && !state.optimizer)) continue;
+    if (n.rfind(detail::kExtraArray, 0) == 0) continue;  // module extra state, below
     problems.push_back("tensor '" + n + "' (data at byte offset " +
                        std::to_string(kv.second.file_offset) + ") " +
                        (model_part   ? std::string("matches no parameter of the model")
@@ -355,12 +398,108 @@ void load_checkpoint(const std::string& path, CheckpointState<T>& state) {
   std::int64_t user_step = 0;
   reader.number("step", user_step);
 
+  // Module extra state (balancer histories, generators, ...): gathered per module path.
+  const auto modules = state.model->named_modules();
+  std::map<std::string, nn::ExtraState> extra;
+  const auto module_known = [&](const std::string& p) {
+    for (const auto& nm : modules)
+      if (nm.first == p) return true;
+    return false;
+  };
+  const auto extra_of = [&](const std::string& p) -> nn::ExtraState& {
+    auto it = extra.find(p);
+    if (it == extra.end()) it = extra.emplace(p, nn::ExtraState(p)).first;
+    return it->second;
+  };
+  for (const auto& kv : tensors) {
+    if (kv.first.rfind(detail::kExtraArray, 0) != 0) continue;
+    const auto pk = detail::split_extra(kv.first.substr(std::string(detail::kExtraArray).size()));
+    const SafeTensor& st = kv.second;
+    const std::string at =
+        "tensor '" + kv.first + "' (data at byte offset " + std::to_string(st.file_offset) + ")";
+    if (!module_known(pk.first)) {
+      problems.push_back(at + " is extra state of a module '" + pk.first +
+                         "' that this model does not have");
+      continue;
+    }
+    if (st.shape.size() != 2 || (st.dtype != "F64" && st.dtype != "F32")) {
+      problems.push_back(at + " is not a 2-D F64 or F32 array");
+      continue;
+    }
+    nn::ExtraState::Array a;
+    a.rows = st.shape[0];
+    a.cols = st.shape[1];
+    const Tensor<double> values = to_tensor<double>(st);
+    a.data.assign(values.data(), values.data() + values.numel());
+    try {
+      extra_of(pk.first).put_array(pk.second, std::move(a));
+    } catch (const std::exception& e) {
+      problems.push_back(at + ": " + e.what());
+    }
+  }
+  for (const auto& kv : meta) {
+    const bool is_int = kv.first.rfind(detail::kExtraInt, 0) == 0;
+    const bool is_rng = kv.first.rfind(detail::kExtraRng, 0) == 0;
+    if (!is_int && !is_rng) continue;
+    std::string rest =
+        kv.first.substr(std::string(is_int ? detail::kExtraInt : detail::kExtraRng).size());
+    if (is_rng) {
+      // One generator is three entries; handle it at its ".state" entry.
+      const std::string suffix = ".state";
+      if (rest.size() <= suffix.size() ||
+          rest.compare(rest.size() - suffix.size(), suffix.size(), suffix) != 0)
+        continue;
+      rest.resize(rest.size() - suffix.size());
+    }
+    const auto pk = detail::split_extra(rest);
+    if (!module_known(pk.first)) {
+      problems.push_back("metadata \"" + kv.first + "\" is extra state of a module '" + pk.first +
+                         "' that this model does not have");
+      continue;
+    }
+    try {
+      if (is_int) {
+        std::int64_t v = 0;
+        if (reader.number(kv.first, v)) extra_of(pk.first).put(pk.second, v);
+      } else {
+        Generator::State g{};
+        if (reader.generator_state(kv.first.substr(0, kv.first.size() - 6), g))
+          extra_of(pk.first).put(pk.second, g);
+      }
+    } catch (const std::exception& e) {
+      problems.push_back("metadata \"" + kv.first + "\": " + e.what());
+    }
+  }
+
   detail::throw_problems("load_checkpoint: '" + path + "'", problems, "nothing was changed");
 
   // Commit: conversions (the only step that allocates) first, then plain copies.
   std::vector<Tensor<T>> values;
   values.reserve(plan.size());
   for (const auto& p : plan) values.push_back(to_tensor<T>(*p.second));
+
+  // Extra state: each module validates its own; on a refusal the modules already restored get
+  // their previous state back and nothing else changes.
+  {
+    std::vector<std::pair<nn::Module<T>*, nn::ExtraState>> restored;
+    for (const auto& nm : modules) {
+      nn::ExtraState before(nm.first);
+      nm.second->get_extra_state(before);
+      const auto it = extra.find(nm.first);
+      if (before.empty() && it == extra.end()) continue;
+      const nn::ExtraState empty(nm.first);
+      try {
+        nm.second->set_extra_state(it == extra.end() ? empty : it->second);
+        restored.emplace_back(nm.second, std::move(before));
+      } catch (const std::exception& e) {
+        problems.push_back(std::string(nm.second->name()) + " '" + nm.first + "': " + e.what());
+      }
+    }
+    if (!problems.empty()) {
+      for (auto& r : restored) r.first->set_extra_state(r.second);
+      detail::throw_problems("load_checkpoint: '" + path + "'", problems, "nothing was changed");
+    }
+  }
   std::map<std::string, std::string> user;
   for (const auto& kv : meta)
     if (kv.first.rfind("user.", 0) == 0) user.emplace(kv.first.substr(5), kv.second);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "onestone/autograd/var.hpp"
+#include "onestone/nn/extra_state.hpp"
 #include "onestone/nn/parameter.hpp"
 
 namespace onestone {
@@ -114,6 +115,25 @@ class Module {
     return n;
   }
 
+  /// Modules with dotted paths, depth first, this module first (path ""), each listed once.
+  std::vector<std::pair<std::string, Module<T>*>> named_modules() const {
+    std::vector<std::pair<std::string, Module<T>*>> out;
+    collect_modules("", out);
+    return out;
+  }
+
+  /// Writes this module's non-parameter state (not its children's) into `s`: loss
+  /// histories, moving averages, counters, random generators, solver warm starts. Checkpoints
+  /// save it for every module of a model. The base version writes nothing.
+  virtual void get_extra_state(ExtraState& /*s*/) const {}
+  /// Restores what `get_extra_state` wrote. Must validate everything before changing anything
+  /// (throw std::runtime_error on a missing or ill-shaped entry, leaving the module unchanged).
+  /// The base version accepts only an empty state.
+  virtual void set_extra_state(const ExtraState& s) {
+    if (!s.empty())
+      throw std::runtime_error(name() + " '" + s.owner() + "' has no extra state to restore");
+  }
+
   /// Training mode on (default) or off, recursively.
   virtual void train(bool on = true) {
     training_ = on;
@@ -142,6 +162,15 @@ class Module {
     for (auto& p : params_) out.emplace_back(prefix + p.first, p.second.get());
     if (!recurse) return;
     for (auto& c : children_) c.second->collect(prefix + c.first + ".", true, out);
+  }
+
+  void collect_modules(const std::string& path,
+                       std::vector<std::pair<std::string, Module<T>*>>& out) const {
+    for (auto& m : out)
+      if (m.second == this) return;
+    out.emplace_back(path, const_cast<Module<T>*>(this));
+    for (auto& c : children_)
+      c.second->collect_modules(path.empty() ? c.first : path + "." + c.first, out);
   }
 
   std::vector<std::pair<std::string, std::unique_ptr<Parameter<T>>>> params_;

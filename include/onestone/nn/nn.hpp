@@ -4,6 +4,7 @@
 
 #include "onestone/nn/activation.hpp"
 #include "onestone/nn/dropout.hpp"
+#include "onestone/nn/extra_state.hpp"
 #include "onestone/nn/init.hpp"
 #include "onestone/nn/layer_norm.hpp"
 #include "onestone/nn/linear.hpp"

@@ -2,12 +2,15 @@
 /// @file balancer.hpp
 /// `Balancer<T>`: the interface of every task-balancing method, as `MultiTaskModel` uses it.
 
+#include <cstdint>
+#include <limits>
 #include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "onestone/autograd/autograd.hpp"
+#include "onestone/nn/extra_state.hpp"
 #include "onestone/nn/module.hpp"
 #include "onestone/weighting/jacobian.hpp"
 
@@ -98,9 +101,21 @@ class Balancer : public nn::Module<T> {
   /// Task weights used in the last step.
   const Vec& weights() const noexcept { return weights_; }
 
+  /// Saves the current weights (methods with more state add theirs), for checkpoints.
+  void get_extra_state(nn::ExtraState& s) const override { s.put("weights", weights_); }
+  /// Restores what `get_extra_state` saved; the sizes must match `num_tasks()`.
+  void set_extra_state(const nn::ExtraState& s) override { weights_ = read_weights(s); }
+
  protected:
   /// Loss-weighting methods set `weights_` from the current loss values (and their history).
   virtual void update_weights(const Vec& /*losses*/) {}
+  /// The "weights" entry of `s`, checked to hold `num_tasks()` values (for `set_extra_state`
+  /// of derived methods, which read everything before changing anything).
+  Vec read_weights(const nn::ExtraState& s) const {
+    Vec w;
+    s.get("weights", w, static_cast<Eigen::Index>(num_tasks_));
+    return w;
+  }
 
   int num_tasks_ = 0;
   Vec weights_;
@@ -120,6 +135,13 @@ template <typename C, typename = void>
 struct has_reset : std::false_type {};
 template <typename C>
 struct has_reset<C, decltype(std::declval<C&>().reset(), void())> : std::true_type {};
+template <typename C, typename = void>
+struct has_extra_state : std::false_type {};
+template <typename C>
+struct has_extra_state<
+    C, decltype(std::declval<const C&>().save_state(std::declval<nn::ExtraState&>()),
+                std::declval<C&>().load_state(std::declval<const nn::ExtraState&>()), void())>
+    : std::true_type {};
 template <typename C, typename T, typename = void>
 struct has_weights : std::false_type {};
 template <typename C, typename T>
@@ -170,6 +192,24 @@ class GradientBalancer : public Balancer<T> {
     }
   }
   /// Steps on which the combiner failed and the previous weights were used instead.
+  /// Saves the weights, the combiner's state (generators, moving averages, warm starts), the
+  /// Jacobian width seen last and the fallback count.
+  void get_extra_state(nn::ExtraState& s) const override {
+    Balancer<T>::get_extra_state(s);
+    s.put("last_cols", static_cast<std::int64_t>(last_cols_));
+    s.put("fallbacks", static_cast<std::int64_t>(fallbacks_));
+    if constexpr (detail::has_extra_state<Combiner>::value) c_.save_state(s);
+  }
+  /// Restores what `get_extra_state` saved, all or nothing.
+  void set_extra_state(const nn::ExtraState& s) override {
+    Vector<T> w = this->read_weights(s);
+    const std::int64_t cols = s.get_int("last_cols", -1, std::numeric_limits<std::int64_t>::max());
+    const std::int64_t fb = s.get_int("fallbacks", 0, std::numeric_limits<std::int64_t>::max());
+    if constexpr (detail::has_extra_state<Combiner>::value) c_.load_state(s);
+    this->weights_ = std::move(w);
+    last_cols_ = static_cast<Eigen::Index>(cols);
+    fallbacks_ = static_cast<long>(fb);
+  }
   long fallbacks() const noexcept { return fallbacks_; }
   /// The message of the last such failure.
   const std::string& last_error() const noexcept { return last_error_; }

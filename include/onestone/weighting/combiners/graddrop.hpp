@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <stdexcept>
 
+#include "onestone/nn/extra_state.hpp"
 #include "onestone/tensor/generator.hpp"
 #include "onestone/weighting/jacobian.hpp"
 
@@ -76,6 +77,11 @@ class GradDrop {
 
   /// The leak ℓ.
   T leak() const { return leak_; }
+
+  /// Saves the generator (for checkpoints through `GradientBalancer`).
+  void save_state(nn::ExtraState& s) const { s.put("rng", gen_); }
+  /// Restores what `save_state` saved.
+  void load_state(const nn::ExtraState& s) { gen_.set_state(s.get_generator("rng")); }
 
  private:
   Generator gen_;

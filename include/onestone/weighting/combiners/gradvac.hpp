@@ -5,10 +5,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "onestone/nn/extra_state.hpp"
 #include "onestone/tensor/generator.hpp"
 #include "onestone/weighting/jacobian.hpp"
 
@@ -101,6 +103,23 @@ class GradVac {
   const Matrix& coefficients() const { return C_; }
   /// β.
   T beta() const { return beta_; }
+
+  /// Saves the generator and the cosine targets (for checkpoints through `GradientBalancer`).
+  void save_state(nn::ExtraState& s) const {
+    s.put("rng", gen_);
+    s.put("targets", targets_);
+  }
+  /// Restores what `save_state` saved, all or nothing.
+  void load_state(const nn::ExtraState& s) {
+    const Generator::State st = s.get_generator("rng");
+    Matrix targets;
+    s.get("targets", targets);
+    if (targets.rows() != targets.cols())
+      throw std::runtime_error(std::string(name()) + ": extra state 'targets' of '" + s.owner() +
+                               "' is not square");
+    gen_.set_state(st);
+    targets_ = std::move(targets);
+  }
 
  private:
   Generator gen_;

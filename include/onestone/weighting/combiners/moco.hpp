@@ -3,9 +3,12 @@
 /// `MoCo<T>`: multi-objective gradient correction with tracked gradients (Fernando et al. 2023).
 
 #include <cmath>
+#include <cstdint>
+#include <limits>
 #include <stdexcept>
 #include <string>
 
+#include "onestone/nn/extra_state.hpp"
 #include "onestone/weighting/jacobian.hpp"
 #include "onestone/weighting/solvers/project_simplex.hpp"
 
@@ -116,6 +119,28 @@ class MoCo {
   const Matrix& tracked() const { return Y_; }
   /// Number of calls since construction or reset().
   long steps() const { return step_; }
+
+  /// Saves the tracked gradients Y, the weights λ and the step count (for checkpoints through
+  /// `GradientBalancer`).
+  void save_state(nn::ExtraState& s) const {
+    s.put("tracked", Y_);
+    s.put("lambda", lambda_);
+    s.put("step", static_cast<std::int64_t>(step_));
+  }
+  /// Restores what `save_state` saved, all or nothing.
+  void load_state(const nn::ExtraState& s) {
+    Matrix Y;
+    Vector lambda;
+    s.get("tracked", Y);
+    s.get("lambda", lambda, Y.rows());
+    const std::int64_t step = s.get_int("step", 0, std::numeric_limits<long>::max());
+    if (step > 0 && Y.size() == 0)
+      throw std::runtime_error(std::string(name()) + ": extra state of '" + s.owner() +
+                               "' has step " + std::to_string(step) + " but no tracked gradients");
+    Y_ = std::move(Y);
+    lambda_ = std::move(lambda);
+    step_ = static_cast<long>(step);
+  }
 
  private:
   MoCoOptions<T> opt_;

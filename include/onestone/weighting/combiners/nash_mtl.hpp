@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "onestone/nn/extra_state.hpp"
 #include "onestone/weighting/jacobian.hpp"
 #include "onestone/weighting/solvers/nash.hpp"
 
@@ -76,6 +77,15 @@ class NashMTL {
   const Vector& weights() const { return alpha_; }
   /// Convergence information of the last solve.
   const solvers::NashResult<T>& solver_result() const { return result_; }
+
+  /// Saves the warm start α (for checkpoints through `GradientBalancer`).
+  void save_state(nn::ExtraState& s) const { s.put("alpha", alpha_); }
+  /// Restores what `save_state` saved.
+  void load_state(const nn::ExtraState& s) {
+    Vector alpha;
+    s.get("alpha", alpha);
+    alpha_ = std::move(alpha);
+  }
 
  private:
   solvers::NashOptions<T> opt_;

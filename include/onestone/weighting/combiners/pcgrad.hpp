@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "onestone/nn/extra_state.hpp"
 #include "onestone/tensor/generator.hpp"
 #include "onestone/weighting/jacobian.hpp"
 
@@ -71,6 +72,11 @@ class PCGrad {
   const Vector& weights() const { return weights_; }
   /// The last call's projected gradients as combinations of the rows: gᵢᴾᶜ = Σⱼ C(i,j)·gⱼ.
   const Matrix& coefficients() const { return C_; }
+
+  /// Saves the generator (for checkpoints through `GradientBalancer`).
+  void save_state(nn::ExtraState& s) const { s.put("rng", gen_); }
+  /// Restores what `save_state` saved.
+  void load_state(const nn::ExtraState& s) { gen_.set_state(s.get_generator("rng")); }
 
  private:
   Generator gen_;

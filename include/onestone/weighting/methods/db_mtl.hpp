@@ -3,6 +3,9 @@
 /// `DBMTL<T>`: dual-balancing multi-task learning (Lin et al., 2023).
 
 #include <cmath>
+#include <cstdint>
+#include <limits>
+#include <stdexcept>
 
 #include "onestone/weighting/balancer.hpp"
 
@@ -41,6 +44,27 @@ class DBMTL : public Balancer<T> {
     const T umax = u.maxCoeff();
     for (Eigen::Index i = 0; i < n; ++i) this->weights_[i] = umax / (u[i] + T(1e-8));
     d.noalias() = buf_.transpose() * this->weights_;
+  }
+
+  /// Saves the weights, the moving average of the log-loss gradients and the step count.
+  void get_extra_state(nn::ExtraState& s) const override {
+    Balancer<T>::get_extra_state(s);
+    s.put("buffer", buf_);
+    s.put("step", static_cast<std::int64_t>(step_));
+  }
+  /// Restores what `get_extra_state` saved, all or nothing.
+  void set_extra_state(const nn::ExtraState& s) override {
+    Vector<T> w = this->read_weights(s);
+    Jacobian<T> buf;
+    s.get("buffer", buf);
+    if (buf.size() != 0 && buf.rows() != this->num_tasks_)
+      throw std::runtime_error("DB-MTL: extra state 'buffer' of '" + s.owner() + "' has " +
+                               std::to_string(buf.rows()) + " rows for " +
+                               std::to_string(this->num_tasks_) + " tasks");
+    const std::int64_t step = s.get_int("step", 0, std::numeric_limits<long>::max());
+    this->weights_ = std::move(w);
+    buf_ = std::move(buf);
+    step_ = static_cast<long>(step);
   }
 
  private:

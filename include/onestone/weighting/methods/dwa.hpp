@@ -3,6 +3,9 @@
 /// `DWA<T>`: dynamic weight average (Liu, Johns & Davison, CVPR 2019).
 
 #include <cmath>
+#include <cstdint>
+#include <limits>
+#include <stdexcept>
 
 #include "onestone/weighting/balancer.hpp"
 
@@ -45,6 +48,33 @@ class DWA : public Balancer<T> {
               .matrix();
       this->weights_ = e * (static_cast<T>(n) / e.sum());
     }
+  }
+
+  /// Saves the weights, the running loss sum of this epoch, the mean losses of the last two
+  /// epochs and the counters.
+  void get_extra_state(nn::ExtraState& s) const override {
+    Balancer<T>::get_extra_state(s);
+    s.put("sum", sum_);
+    s.put("prev1", prev1_);
+    s.put("prev2", prev2_);
+    s.put("count", static_cast<std::int64_t>(count_));
+    s.put("epochs", static_cast<std::int64_t>(epochs_));
+  }
+  /// Restores what `get_extra_state` saved, all or nothing.
+  void set_extra_state(const nn::ExtraState& s) override {
+    const Eigen::Index n = this->num_tasks_;
+    Vector<T> w = this->read_weights(s), sum, p1, p2;
+    s.get("sum", sum, n);
+    s.get("prev1", p1, n);
+    s.get("prev2", p2, n);
+    const std::int64_t count = s.get_int("count", 0, std::numeric_limits<long>::max());
+    const std::int64_t epochs = s.get_int("epochs", 0, std::numeric_limits<long>::max());
+    this->weights_ = std::move(w);
+    sum_ = std::move(sum);
+    prev1_ = std::move(p1);
+    prev2_ = std::move(p2);
+    count_ = static_cast<long>(count);
+    epochs_ = static_cast<long>(epochs);
   }
 
  protected:

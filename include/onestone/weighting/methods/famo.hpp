@@ -3,6 +3,9 @@
 /// `FAMO<T>`: fast adaptive multitask optimization (Liu et al., NeurIPS 2023).
 
 #include <cmath>
+#include <cstdint>
+#include <limits>
+#include <stdexcept>
 
 #include "onestone/weighting/balancer.hpp"
 
@@ -50,6 +53,33 @@ class FAMO : public Balancer<T> {
         static_cast<T>(w_lr_) * (m_.array() / bc1) / ((v_.array() / bc2).sqrt() + T(1e-8));
   }
   const Vector<T>& logits() const { return xi_; }
+
+  /// Saves the weights, the logits ξ, their Adam moments and step count, and the losses of the
+  /// current step (needed by `after_step`).
+  void get_extra_state(nn::ExtraState& s) const override {
+    Balancer<T>::get_extra_state(s);
+    s.put("logits", xi_);
+    s.put("adam_m", m_);
+    s.put("adam_v", v_);
+    s.put("prev_losses", prev_);
+    s.put("steps", static_cast<std::int64_t>(steps_));
+  }
+  /// Restores what `get_extra_state` saved, all or nothing.
+  void set_extra_state(const nn::ExtraState& s) override {
+    const Eigen::Index n = this->num_tasks_;
+    Vector<T> w = this->read_weights(s), xi, m, v, prev;
+    s.get("logits", xi, n);
+    s.get("adam_m", m, n);
+    s.get("adam_v", v, n);
+    s.get("prev_losses", prev, n);
+    const std::int64_t steps = s.get_int("steps", 0, std::numeric_limits<long>::max());
+    this->weights_ = std::move(w);
+    xi_ = std::move(xi);
+    m_ = std::move(m);
+    v_ = std::move(v);
+    prev_ = std::move(prev);
+    steps_ = static_cast<long>(steps);
+  }
 
  protected:
   void update_weights(const Vector<T>& losses) override {

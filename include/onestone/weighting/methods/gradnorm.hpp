@@ -3,6 +3,9 @@
 /// `GradNorm<T>` (Chen et al., ICML 2018).
 
 #include <cmath>
+#include <cstdint>
+#include <limits>
+#include <stdexcept>
 
 #include "onestone/weighting/balancer.hpp"
 
@@ -43,6 +46,23 @@ class GradNorm : public Balancer<T> {
       this->weights_[i] = std::max(T(1e-4), this->weights_[i] - static_cast<T>(lr_) * grad);
     }
     this->weights_ *= static_cast<T>(n) / this->weights_.sum();
+  }
+
+  /// Saves the weights and the losses of the first step (empty before it).
+  void get_extra_state(nn::ExtraState& s) const override {
+    Balancer<T>::get_extra_state(s);
+    s.put("initial_losses", initial_);
+  }
+  /// Restores what `get_extra_state` saved, all or nothing.
+  void set_extra_state(const nn::ExtraState& s) override {
+    Vector<T> w = this->read_weights(s), initial;
+    s.get("initial_losses", initial);
+    if (initial.size() != 0 && initial.size() != this->num_tasks_)
+      throw std::runtime_error("GradNorm: extra state 'initial_losses' of '" + s.owner() +
+                               "' has " + std::to_string(initial.size()) + " values for " +
+                               std::to_string(this->num_tasks_) + " tasks");
+    this->weights_ = std::move(w);
+    initial_ = std::move(initial);
   }
 
  private:

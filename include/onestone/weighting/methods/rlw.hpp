@@ -3,6 +3,8 @@
 /// `RLW<T>`: random loss weighting (Lin et al., TMLR 2022).
 
 #include <cstdint>
+#include <limits>
+#include <stdexcept>
 
 #include "onestone/tensor/generator.hpp"
 #include "onestone/weighting/balancer.hpp"
@@ -20,6 +22,19 @@ class RLW : public Balancer<T> {
   explicit RLW(std::uint64_t seed = 0x5eedULL) : gen_(seed) {}
   std::string name() const override { return "rlw"; }
   Generator& generator() { return gen_; }
+
+  /// Saves the weights and the generator.
+  void get_extra_state(nn::ExtraState& s) const override {
+    Balancer<T>::get_extra_state(s);
+    s.put("rng", gen_);
+  }
+  /// Restores what `get_extra_state` saved, all or nothing.
+  void set_extra_state(const nn::ExtraState& s) override {
+    Vector<T> w = this->read_weights(s);
+    const Generator::State st = s.get_generator("rng");
+    this->weights_ = std::move(w);
+    gen_.set_state(st);
+  }
 
  protected:
   void update_weights(const Vector<T>& losses) override {

@@ -3,6 +3,9 @@
 /// `STCH<T>`: smooth Tchebycheff scalarization (Lin et al., ICML 2024).
 
 #include <cmath>
+#include <cstdint>
+#include <limits>
+#include <stdexcept>
 #include <vector>
 
 #include "onestone/weighting/balancer.hpp"
@@ -60,6 +63,19 @@ class STCH : public Balancer<T> {
     return affine(log(sum_exp), static_cast<T>(mu_), static_cast<T>(mu_) * amax);
   }
   const Vector<T>& ideal_point() const { return ideal_; }
+
+  /// Saves the weights and the ideal point (the lowest losses seen, minus the margin).
+  void get_extra_state(nn::ExtraState& s) const override {
+    Balancer<T>::get_extra_state(s);
+    s.put("ideal", ideal_);
+  }
+  /// Restores what `get_extra_state` saved, all or nothing.
+  void set_extra_state(const nn::ExtraState& s) override {
+    Vector<T> w = this->read_weights(s), ideal;
+    s.get("ideal", ideal, this->num_tasks_);
+    this->weights_ = std::move(w);
+    ideal_ = std::move(ideal);
+  }
 
  private:
   T pref(std::size_t i) const {
