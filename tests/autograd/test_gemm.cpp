@@ -19,7 +19,8 @@ TEMPLATE_TEST_CASE("gemm matches Eigen for every transpose, size and thread coun
                    "[autograd][gemm]", float, double) {
   using T = TestType;
   const Index sizes[][3] = {{1, 1, 1},     {3, 5, 7},     {32, 10, 256}, {256, 256, 784},
-                            {17, 300, 33}, {300, 17, 64}, {1, 257, 130}, {1, 10, 784}};
+                            {17, 300, 33}, {300, 17, 64}, {1, 257, 130}, {1, 10, 784},
+                            {1, 300, 784}};
   for (int threads : {1, 2}) {
     set_num_threads(threads);
     for (auto& s : sizes) {

@@ -1,4 +1,7 @@
 #include <catch2/catch.hpp>
+#include <cmath>
+#include <memory>
+#include <vector>
 
 #include "onestone/onestone.hpp"
 
@@ -109,4 +112,33 @@ TEST_CASE("learning-rate schedules", "[optim]") {
   CHECK(opt.lr() == Approx(1.0));
   for (int i = 0; i < 5; ++i) warm.step();
   CHECK(opt.lr() == Approx(0.5));
+}
+
+TEST_CASE("Adam split across threads gives the same bits as on one thread", "[optim]") {
+  // Three parameters (70k + 5 + 30k scalars: above the threshold for splitting), 5 steps.
+  auto run = [](int threads) {
+    set_num_threads(threads);
+    std::vector<std::unique_ptr<nn::Parameter<float>>> ps;
+    for (Index n : {70000, 5, 30000}) {
+      Tensor<float> v({n});
+      for (Index i = 0; i < n; ++i) v[i] = std::sin(0.001f * static_cast<float>(i + n));
+      ps.push_back(std::make_unique<nn::Parameter<float>>(std::move(v)));
+    }
+    std::vector<nn::Parameter<float>*> raw;
+    for (auto& p : ps) raw.push_back(p.get());
+    optim::AdamW<float> opt(raw, optim::AdamOptions(1e-2).weight_decay(0.1));
+    for (int s = 0; s < 5; ++s) {
+      for (auto& p : ps)
+        for (Index i = 0; i < p->numel(); ++i)
+          p->grad()[i] = std::cos(0.37f * static_cast<float>(i + s)) * p->value()[i];
+      opt.step();
+    }
+    std::vector<float> out;
+    for (auto& p : ps) out.insert(out.end(), p->value().data(), p->value().data() + p->numel());
+    set_num_threads(1);
+    return out;
+  };
+  const auto one = run(1), two = run(2);
+  REQUIRE(one.size() == two.size());
+  CHECK(one == two);
 }

@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "onestone/optim/optimizer.hpp"
+#include "onestone/tensor/threads.hpp"
 
 namespace onestone {
 namespace optim {
@@ -63,20 +64,17 @@ class Adam : public Optimizer<T> {
     const T decay = static_cast<T>(1.0 - this->lr_ * opt_.weight_decay_);
     using A = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>;
     using CA = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
-    // Chunks small enough to stay in L1 while the three updates run over them; each update is
-    // one vectorized Eigen expression (packet sqrt and division).
-    constexpr Index kChunk = 1024;
-    for (std::size_t k = 0; k < this->params_.size(); ++k) {
+    // Elements [i0, i0 + len) of parameter k, in chunks small enough to stay in L1 while the
+    // three updates run over them; each update is one vectorized Eigen expression.
+    auto update = [&](std::size_t k, Index i0, Index len) {
+      constexpr Index kChunk = 1024;
       nn::Parameter<T>& p = *this->params_[k];
-      if (!p.requires_grad()) continue;
-      this->check_state_size(k, m_[k]);
-      const Index n = p.numel();
-      for (Index i0 = 0; i0 < n; i0 += kChunk) {
-        const Index len = std::min(kChunk, n - i0);
-        A w(p.value().data() + i0, len);
-        CA g(p.grad().data() + i0, len);
-        A m(m_[k].data() + i0, len);
-        A v(v_[k].data() + i0, len);
+      for (const Index end = i0 + len; i0 < end; i0 += kChunk) {
+        const Index n = std::min(kChunk, end - i0);
+        A w(p.value().data() + i0, n);
+        CA g(p.grad().data() + i0, n);
+        A m(m_[k].data() + i0, n);
+        A v(v_[k].data() + i0, n);
         if (decoupled_) {
           m = b1 * m + (T(1) - b1) * g;
           v = b2 * v + (T(1) - b2) * g.square();
@@ -91,10 +89,43 @@ class Adam : public Optimizer<T> {
           w -= step_size * m / (v.sqrt() * inv_sqrt_bc2 + eps);
         }
       }
+    };
+    Index total = 0;
+    for (std::size_t k = 0; k < this->params_.size(); ++k) {
+      if (!this->params_[k]->requires_grad()) continue;
+      this->check_state_size(k, m_[k]);
+      total += this->params_[k]->numel();
     }
+    // The update is element-wise, so splitting it across threads changes no result: each thread
+    // takes one contiguous range of all the elements (large models only).
+    auto range = [&](Index lo, Index hi) {
+      Index offset = 0;
+      for (std::size_t k = 0; k < this->params_.size() && offset < hi; ++k) {
+        if (!this->params_[k]->requires_grad()) continue;
+        const Index n = this->params_[k]->numel();
+        const Index a = std::max(lo, offset), b = std::min(hi, offset + n);
+        if (a < b) update(k, a - offset, b - a);
+        offset += n;
+      }
+    };
+    int threads = total >= kParallelElements ? get_num_threads() : 1;
+#ifdef _OPENMP
+    if (threads > 1 && !omp_in_parallel()) {
+#pragma omp parallel num_threads(threads)
+      {
+        const Index nt = omp_get_num_threads(), t = omp_get_thread_num();
+        const Index per = ((total + nt - 1) / nt + 15) / 16 * 16;
+        range(std::min(total, t * per), std::min(total, (t + 1) * per));
+      }
+      threads = 0;
+    }
+#endif
+    if (threads != 0) range(0, total);
     this->finish_step();
   }
   std::string name() const override { return decoupled_ ? "AdamW" : "Adam"; }
+  /// Models with at least this many trainable scalars are updated by all threads.
+  static constexpr Index kParallelElements = Index(1) << 16;
   std::vector<std::pair<std::string, Tensor<T>*>> state_tensors() override {
     std::vector<std::pair<std::string, Tensor<T>*>> out;
     for (std::size_t k = 0; k < m_.size(); ++k) {

@@ -58,36 +58,57 @@ inline void gemm_serial(Index M, Index N, Index K, const T* A, Index lda, const 
 
 /// Products smaller than this many multiply-adds stay on one thread.
 constexpr double kGemmParallelWork = 1 << 21;
+/// Matrix-vector products smaller than this many multiply-adds stay on one thread.
+constexpr double kGemvParallelWork = 1 << 15;
 
 /// C[M, N] = op(A)·op(B) (accumulate = false) or C += op(A)·op(B), row-major, with transposes
 /// given as flags. Splits large products across `get_num_threads()` threads.
 template <typename T>
 inline void gemm(Index M, Index N, Index K, const T* A, Index lda, bool trans_a, const T* B,
                  Index ldb, bool trans_b, T* C, Index ldc, bool accumulate) {
-  if (M == 1) {
+  if (M == 1 && (trans_b ? ldb == K : ldb == N)) {
     // A single row (batch-1 inference, bias-like products): a matrix-vector product, no packing.
+    // Large ones are split across threads by output columns, so that each thread reads the same
+    // block of B on every call (it stays in that core's cache).
     using RowV = Eigen::Matrix<T, 1, Eigen::Dynamic>;
+    using RowMat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
     using Strided = Eigen::Map<const RowV, 0, Eigen::InnerStride<>>;
-    Eigen::Map<RowV> c(C, N);
-    if (!accumulate) c.setZero();
-    if (!trans_b) {
-      ConstMatrixMap<T> Bm(B, K, N);  // ldb == N is required by row-major maps below
-      if (ldb == N) {
+    using Block = Eigen::Map<const RowMat, 0, Eigen::OuterStride<>>;
+    auto row = [&](Index n0, Index len) {
+      Eigen::Map<RowV> c(C + n0, len);
+      if (!accumulate) c.setZero();
+      if (!trans_b) {
+        const Block Bm(B + n0, K, len, Eigen::OuterStride<>(N));
         if (!trans_a)
           c.noalias() += Eigen::Map<const RowV>(A, K) * Bm;
         else
           c.noalias() += Strided(A, K, Eigen::InnerStride<>(lda)) * Bm;
-        return;
+      } else {
+        const Block Bm(B + n0 * K, len, K, Eigen::OuterStride<>(K));
+        if (!trans_a)
+          c.noalias() += Eigen::Map<const RowV>(A, K) * Bm.transpose();
+        else
+          c.noalias() += Strided(A, K, Eigen::InnerStride<>(lda)) * Bm.transpose();
       }
-    } else if (ldb == K) {
-      ConstMatrixMap<T> Bm(B, N, K);
-      if (!trans_a)
-        c.noalias() += Eigen::Map<const RowV>(A, K) * Bm.transpose();
-      else
-        c.noalias() += Strided(A, K, Eigen::InnerStride<>(lda)) * Bm.transpose();
+    };
+    int threads = get_num_threads();
+    if (threads > 1 && (static_cast<double>(N) * static_cast<double>(K) < kGemvParallelWork ||
+                        N < 64 * threads))
+      threads = 1;
+#ifdef _OPENMP
+    if (threads > 1 && !omp_in_parallel()) {
+      const Index chunk = ((N + threads - 1) / threads + 15) / 16 * 16;
+#pragma omp parallel num_threads(threads)
+      {
+        const Index start = omp_get_thread_num() * chunk;
+        const Index len = std::min(chunk, N - start);
+        if (len > 0) row(start, len);
+      }
       return;
     }
-    if (!accumulate) accumulate = true;  // already zeroed; fall through to the general path
+#endif
+    row(0, N);
+    return;
   }
   if (!accumulate)
     for (Index i = 0; i < M; ++i) std::fill(C + i * ldc, C + i * ldc + N, T(0));
