@@ -9,7 +9,9 @@
 #include <cstdlib>
 #include <new>
 
+#include "../../examples/common/strategies.hpp"
 #include "onestone/onestone.hpp"
+#include "onestone/weighting/registry.hpp"
 
 namespace {
 std::atomic<long> g_news{0};
@@ -58,6 +60,50 @@ extern "C" void* malloc(std::size_t n) {
 using namespace onestone;
 
 namespace {
+struct Counts {
+  long news = 0, mallocs = 0;
+};
+template <typename Step>
+Counts count_allocations(Step&& step, int warmup, int measured) {
+  for (int i = 0; i < warmup; ++i) step();
+  g_news = 0;
+  g_mallocs = 0;
+  g_counting = true;
+  for (int i = 0; i < measured; ++i) step();
+  g_counting = false;
+  return Counts{g_news, g_mallocs};
+}
+
+// A small 3-task regression set (the MMoE generator) and a model built with `strategy`.
+data::Dataset<double> small_data() {
+  return data::make_mmoe_synthetic<double>(
+      data::SyntheticOptions().samples(64).dim(8).num_tasks(3).correlation(0.5).seed(3));
+}
+std::unique_ptr<MultiTaskModel<double>> small_model(const std::string& strategy) {
+  manual_seed(4);
+  auto m =
+      std::make_unique<MultiTaskModel<double>>(examples::make_strategy<double>(strategy, 3, 8, 16));
+  for (int t = 0; t < 3; ++t)
+    m->add_task(TaskOptions<double>("task" + std::to_string(t))
+                    .head(std::make_shared<nn::Linear<double>>(nn::LinearOptions(16, 1)))
+                    .loss(LossKind::MSE));
+  return m;
+}
+// Steps over full batches of 16 (drop_last: every Jacobian has the same width).
+Counts count_model_steps(MultiTaskModel<double>& model, const data::Dataset<double>& ds) {
+  optim::Adam<double> opt(model.parameters(), optim::AdamOptions(1e-3));
+  data::DataLoader<double> loader(ds, data::LoaderOptions().batch_size(16).drop_last(true).seed(5));
+  data::Batch<double> batch;
+  auto step = [&] {
+    if (!loader.next(batch)) {
+      loader.start_epoch();
+      loader.next(batch);
+    }
+    model.train_step(batch, opt);
+  };
+  return count_allocations(step, 6, 8);
+}
+
 template <typename Step>
 void expect_no_allocations(Step&& step, int warmup, int measured) {
   for (int i = 0; i < warmup; ++i) step();
@@ -126,4 +172,40 @@ TEST_CASE("a steady-state user-written loop allocates nothing", "[perf][alloc]")
     opt.step();
   };
   expect_no_allocations(step, 3, 10);
+}
+
+TEST_CASE("a steady-state step allocates nothing for every sharing strategy", "[perf][alloc]") {
+  const auto ds = small_data();
+  for (const auto& name : examples::strategy_names()) {
+    auto model = small_model(name);
+    const Counts c = count_model_steps(*model, ds);
+    INFO(name << ": operator new calls " << c.news << ", malloc calls " << c.mallocs);
+#if !defined(__SANITIZE_ADDRESS__)
+    CHECK(c.news == 0);
+#endif
+    if (ONESTONE_COUNT_MALLOC) CHECK(c.mallocs == 0);
+  }
+}
+
+TEST_CASE("a steady-state step allocates nothing for every balancing method", "[perf][alloc]") {
+  const auto ds = small_data();
+  for (const auto& name : weighting::balancer_names()) {
+    for (auto src :
+         {weighting::GradientSource::Representation, weighting::GradientSource::Parameters}) {
+      auto b = weighting::make_balancer<double>(name);
+      if (src == weighting::GradientSource::Parameters && !b->needs_gradients()) continue;
+      if (src == weighting::GradientSource::Representation && !b->supports_representation())
+        continue;
+      auto model = small_model("hard");
+      model->set_balancer(b, src);
+      const Counts c = count_model_steps(*model, ds);
+      INFO(name << (src == weighting::GradientSource::Representation ? " (representation)"
+                                                                     : " (parameters)")
+                << ": operator new calls " << c.news << ", malloc calls " << c.mallocs);
+#if !defined(__SANITIZE_ADDRESS__)
+      CHECK(c.news == 0);
+#endif
+      if (ONESTONE_COUNT_MALLOC) CHECK(c.mallocs == 0);
+    }
+  }
 }

@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "onestone/weighting/jacobian.hpp"
+#include "onestone/weighting/linalg.hpp"
 
 namespace onestone {
 namespace weighting {
@@ -54,9 +55,9 @@ class AlignedMTL {
     detail::check_jacobian(name(), J);
     const Eigen::Index m = J.rows();
     gram(J, G_);
-    eig_.d.compute(G_);  // eigenvalues in increasing order
-    const Vector& lam = eig_.d.eigenvalues();
-    const Matrix& vec = eig_.d.eigenvectors();
+    eig_.compute(G_);  // eigenvalues in increasing order
+    const Vector& lam = eig_.eigenvalues();
+    const Matrix& vec = eig_.eigenvectors();
     const T tol =
         std::max(lam[m - 1], T(0)) * static_cast<T>(m) * std::numeric_limits<T>::epsilon();
     Eigen::Index first = 0;  // kept eigenvalues: lam[first..m-1]
@@ -98,7 +99,7 @@ class AlignedMTL {
   AlignedScale scale_;
   Matrix G_, B_;
   Vector kept_, weights_;
-  detail::Scratch<Eigen::SelfAdjointEigenSolver<Matrix>> eig_;
+  detail::SymmetricEigen<T> eig_;  // SelfAdjointEigenSolver without its per-call allocation
   T sigma_ = T(0);
 };
 

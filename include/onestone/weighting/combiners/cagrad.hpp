@@ -65,7 +65,8 @@ class CAGrad {
     const Eigen::Index m = J.rows();
     const T inv_m = T(1) / static_cast<T>(m);
     gram(J, G_);
-    b_.noalias() = G_ * Vector::Constant(m, inv_m);  // bᵢ = gᵢ·g₀
+    centre_.setConstant(m, inv_m);
+    b_.noalias() = G_ * centre_;  // bᵢ = gᵢ·g₀
     const T g0_norm = std::sqrt(std::max(b_.sum() * inv_m, T(0)));
     const T radius = c_ * g0_norm;  // √φ
     weights_.setConstant(m, inv_m);
@@ -73,7 +74,8 @@ class CAGrad {
     lambda_ = T(0);
     if (radius > T(0)) {
       result_ = solver_.solve(G_, b_, radius, simplex_, opt_);
-      const T gw = std::sqrt(std::max(simplex_.dot(G_ * simplex_), T(0)));
+      gw_.noalias() = G_ * simplex_;
+      const T gw = std::sqrt(std::max(simplex_.dot(gw_), T(0)));
       if (gw > T(0)) lambda_ = radius / gw;
       weights_ += lambda_ * simplex_;
     }
@@ -107,6 +109,7 @@ class CAGrad {
   solvers::CAGradDualResult<T> result_;
   Matrix G_;
   Vector b_, simplex_, weights_;
+  Vector centre_, gw_;  // scratch: 𝟙/T and G·w
   T lambda_ = T(0);
 };
 

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "onestone/weighting/jacobian.hpp"
+#include "onestone/weighting/linalg.hpp"
 
 namespace onestone {
 namespace weighting {
@@ -53,14 +54,16 @@ class ConFIG {
     cos_.array().colwise() /= norms_.array();
     cos_.array().rowwise() /= norms_.transpose().array();
     cod_.d.compute(cos_);
-    y_ = cod_.d.solve(Vector::Ones(m));
-    coef_ = y_.cwiseQuotient(norms_);    // v = Jᵀ coef
-    const T v2 = coef_.dot(G_ * coef_);  // ‖v‖²
+    ones_.setOnes(m);
+    detail::cod_solve(cod_.d, ones_, y_, work_c_, work_y_);
+    coef_ = y_.cwiseQuotient(norms_);  // v = Jᵀ coef
+    Gcoef_.noalias() = G_ * coef_;
+    const T v2 = coef_.dot(Gcoef_);  // ‖v‖²
     if (!(v2 > T(0))) {
       weights_.setZero(m);
     } else {
-      const T length_times_norm = (G_ * coef_).sum();  // Σᵢ gᵢ·v = ‖v‖ Σᵢ gᵢ·û
-      weights_ = (length_times_norm / v2) * coef_;     // d = (Σgᵢ·û) v/‖v‖
+      const T length_times_norm = Gcoef_.sum();     // Σᵢ gᵢ·v = ‖v‖ Σᵢ gᵢ·û
+      weights_ = (length_times_norm / v2) * coef_;  // d = (Σgᵢ·û) v/‖v‖
     }
     d.noalias() = J.transpose() * weights_;
   }
@@ -71,6 +74,7 @@ class ConFIG {
  private:
   Matrix G_, cos_;
   Vector norms_, y_, coef_, weights_;
+  Vector ones_, Gcoef_, work_c_, work_y_;  // scratch: 𝟙, G·coef and the solve's workspace
   detail::Scratch<Eigen::CompleteOrthogonalDecomposition<Matrix>> cod_;
 };
 

@@ -70,7 +70,8 @@ class DualConeProjector {
   /// w = argmin_{v ≥ u} vᵀGv (u ≥ 0, one entry per task); Jᵀw is the projection of Jᵀu.
   solvers::NNLSResult<T> project(const Vector<T>& u, Vector<T>& w,
                                  const solvers::NNLSOptions<T>& opt = {}) {
-    b_.noalias() = -(A_ * u);
+    b_.noalias() = A_ * u;
+    b_ = -b_;
     const solvers::NNLSResult<T> res = nnls_.solve(A_, b_, lambda_, opt);
     w = u + lambda_;
     return res;

@@ -77,7 +77,8 @@ class GradVac {
         if (j != i) order_[k++] = j;
       gen_.shuffle(order_.begin(), order_.end());
       for (const Eigen::Index j : order_) {
-        const T ni2 = (C_.row(i) * G_ * C_.row(i).transpose()).value();  // ‖gᵢᴾᶜ‖²
+        row_G_.noalias() = C_.row(i) * G_;
+        const T ni2 = (row_G_ * C_.row(i).transpose()).value();  // ‖gᵢᴾᶜ‖²
         const T nj2 = G_(j, j);
         if (!(ni2 > T(0)) || !(nj2 > T(0))) continue;  // cosine undefined
         const T ni = std::sqrt(ni2), nj = std::sqrt(nj2);
@@ -126,6 +127,7 @@ class GradVac {
   T beta_;
   Matrix targets_, G_, C_;
   Vector weights_;
+  Eigen::Matrix<T, 1, Eigen::Dynamic> row_G_;  // scratch: row i of C·G
   std::vector<Eigen::Index> order_;
 };
 

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "onestone/weighting/jacobian.hpp"
+#include "onestone/weighting/linalg.hpp"
 
 namespace onestone {
 namespace weighting {
@@ -68,7 +69,7 @@ class IMTLG {
         }
       }
       cod_.d.compute(A_.transpose());
-      alpha_ = cod_.d.solve(r_);
+      detail::cod_solve(cod_.d, r_, alpha_, work_c_, work_y_);
       weights_[0] = T(1) - alpha_.sum();
       weights_.tail(k) = alpha_;
     }
@@ -81,6 +82,7 @@ class IMTLG {
  private:
   Matrix G_, A_;
   Vector norms_, r_, alpha_, weights_;
+  Vector work_c_, work_y_;  // workspace of the solve
   detail::Scratch<Eigen::CompleteOrthogonalDecomposition<Matrix>> cod_;
 };
 

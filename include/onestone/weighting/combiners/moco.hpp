@@ -108,7 +108,8 @@ class MoCo {
     }
     gram(Y_, YY_);
     YY_.diagonal().array() += opt_.rho;
-    step_vec_ = lambda_ - gamma_k * (YY_ * lambda_);
+    YY_lambda_.noalias() = YY_ * lambda_;
+    step_vec_ = lambda_ - gamma_k * YY_lambda_;
     solvers::project_simplex(step_vec_, lambda_, scratch_);
     d.noalias() = Y_.transpose() * lambda_;
   }
@@ -146,7 +147,7 @@ class MoCo {
   MoCoOptions<T> opt_;
   Matrix Y_, YY_;
   Jacobian<T> scaled_;
-  Vector lambda_, step_vec_, scratch_;
+  Vector lambda_, step_vec_, scratch_, YY_lambda_;
   long step_ = 0;
 };
 

@@ -59,8 +59,8 @@ class NashMTL {
                                  "); no alpha > 0 solves G alpha = 1/alpha");
     result_ = solver_.solve(G_, alpha_, opt_, /*warm_start=*/true);
     if (!result_.converged) {
-      // A stale warm start could in principle slow Newton down: retry from scratch once.
-      alpha_.resize(0);
+      // A stale warm start could in principle slow Newton down: retry from scratch once
+      // (warm_start = false ignores alpha_'s values and keeps its storage).
       result_ = solver_.solve(G_, alpha_, opt_, false);
     }
     if (!result_.converged) {

@@ -40,9 +40,9 @@ class DBMTL : public Balancer<T> {
       const T k = static_cast<T>(beta_ / std::pow(static_cast<double>(step_), beta_sigma_));
       buf_ = log_grads_ + k * (buf_ - log_grads_);
     }
-    Vector<T> u = buf_.rowwise().norm();
-    const T umax = u.maxCoeff();
-    for (Eigen::Index i = 0; i < n; ++i) this->weights_[i] = umax / (u[i] + T(1e-8));
+    norms_ = buf_.rowwise().norm();
+    const T umax = norms_.maxCoeff();
+    for (Eigen::Index i = 0; i < n; ++i) this->weights_[i] = umax / (norms_[i] + T(1e-8));
     d.noalias() = buf_.transpose() * this->weights_;
   }
 
@@ -70,6 +70,7 @@ class DBMTL : public Balancer<T> {
  private:
   double beta_, beta_sigma_;
   Jacobian<T> buf_, log_grads_;
+  Vector<T> norms_;  // scratch: ‖bᵢ‖
   long step_ = 0;
 };
 

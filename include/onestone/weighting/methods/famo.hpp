@@ -36,17 +36,16 @@ class FAMO : public Balancer<T> {
   bool wants_loss_after_step() const override { return true; }
   void after_step(const Vector<T>& new_losses) override {
     const Eigen::Index n = xi_.size();
-    Vector<T> z = softmax_xi();
-    Vector<T> delta(n);
+    const Vector<T>& z = softmax_xi();
+    delta_.resize(n);
     for (Eigen::Index i = 0; i < n; ++i)
-      delta[i] = std::log(prev_[i] + static_cast<T>(eps_)) -
-                 std::log(new_losses[i] + static_cast<T>(eps_));
+      delta_[i] = std::log(prev_[i] + static_cast<T>(eps_)) -
+                  std::log(new_losses[i] + static_cast<T>(eps_));
     // ∂(zᵀδ)/∂ξ = z ∘ (δ − zᵀδ), plus L2 decay; then one Adam step (β = 0.9, 0.999).
-    Vector<T> g =
-        (z.array() * (delta.array() - z.dot(delta))).matrix() + static_cast<T>(gamma_) * xi_;
+    grad_ = (z.array() * (delta_.array() - z.dot(delta_))).matrix() + static_cast<T>(gamma_) * xi_;
     ++steps_;
-    m_ = T(0.9) * m_ + T(0.1) * g;
-    v_ = T(0.999) * v_ + T(0.001) * g.cwiseProduct(g);
+    m_ = T(0.9) * m_ + T(0.1) * grad_;
+    v_ = T(0.999) * v_ + T(0.001) * grad_.cwiseProduct(grad_);
     const T bc1 = T(1) - std::pow(T(0.9), static_cast<T>(steps_));
     const T bc2 = T(1) - std::pow(T(0.999), static_cast<T>(steps_));
     xi_.array() -=
@@ -84,7 +83,7 @@ class FAMO : public Balancer<T> {
  protected:
   void update_weights(const Vector<T>& losses) override {
     prev_ = losses;
-    Vector<T> z = softmax_xi();
+    const Vector<T>& z = softmax_xi();
     const Eigen::Index n = losses.size();
     T c = 0;
     for (Eigen::Index i = 0; i < n; ++i) c += z[i] / (losses[i] + static_cast<T>(eps_));
@@ -93,12 +92,16 @@ class FAMO : public Balancer<T> {
   }
 
  private:
-  Vector<T> softmax_xi() const {
-    Vector<T> z = (xi_.array() - xi_.maxCoeff()).exp().matrix();
-    return z / z.sum();
+  // z = softmax(ξ), in the scratch vector z_.
+  const Vector<T>& softmax_xi() {
+    z_ = (xi_.array() - xi_.maxCoeff()).exp().matrix();
+    const T sum = z_.sum();
+    z_ /= sum;
+    return z_;
   }
   double w_lr_, gamma_, eps_;
   Vector<T> xi_, m_, v_, prev_;
+  Vector<T> z_, delta_, grad_;  // scratch: softmax(ξ), δ and the gradient on ξ
   long steps_ = 0;
 };
 

@@ -35,14 +35,15 @@ class GradNorm : public Balancer<T> {
     const Eigen::Index n = J.rows();
     if (initial_.size() != n) initial_ = losses.cwiseMax(T(1e-12));
     d.noalias() = J.transpose() * this->weights_;
-    Vector<T> norms = J.rowwise().norm();
-    Vector<T> G = this->weights_.cwiseProduct(norms);
-    const T Gbar = G.mean();
-    Vector<T> ratio = losses.cwiseQuotient(initial_);
-    ratio /= ratio.mean();
+    norms_ = J.rowwise().norm();
+    weighted_ = this->weights_.cwiseProduct(norms_);
+    const T Gbar = weighted_.mean();
+    ratio_ = losses.cwiseQuotient(initial_);
+    ratio_ /= ratio_.mean();
     for (Eigen::Index i = 0; i < n; ++i) {
-      const T target = Gbar * std::pow(ratio[i], static_cast<T>(alpha_));
-      const T grad = (G[i] > target ? T(1) : (G[i] < target ? T(-1) : T(0))) * norms[i];
+      const T target = Gbar * std::pow(ratio_[i], static_cast<T>(alpha_));
+      const T Gi = weighted_[i];
+      const T grad = (Gi > target ? T(1) : (Gi < target ? T(-1) : T(0))) * norms_[i];
       this->weights_[i] = std::max(T(1e-4), this->weights_[i] - static_cast<T>(lr_) * grad);
     }
     this->weights_ *= static_cast<T>(n) / this->weights_.sum();
@@ -68,6 +69,7 @@ class GradNorm : public Balancer<T> {
  private:
   double alpha_, lr_;
   Vector<T> initial_;
+  Vector<T> norms_, weighted_, ratio_;  // scratch: ‖gᵢ‖, Gᵢ = wᵢ‖gᵢ‖ and rᵢ
 };
 
 }  // namespace weighting

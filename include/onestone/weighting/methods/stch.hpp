@@ -39,7 +39,8 @@ class STCH : public Balancer<T> {
   Var<T> combine_losses(const std::vector<Var<T>>& losses) override {
     const std::size_t n = losses.size();
     // Scaled distances aᵢ = pᵢ(Lᵢ − zᵢ)/μ, the max subtracted for stability (a constant shift).
-    std::vector<T> a(n);
+    std::vector<T>& a = scaled_;
+    a.resize(n);
     T amax = -std::numeric_limits<T>::infinity();
     for (std::size_t i = 0; i < n; ++i) {
       const T li = losses[i].item();
@@ -85,6 +86,7 @@ class STCH : public Balancer<T> {
   std::vector<double> pref_;
   double margin_;
   Vector<T> ideal_;
+  std::vector<T> scaled_;  // scratch: the scaled distances aᵢ
 };
 
 }  // namespace weighting

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "onestone/weighting/jacobian.hpp"
+#include "onestone/weighting/linalg.hpp"
 #include "onestone/weighting/solvers/project_simplex.hpp"
 
 namespace onestone {
@@ -92,7 +93,8 @@ class CAGradDualSolver {
     y_ = w;
     T t = T(1);
     // Initial curvature estimate r·λmax(G)/‖g_w‖ ≤ r·tr(G)/‖g_w‖; backtracking corrects it.
-    const T gw0 = std::sqrt(std::max(w.dot(G * w), T(0)));
+    gw_.noalias() = G * w;
+    const T gw0 = std::sqrt(std::max(w.dot(gw_), T(0)));
     T L =
         r * G.trace() / std::max(gw0, T(1e-6) * std::sqrt(maxdiag)) + std::numeric_limits<T>::min();
 
@@ -164,6 +166,7 @@ class CAGradDualSolver {
     const T wmax = w.maxCoeff();
     in_.assign(static_cast<std::size_t>(n), 0);
     for (Eigen::Index i = 0; i < n; ++i) in_[static_cast<std::size_t>(i)] = w[i] > T(1e-6) * wmax;
+    support_.prepare(n);
     cand_ = w;
     for (Eigen::Index round = 0; round < 2 * n + 2; ++round) {
       idx_.clear();
@@ -171,19 +174,18 @@ class CAGradDualSolver {
         if (in_[static_cast<std::size_t>(i)]) idx_.push_back(i);
       const auto k = static_cast<Eigen::Index>(idx_.size());
       if (k == 0) return;
-      sub_.resize(k, k);
-      bs_.resize(k);
+      Support& s = support_[k];
       for (Eigen::Index a = 0; a < k; ++a) {
-        bs_[a] = b[idx_[static_cast<std::size_t>(a)]];
+        s.bs[a] = b[idx_[static_cast<std::size_t>(a)]];
         for (Eigen::Index c = 0; c < k; ++c)
-          sub_(a, c) = G(idx_[static_cast<std::size_t>(a)], idx_[static_cast<std::size_t>(c)]);
+          s.sub(a, c) = G(idx_[static_cast<std::size_t>(a)], idx_[static_cast<std::size_t>(c)]);
       }
-      ldlt_.d.compute(sub_);
-      if (ldlt_.d.info() != Eigen::Success) return;
-      p_ = ldlt_.d.solve(Vector<T>::Ones(k));
-      q_ = ldlt_.d.solve(bs_);
-      if (!p_.allFinite() || !q_.allFinite()) return;
-      const T A = p_.sum(), B = q_.sum(), C = bs_.dot(q_);
+      s.ldlt.compute(s.sub);
+      if (s.ldlt.info() != Eigen::Success) return;
+      s.p = s.ldlt.solve(Vector<T>::Ones(k));
+      s.q = s.ldlt.solve(s.bs);
+      if (!s.p.allFinite() || !s.q.allFinite()) return;
+      const T A = s.p.sum(), B = s.q.sum(), C = s.bs.dot(s.q);
       const T disc = B * B - A * (C - r * r);
       if (!(A > T(0)) || !(disc > T(0))) return;
       const T lambda = (B + std::sqrt(disc)) / A;
@@ -193,7 +195,7 @@ class CAGradDualSolver {
       Eigen::Index worst = -1;
       for (Eigen::Index a = 0; a < k; ++a) {
         const Eigen::Index i = idx_[static_cast<std::size_t>(a)];
-        cand_[i] = (lambda * p_[a] - q_[a]) / denom;
+        cand_[i] = (lambda * s.p[a] - s.q[a]) / denom;
         if (!(cand_[i] > T(0)) && (worst < 0 || cand_[i] < cand_[worst])) worst = i;
       }
       if (worst >= 0) {
@@ -214,11 +216,18 @@ class CAGradDualSolver {
     }
   }
 
+  // The sub-problem on a support of k indices: G_SS, b_S, p, q and the LDLT of G_SS.
+  struct Support {
+    Support(Eigen::Index k, Eigen::Index) : sub(k, k), bs(k), p(k), q(k), ldlt(k) {}
+    Matrix<T> sub;
+    Vector<T> bs, p, q;
+    Eigen::LDLT<Matrix<T>> ldlt;
+  };
+
   std::vector<char> in_;
   std::vector<Eigen::Index> idx_;
-  Matrix<T> sub_;
-  Vector<T> bs_, p_, q_, cand_;
-  detail::Scratch<Eigen::LDLT<Matrix<T>>> ldlt_;
+  detail::PerSizeScratch<Support> support_;  // one per support size: no reallocation
+  Vector<T> cand_;
   Vector<T> y_, z_, v_, diff_, gx_, gy_, gz_, gw_, scratch_, polished_;
   T fz_ = T(0);
 };

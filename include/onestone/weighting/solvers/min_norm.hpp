@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "onestone/weighting/jacobian.hpp"
+#include "onestone/weighting/linalg.hpp"
 #include "onestone/weighting/solvers/min_norm_2.hpp"
 
 namespace onestone {
@@ -158,30 +159,32 @@ class MinNormSolver {
     const T scale = G.diagonal().maxCoeff();  // > 0 here; keeps the bordered matrix balanced
     in_.assign(static_cast<std::size_t>(n), 0);
     for (Eigen::Index i = 0; i < n; ++i) in_[static_cast<std::size_t>(i)] = w[i] > T(1e-9) * wmax;
+    bordered_.prepare(n + 1);
     for (Eigen::Index round = 0; round < 2 * n + 2; ++round) {
       idx_.clear();
       for (Eigen::Index i = 0; i < n; ++i)
         if (in_[static_cast<std::size_t>(i)]) idx_.push_back(i);
       const auto k = static_cast<Eigen::Index>(idx_.size());
       if (k == 0) return;
-      kkt_.setZero(k + 1, k + 1);
-      rhs_.setZero(k + 1);
-      rhs_[k] = T(1);
+      Bordered& sys = bordered_[k + 1];
+      sys.kkt.setZero();
+      sys.rhs.setZero();
+      sys.rhs[k] = T(1);
       for (Eigen::Index a = 0; a < k; ++a) {
         for (Eigen::Index b = 0; b < k; ++b)
-          kkt_(a, b) =
+          sys.kkt(a, b) =
               G(idx_[static_cast<std::size_t>(a)], idx_[static_cast<std::size_t>(b)]) / scale;
-        kkt_(a, k) = T(1);
-        kkt_(k, a) = T(1);
+        sys.kkt(a, k) = T(1);
+        sys.kkt(k, a) = T(1);
       }
-      cod_.d.compute(kkt_);
-      sol_ = cod_.d.solve(rhs_);
-      if (!sol_.allFinite()) return;
+      sys.cod.compute(sys.kkt);
+      detail::cod_solve(sys.cod, sys.rhs, sys.sol, sys.work_c, sys.work_y);
+      if (!sys.sol.allFinite()) return;
       cand_.setZero(n);
       Eigen::Index worst = -1;
       for (Eigen::Index a = 0; a < k; ++a) {
         const Eigen::Index i = idx_[static_cast<std::size_t>(a)];
-        cand_[i] = sol_[a];
+        cand_[i] = sys.sol[a];
         if (!(cand_[i] > T(0)) && (worst < 0 || cand_[i] < cand_[worst])) worst = i;
       }
       if (worst >= 0) {
@@ -204,12 +207,20 @@ class MinNormSolver {
     }
   }
 
+  // The bordered system of size s = |S| + 1, its decomposition and the solve's workspace.
+  struct Bordered {
+    Bordered(Eigen::Index s, Eigen::Index)
+        : kkt(s, s), rhs(s), sol(s), work_c(s), work_y(s), cod(s, s) {}
+    Matrix<T> kkt;
+    Vector<T> rhs, sol, work_c, work_y;
+    Eigen::CompleteOrthogonalDecomposition<Matrix<T>> cod;
+  };
+
   Vector<T> s_;  // G·w
   std::vector<char> in_;
   std::vector<Eigen::Index> idx_;
-  Matrix<T> kkt_;
-  Vector<T> rhs_, sol_, cand_;
-  detail::Scratch<Eigen::CompleteOrthogonalDecomposition<Matrix<T>>> cod_;
+  detail::PerSizeScratch<Bordered> bordered_;  // one per system size: no reallocation
+  Vector<T> cand_;
 };
 
 /// One-shot `MinNormSolver<T>().solve(G, w, opt)`.

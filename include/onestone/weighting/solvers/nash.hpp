@@ -83,7 +83,8 @@ class NashSolver {
       // αᵢ = 1/√Gᵢᵢ (exact for orthogonal gradients), times the best common scale
       // s² = n / αᵀGα (the minimiser of f(s·α) over s).
       alpha = G.diagonal().cwiseSqrt().cwiseInverse();
-      const T quad = alpha.dot(G * alpha);
+      ga_.noalias() = G * alpha;
+      const T quad = alpha.dot(ga_);
       if (quad > T(0)) alpha *= std::sqrt(static_cast<T>(n) / quad);
     }
 
@@ -104,7 +105,8 @@ class NashSolver {
       hess_.diagonal() += alpha.cwiseProduct(alpha).cwiseInverse();
       llt_.d.compute(hess_);
       if (llt_.d.info() != Eigen::Success) break;
-      step_ = -llt_.d.solve(grad_);
+      step_ = llt_.d.solve(grad_);
+      step_ = -step_;
       if (!step_.allFinite()) break;
       // f is self-concordant: the damped step 1/(1 + λ) (λ² = gradᵀH⁻¹grad, the Newton
       // decrement) stays in α > 0 and decreases f; once λ < 1/4 full steps converge

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "onestone/weighting/jacobian.hpp"
+#include "onestone/weighting/linalg.hpp"
 
 namespace onestone {
 namespace weighting {
@@ -84,6 +85,7 @@ class NNLS {
       return amax * (b.norm() + amax * x.template lpNorm<1>()) + std::numeric_limits<T>::min();
     };
     x.setZero(n);
+    passive_sets_.prepare(n, A.rows());
     passive_.assign(static_cast<std::size_t>(n), 0);
     banned_.assign(static_cast<std::size_t>(n), 0);
     NNLSResult<T> res;
@@ -153,19 +155,26 @@ class NNLS {
     for (Eigen::Index i = 0; i < n; ++i)
       if (passive_[idx(i)]) map_.push_back(i);
     const auto k = static_cast<Eigen::Index>(map_.size());
-    sub_.resize(A.rows(), k);
-    for (Eigen::Index a = 0; a < k; ++a) sub_.col(a) = A.col(map_[idx(a)]);
-    qr_.d.compute(sub_);
-    sol_ = qr_.d.solve(b);
+    Passive& p = passive_sets_[k];
+    for (Eigen::Index a = 0; a < k; ++a) p.sub.col(a) = A.col(map_[idx(a)]);
+    p.qr.compute(p.sub);
+    detail::col_piv_qr_solve(p.qr, b, p.sol, work_);
     z_.setZero(n);
-    for (Eigen::Index a = 0; a < k; ++a) z_[map_[idx(a)]] = sol_[a];
+    for (Eigen::Index a = 0; a < k; ++a) z_[map_[idx(a)]] = p.sol[a];
   }
+
+  // The least-squares sub-problem on k passive columns: A_P, its QR and the solution.
+  struct Passive {
+    Passive(Eigen::Index k, Eigen::Index rows) : sub(rows, k), sol(k), qr(rows, k) {}
+    Matrix<T> sub;
+    Vector<T> sol;
+    Eigen::ColPivHouseholderQR<Matrix<T>> qr;
+  };
 
   std::vector<char> passive_, banned_;
   std::vector<Eigen::Index> map_;
-  Matrix<T> sub_;
-  Vector<T> r_, w_, z_, sol_;
-  detail::Scratch<Eigen::ColPivHouseholderQR<Matrix<T>>> qr_;
+  detail::PerSizeScratch<Passive> passive_sets_;  // one per passive-set size: no reallocation
+  Vector<T> r_, w_, z_, work_;
 };
 
 }  // namespace solvers
