@@ -4,11 +4,9 @@
 //
 // Arguments of each benchmark: {batch, threads}. Run the libtorch side in the tuned setup of
 // benchmarks/compare.sh (OpenBLAS core type and library path), or its numbers mean little.
-#include <benchmark/benchmark.h>
-
 #include <Eigen/Core>
 
-#include "onestone/onestone.hpp"
+#include "bench_common.hpp"
 
 #ifdef ONESTONE_HAVE_TORCH
 #include <torch/torch.h>
@@ -90,6 +88,7 @@ void BM_Onestone_TrainStep(benchmark::State& state) {
   for (int i = 0; i < 3; ++i) s.step();
   for (auto _ : state) benchmark::DoNotOptimize(s.step());
   state.SetItemsProcessed(state.iterations() * state.range(0));
+  bench::report_allocs(state, [&] { s.step(); });
 }
 BENCHMARK(BM_Onestone_TrainStep)
     ->Args({32, 1})
@@ -106,8 +105,79 @@ void BM_Onestone_TrainStepWide(benchmark::State& state) {
   OnestoneStep s(state.range(0), 1024);
   for (int i = 0; i < 3; ++i) s.step();
   for (auto _ : state) benchmark::DoNotOptimize(s.step());
+  bench::report_allocs(state, [&] { s.step(); });
 }
 BENCHMARK(BM_Onestone_TrainStepWide)->Args({256, 1})->Args({256, 2})->Unit(benchmark::kMillisecond);
+
+// The matrix products of one train step (784→w→w, two 10-way heads: forward, then the weight
+// and input gradients of backward) done by Eigen alone, `C.noalias() = A * B` with Eigen's own
+// threading: the time a step would take if everything but its GEMMs were free. Our step's time
+// over this one is the fraction of Eigen's GEMM throughput the step reaches. Arguments:
+// {batch, threads}.
+struct StepProducts {
+  StepProducts(Index n, Index w)
+      : X(RowMatrix<float>::Random(n, 784)),
+        W0(RowMatrix<float>::Random(w, 784)),
+        W1(RowMatrix<float>::Random(w, w)),
+        Z0(n, w),
+        Z1(n, w),
+        dZ0(n, w),
+        dZ1(n, w),
+        dW0(w, 784),
+        dW1(w, w) {
+    for (int h = 0; h < 2; ++h) {
+      Wh[h] = RowMatrix<float>::Random(10, w);
+      O[h] = RowMatrix<float>::Random(n, 10);
+      dWh[h].resize(10, w);
+    }
+  }
+  void run() {
+    Z0.noalias() = X * W0.transpose();
+    Z1.noalias() = Z0 * W1.transpose();
+    for (int h = 0; h < 2; ++h) O[h].noalias() = Z1 * Wh[h].transpose();
+    for (int h = 0; h < 2; ++h) {
+      dWh[h].noalias() = O[h].transpose() * Z1;
+      if (h == 0)
+        dZ1.noalias() = O[h] * Wh[h];
+      else
+        dZ1.noalias() += O[h] * Wh[h];
+    }
+    dW1.noalias() = dZ1.transpose() * Z0;
+    dZ0.noalias() = dZ1 * W1;
+    dW0.noalias() = dZ0.transpose() * X;
+  }
+  static double flops(Index n, Index w) {
+    const double fwd = 784.0 * w + 1.0 * w * w + 20.0 * w;
+    return 2.0 * n * (fwd + fwd + 1.0 * w * w + 20.0 * w);
+  }
+  RowMatrix<float> X, W0, W1, Z0, Z1, dZ0, dZ1, dW0, dW1, Wh[2], O[2], dWh[2];
+};
+void eigen_floor(benchmark::State& state, Index width) {
+  set_threads(static_cast<int>(state.range(1)));
+  StepProducts p(state.range(0), width);
+  p.run();
+  for (auto _ : state) {
+    p.run();
+    benchmark::DoNotOptimize(p.dW0.data());
+  }
+  state.counters["GFLOPS"] =
+      benchmark::Counter(StepProducts::flops(state.range(0), width),
+                         benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
+}
+void BM_EigenFloor_TrainStep(benchmark::State& state) { eigen_floor(state, 256); }
+void BM_EigenFloor_TrainStepWide(benchmark::State& state) { eigen_floor(state, 1024); }
+BENCHMARK(BM_EigenFloor_TrainStep)
+    ->Args({32, 1})
+    ->Args({32, 2})
+    ->Args({256, 1})
+    ->Args({256, 2})
+    ->Args({1024, 1})
+    ->Args({1024, 2})
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_EigenFloor_TrainStepWide)
+    ->Args({256, 1})
+    ->Args({256, 2})
+    ->Unit(benchmark::kMillisecond);
 
 // Gradient balancing on the batch-256 step: PCGrad and MGDA at the shared representation
 // (onestone's default) and at the shared parameters. Compare with BM_Onestone_TrainStep/256.
@@ -118,6 +188,7 @@ void BM_Onestone_BalancedStep(benchmark::State& state, const std::string& method
       params ? weighting::GradientSource::Parameters : weighting::GradientSource::Representation);
   for (int i = 0; i < 3; ++i) s.step();
   for (auto _ : state) benchmark::DoNotOptimize(s.step());
+  bench::report_allocs(state, [&] { s.step(); });
 }
 BENCHMARK_CAPTURE(BM_Onestone_BalancedStep, pcgrad_rep, std::string("pcgrad"), false)
     ->Args({256, 1})
@@ -145,9 +216,15 @@ void BM_Onestone_Infer(benchmark::State& state) {
     const auto& out = s.model_->forward_tasks(s.batch_.x);
     benchmark::DoNotOptimize(out[0].data());
   }
+  bench::report_allocs(state, [&] {
+    GraphScope<float> scope(tape);
+    NoGradGuard ng;
+    benchmark::DoNotOptimize(s.model_->forward_tasks(s.batch_.x)[0].data());
+  });
 }
 BENCHMARK(BM_Onestone_Infer)
     ->Args({1, 1})
+    ->Args({1, 2})
     ->Args({256, 1})
     ->Args({256, 2})
     ->Unit(benchmark::kMicrosecond);
@@ -180,6 +257,7 @@ void BM_Onestone_MMoEStep(benchmark::State& state) {
   OnestoneMMoE s(state.range(0));
   for (int i = 0; i < 3; ++i) s.step();
   for (auto _ : state) benchmark::DoNotOptimize(s.step());
+  bench::report_allocs(state, [&] { s.step(); });
 }
 BENCHMARK(BM_Onestone_MMoEStep)->Args({256, 1})->Args({256, 2})->Unit(benchmark::kMillisecond);
 
@@ -245,6 +323,7 @@ void BM_Torch_Infer(benchmark::State& state) {
 }
 BENCHMARK(BM_Torch_Infer)
     ->Args({1, 1})
+    ->Args({1, 2})
     ->Args({256, 1})
     ->Args({256, 2})
     ->Unit(benchmark::kMicrosecond);

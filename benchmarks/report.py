@@ -11,6 +11,7 @@ def load(path):
     with open(path) as f:
         data = json.load(f)
     rows = {}
+    allocs = {}
     for b in data["benchmarks"]:
         if b.get("aggregate_name") not in (None, "median"):
             continue
@@ -18,7 +19,9 @@ def load(path):
         unit = b.get("time_unit", "ns")
         scale = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
         rows[name] = b["real_time"] * scale  # milliseconds
-    return data.get("context", {}), rows
+        if "allocs/step" in b:
+            allocs[name] = b["allocs/step"]
+    return data.get("context", {}), rows, allocs
 
 
 def cpu_name():
@@ -34,7 +37,7 @@ def cpu_name():
 
 def main():
     src = sys.argv[1]
-    ctx, rows = load(src)
+    ctx, rows, allocs = load(src)
     def key(name):
         parts = name.split("/")
         return [parts[0]] + [int(x) if x.isdigit() else 0 for x in parts[1:]]
@@ -57,10 +60,25 @@ def main():
              "same thread count; libtorch in the tuned OpenBLAS setup (OpenMP build, SkylakeX kernels).",
              "Arguments are `batch/threads`. Ratio = onestone time / libtorch time (lower is better).", "",
              "Machine: %s, %s cores; built with -O3 -march=native." % (cpu_name(), ctx.get("num_cpus", "?")), ""]
-    lines += ["| workload | batch/threads | onestone (ms) | libtorch (ms) | ratio |", "|---|---|---|---|---|"]
+    lines += ["| workload | batch/threads | onestone (ms) | libtorch (ms) | ratio | allocs/step |",
+              "|---|---|---|---|---|---|"]
     for w, args, ours, twin in pairs:
         ratio = "%.2f" % (ours / twin) if twin else "—"
-        lines.append("| %s | %s | %.3f | %s | %s |" % (w, args, ours, "%.3f" % twin if twin else "—", ratio))
+        a = allocs.get("BM_Onestone_%s/%s" % (w, args))
+        lines.append("| %s | %s | %.3f | %s | %s | %s |" % (
+            w, args, ours, "%.3f" % twin if twin else "—", ratio, "%g" % a if a is not None else "—"))
+    floors = []
+    for name, ms in sorted(rows.items(), key=lambda kv: key(kv[0])):
+        m = re.match(r"BM_EigenFloor_(\w+)/(.*)$", name)
+        ours = rows.get("BM_Onestone_%s/%s" % (m.group(1), m.group(2))) if m else None
+        if m and ours:
+            floors.append("| %s | %s | %.3f | %.3f | %.0f%% |" % (m.group(1), m.group(2), ms, ours,
+                                                                 100.0 * ms / ours))
+    if floors:
+        lines += ["", "GEMM efficiency: the step's matrix products done by Eigen alone (`C.noalias() = A*B`,",
+                  "Eigen's threading; everything else free) over our whole step:", "",
+                  "| workload | batch/threads | Eigen products only (ms) | onestone step (ms) | fraction |",
+                  "|---|---|---|---|---|"] + floors
     lines += ["", "GEMM alone (Eigen, `C = A·B`, sizes m/k/n/threads):", "",
               "| shape | time (ms) |", "|---|---|"]
     for name, ms in sorted(rows.items(), key=lambda kv: key(kv[0])):
