@@ -4,6 +4,7 @@
 /// matrix `gram()` and the input checks shared by every combiner and solver.
 
 #include <Eigen/Dense>
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -18,13 +19,16 @@ namespace weighting {
 /// Every combiner turns a `Jacobian<T>` into a direction d of length P used as θ ← θ − lr·d, so
 /// that d plays the role of the summed gradient (equal weighting gives d = Σᵢ gᵢ).
 ///
+/// Stored row-major: each task's gradient is contiguous, so filling a row, the Gram matrix
+/// (dot products of rows) and d = Jᵀw (a sum of scaled rows) run over contiguous memory.
+///
 /// @code
 /// onestone::weighting::Jacobian<double> J(2, 3);
 /// J << 1, 0, 0,
 ///      0, 1, 0;   // two tasks, three parameters
 /// @endcode
 template <typename T>
-using Jacobian = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>;
+using Jacobian = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
 /// A dense column vector (directions d of length P, task weights of length T_tasks, losses).
 ///
@@ -44,8 +48,8 @@ using Matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>;
 
 /// Computes the Gram matrix G = J Jᵀ (Gᵢⱼ = gᵢ·gⱼ) into `G`, exactly symmetric.
 ///
-/// Only the lower triangle is formed by a symmetric rank update (half the flops of J·Jᵀ) and then
-/// mirrored; `G` is resized only when its size changes, so a reused `G` does not allocate.
+/// Only the lower triangle is formed (dot products of rows over cache-sized column blocks) and
+/// then mirrored; `G` is resized only when its size changes, so a reused `G` does not allocate.
 ///
 /// @code
 /// onestone::weighting::Matrix<double> G;
@@ -53,10 +57,16 @@ using Matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>;
 /// @endcode
 template <typename T>
 void gram(const Jacobian<T>& J, Matrix<T>& G) {
-  const Eigen::Index m = J.rows();
-  G.resize(m, m);
-  G.setZero();
-  G.template selfadjointView<Eigen::Lower>().rankUpdate(J);
+  const Eigen::Index m = J.rows(), P = J.cols();
+  G.setZero(m, m);
+  // Column blocks small enough that all m row segments stay in L1 while every pair is dotted.
+  const Eigen::Index block = std::max<Eigen::Index>(256, 8192 / std::max<Eigen::Index>(m, 1));
+  for (Eigen::Index k0 = 0; k0 < P; k0 += block) {
+    const Eigen::Index b = std::min(block, P - k0);
+    for (Eigen::Index i = 0; i < m; ++i)
+      for (Eigen::Index j = 0; j <= i; ++j)
+        G(i, j) += J.row(i).segment(k0, b).dot(J.row(j).segment(k0, b));
+  }
   for (Eigen::Index j = 0; j < m; ++j)
     for (Eigen::Index i = 0; i < j; ++i) G(i, j) = G(j, i);
 }

@@ -117,7 +117,7 @@ class MoCo {
   /// λ of the last call (on the simplex): d = tracked()ᵀ·weights().
   const Vector& weights() const { return lambda_; }
   /// The tracked gradients Y (T×P).
-  const Matrix& tracked() const { return Y_; }
+  const Jacobian<T>& tracked() const { return Y_; }
   /// Number of calls since construction or reset().
   long steps() const { return step_; }
 
@@ -130,7 +130,7 @@ class MoCo {
   }
   /// Restores what `save_state` saved, all or nothing.
   void load_state(const nn::ExtraState& s) {
-    Matrix Y;
+    Jacobian<T> Y;
     Vector lambda;
     s.get("tracked", Y);
     s.get("lambda", lambda, Y.rows());
@@ -145,7 +145,8 @@ class MoCo {
 
  private:
   MoCoOptions<T> opt_;
-  Matrix Y_, YY_;
+  Jacobian<T> Y_;
+  Matrix YY_;
   Jacobian<T> scaled_;
   Vector lambda_, step_vec_, scratch_, YY_lambda_;
   long step_ = 0;
