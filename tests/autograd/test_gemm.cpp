@@ -18,9 +18,9 @@ RowMatrix<T> random(Index r, Index c, std::uint64_t seed) {
 TEMPLATE_TEST_CASE("gemm matches Eigen for every transpose, size and thread count",
                    "[autograd][gemm]", float, double) {
   using T = TestType;
-  const Index sizes[][3] = {{1, 1, 1},     {3, 5, 7},     {32, 10, 256}, {256, 256, 784},
-                            {17, 300, 33}, {300, 17, 64}, {1, 257, 130}, {1, 10, 784},
-                            {1, 300, 784}};
+  const Index sizes[][3] = {{1, 1, 1},     {3, 5, 7},      {32, 10, 256}, {256, 256, 784},
+                            {17, 300, 33}, {300, 17, 64},  {1, 257, 130}, {1, 10, 784},
+                            {1, 300, 784}, {300, 521, 101}};
   for (int threads : {1, 2}) {
     set_num_threads(threads);
     for (auto& s : sizes) {

@@ -8,6 +8,7 @@
 #include <Eigen/Core>
 #include <algorithm>
 #include <cstddef>
+#include <memory>
 #include <vector>
 
 #include "onestone/tensor/tensor.hpp"
@@ -56,8 +57,83 @@ inline void gemm_serial(Index M, Index N, Index K, const T* A, Index lda, const 
                                                                           C, 1, ldc, alpha, ws);
 }
 
+#ifdef _OPENMP
+/// Workspace of a cooperative parallel product (see `gemm_parallel`): the packed panel of the
+/// shared operand (all threads pack a part of it and all read all of it) and the threads'
+/// progress flags. Grows to the largest product seen, then stays.
+template <typename T>
+struct GemmSharedWorkspace : Eigen::internal::level3_blocking<T, T> {
+  std::vector<T, Eigen::aligned_allocator<T>> a;
+  std::unique_ptr<Eigen::internal::GemmParallelInfo<Index>[]> info;
+  int info_size = 0;
+  /// Blocking for a row-major product M x N x K on `threads` threads. Eigen computes it as the
+  /// transposed column-major product: its "rows" are N (the shared, packed operand, all of it
+  /// per depth panel) and its "cols" are M (split across threads). Each thread's own panel
+  /// (kc x nc) is capped to fit Eigen's stack-allocation limit.
+  void prepare(Index M, Index N, Index K, int threads) {
+    using Traits = Eigen::internal::gebp_traits<T, T>;
+    Index kc = K, mc = N, nc = M;
+    Eigen::internal::computeProductBlockingSizes<T, T, 1, Index>(kc, mc, nc, Index(threads));
+    const Index nc_cap =
+        std::max<Index>(Index(Traits::nr), Index(EIGEN_STACK_ALLOCATION_LIMIT) / Index(sizeof(T)) /
+                                               kc / Traits::nr * Traits::nr);
+    this->m_kc = kc;
+    this->m_mc = mc;
+    this->m_nc = std::min(nc, nc_cap);
+    const std::size_t sa = static_cast<std::size_t>(kc * N);
+    if (a.size() < sa) a.resize(sa);
+    this->m_blockA = a.data();
+    this->m_blockB = nullptr;
+  }
+  static GemmSharedWorkspace& local() {
+    thread_local GemmSharedWorkspace ws;
+    return ws;
+  }
+};
+
+/// Row-major C[M, N] += op(A)·op(B) on `threads` threads in the manner of Eigen's own parallel
+/// GEMM: the threads split the rows of C; op(B)'s current depth panel is packed once, each thread
+/// packing a slice of it, and shared by all (rather than packed again by every thread). Each
+/// thread's own packing buffer is kept under Eigen's stack-allocation limit, so nothing is
+/// allocated on the heap once the shared workspace has grown.
+template <typename T, int LhsOrder, int RhsOrder>
+inline void gemm_parallel(Index M, Index N, Index K, const T* A, Index lda, const T* B, Index ldb,
+                          T* C, Index ldc, int threads) {
+  using Traits = Eigen::internal::gebp_traits<T, T>;
+  GemmSharedWorkspace<T>& ws = GemmSharedWorkspace<T>::local();
+  ws.prepare(M, N, K, threads);
+  if (ws.info_size < threads) {
+    ws.info.reset(new Eigen::internal::GemmParallelInfo<Index>[static_cast<std::size_t>(threads)]);
+    ws.info_size = threads;
+  }
+  for (int i = 0; i < threads; ++i) {
+    ws.info[i].sync = -1;
+    ws.info[i].users = 0;
+  }
+  Eigen::internal::GemmParallelInfo<Index>* info = ws.info.get();
+#pragma omp parallel num_threads(threads)
+  {
+    const Index i = omp_get_thread_num(), nt = omp_get_num_threads();
+    const Index block_m = (M / nt) & ~Index(3);
+    const Index block_n = (N / nt) / Traits::mr * Traits::mr;
+    const Index m0 = i * block_m, mlen = i + 1 == nt ? M - m0 : block_m;
+    const Index n0 = i * block_n, nlen = i + 1 == nt ? N - n0 : block_n;
+    info[i].lhs_start = n0;
+    info[i].lhs_length = nlen;
+    const T* a = LhsOrder == Eigen::RowMajor ? A + m0 * lda : A + m0;
+    Eigen::internal::general_matrix_matrix_product<Index, T, LhsOrder, false, T, RhsOrder, false,
+                                                   Eigen::RowMajor, 1>::run(mlen, N, K, a, lda, B,
+                                                                            ldb, C + m0 * ldc, 1,
+                                                                            ldc, T(1), ws, info);
+  }
+}
+#endif
+
 /// Products smaller than this many multiply-adds stay on one thread.
 constexpr double kGemmParallelWork = 1 << 21;
+/// Products at least this large (and at least 64 rows and columns per thread) use the
+/// cooperative parallel path; smaller ones are split into independent products.
+constexpr double kGemmCooperativeWork = 1 << 23;
 /// Matrix-vector products smaller than this many multiply-adds stay on one thread.
 constexpr double kGemvParallelWork = 1 << 15;
 
@@ -92,8 +168,8 @@ inline void gemm(Index M, Index N, Index K, const T* A, Index lda, bool trans_a,
       }
     };
     int threads = get_num_threads();
-    if (threads > 1 && (static_cast<double>(N) * static_cast<double>(K) < kGemvParallelWork ||
-                        N < 64 * threads))
+    if (threads > 1 &&
+        (static_cast<double>(N) * static_cast<double>(K) < kGemvParallelWork || N < 64 * threads))
       threads = 1;
 #ifdef _OPENMP
     if (threads > 1 && !omp_in_parallel()) {
@@ -130,6 +206,18 @@ inline void gemm(Index M, Index N, Index K, const T* A, Index lda, bool trans_a,
   const Index split_dim = std::max(M, N);
   if (threads > 1 && (work < kGemmParallelWork || split_dim < 32 * threads)) threads = 1;
 #ifdef _OPENMP
+  if (threads > 1 && !omp_in_parallel() && M >= 64 * threads && N >= 64 * threads &&
+      work >= kGemmCooperativeWork) {
+    if (!trans_a && !trans_b)
+      gemm_parallel<T, Eigen::RowMajor, Eigen::RowMajor>(M, N, K, A, lda, B, ldb, C, ldc, threads);
+    else if (!trans_a && trans_b)
+      gemm_parallel<T, Eigen::RowMajor, Eigen::ColMajor>(M, N, K, A, lda, B, ldb, C, ldc, threads);
+    else if (trans_a && !trans_b)
+      gemm_parallel<T, Eigen::ColMajor, Eigen::RowMajor>(M, N, K, A, lda, B, ldb, C, ldc, threads);
+    else
+      gemm_parallel<T, Eigen::ColMajor, Eigen::ColMajor>(M, N, K, A, lda, B, ldb, C, ldc, threads);
+    return;
+  }
   if (threads > 1 && !omp_in_parallel()) {
     const bool split_m = M >= N;
     // Chunks aligned to 16 so every thread works on whole register blocks.
