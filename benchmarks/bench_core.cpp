@@ -5,6 +5,7 @@
 // Arguments of each benchmark: {batch, threads}. Run the libtorch side in the tuned setup of
 // benchmarks/compare.sh (OpenBLAS core type and library path), or its numbers mean little.
 #include <Eigen/Core>
+#include <chrono>
 
 #include "bench_common.hpp"
 
@@ -160,9 +161,9 @@ void eigen_floor(benchmark::State& state, Index width) {
     p.run();
     benchmark::DoNotOptimize(p.dW0.data());
   }
-  state.counters["GFLOPS"] =
-      benchmark::Counter(StepProducts::flops(state.range(0), width),
-                         benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
+  state.counters["GFLOPS"] = benchmark::Counter(StepProducts::flops(state.range(0), width),
+                                                benchmark::Counter::kIsIterationInvariantRate,
+                                                benchmark::Counter::kIs1000);
 }
 void BM_EigenFloor_TrainStep(benchmark::State& state) { eigen_floor(state, 256); }
 void BM_EigenFloor_TrainStepWide(benchmark::State& state) { eigen_floor(state, 1024); }
@@ -272,26 +273,36 @@ struct TorchNet : torch::nn::Module {
   torch::nn::Linear fc0, fc1, h1, h2;
 };
 
-void torch_train_step(benchmark::State& state, int64_t width) {
-  set_threads(static_cast<int>(state.range(1)));
-  torch::manual_seed(1);
-  const int64_t batch = state.range(0);
-  auto net = std::make_shared<TorchNet>(width);
-  torch::optim::Adam opt(net->parameters(), torch::optim::AdamOptions(1e-3));
-  auto x = torch::rand({batch, 784});
-  auto y1 = torch::randint(10, {batch}, torch::kLong),
-       y2 = torch::randint(10, {batch}, torch::kLong);
-  auto step = [&] {
-    opt.zero_grad();
+// The libtorch twin of OnestoneStep: same shapes, Adam, two cross-entropy heads.
+struct TorchStep {
+  TorchStep(int64_t batch, int64_t width) {
+    torch::manual_seed(1);
+    net = std::make_shared<TorchNet>(width);
+    opt = std::make_unique<torch::optim::Adam>(net->parameters(), torch::optim::AdamOptions(1e-3));
+    x = torch::rand({batch, 784});
+    y1 = torch::randint(10, {batch}, torch::kLong);
+    y2 = torch::randint(10, {batch}, torch::kLong);
+  }
+  float step() {
+    opt->zero_grad();
     auto z = torch::relu(net->fc1(torch::relu(net->fc0(x))));
     auto loss = torch::nn::functional::cross_entropy(net->h1(z), y1) +
                 torch::nn::functional::cross_entropy(net->h2(z), y2);
     loss.backward();
-    opt.step();
+    opt->step();
     return loss.item<float>();
-  };
-  for (int i = 0; i < 3; ++i) step();
-  for (auto _ : state) benchmark::DoNotOptimize(step());
+  }
+  std::shared_ptr<TorchNet> net;
+  std::unique_ptr<torch::optim::Adam> opt;
+  torch::Tensor x, y1, y2;
+};
+
+void torch_train_step(benchmark::State& state, int64_t width) {
+  set_threads(static_cast<int>(state.range(1)));
+  const int64_t batch = state.range(0);
+  TorchStep t(batch, width);
+  for (int i = 0; i < 3; ++i) t.step();
+  for (auto _ : state) benchmark::DoNotOptimize(t.step());
   state.SetItemsProcessed(state.iterations() * batch);
 }
 void BM_Torch_TrainStep(benchmark::State& state) { torch_train_step(state, 256); }
@@ -326,6 +337,92 @@ BENCHMARK(BM_Torch_Infer)
     ->Args({1, 2})
     ->Args({256, 1})
     ->Args({256, 2})
+    ->Unit(benchmark::kMicrosecond);
+
+// Paired runs: each iteration times one onestone step and then one libtorch step, so that both
+// see the same machine state; the ratio of the summed times is immune to the drift of this
+// machine's speed over minutes (counters onestone_ms, libtorch_ms, ratio). Arguments:
+// {batch, threads}.
+template <typename A, typename B>
+void paired(benchmark::State& state, A&& ours, B&& theirs) {
+  using clock = std::chrono::steady_clock;
+  for (int i = 0; i < 3; ++i) {
+    ours();
+    theirs();
+  }
+  double ta = 0, tb = 0;
+  for (auto _ : state) {
+    const auto t0 = clock::now();
+    ours();
+    const auto t1 = clock::now();
+    theirs();
+    const auto t2 = clock::now();
+    const double a = std::chrono::duration<double>(t1 - t0).count();
+    const double b = std::chrono::duration<double>(t2 - t1).count();
+    ta += a;
+    tb += b;
+    state.SetIterationTime(a + b);
+  }
+  const double n = static_cast<double>(state.iterations());
+  state.counters["onestone_ms"] = 1e3 * ta / n;
+  state.counters["libtorch_ms"] = 1e3 * tb / n;
+  state.counters["ratio"] = ta / tb;
+}
+void paired_step(benchmark::State& state, Index width) {
+  set_threads(static_cast<int>(state.range(1)));
+  OnestoneStep a(state.range(0), width);
+  TorchStep b(state.range(0), width);
+  paired(
+      state, [&] { benchmark::DoNotOptimize(a.step()); },
+      [&] { benchmark::DoNotOptimize(b.step()); });
+}
+void BM_Paired_TrainStep(benchmark::State& state) { paired_step(state, 256); }
+void BM_Paired_TrainStepWide(benchmark::State& state) { paired_step(state, 1024); }
+void BM_Paired_Infer(benchmark::State& state) {
+  set_threads(static_cast<int>(state.range(1)));
+  OnestoneStep a(state.range(0));
+  a.model_->eval();
+  auto& tape = autograd::Tape<float>::current();
+  tape.reset();
+  torch::manual_seed(1);
+  auto net = std::make_shared<TorchNet>();
+  net->eval();
+  auto x = torch::rand({state.range(0), 784});
+  paired(
+      state,
+      [&] {
+        GraphScope<float> scope(tape);
+        NoGradGuard ng;
+        benchmark::DoNotOptimize(a.model_->forward_tasks(a.batch_.x)[0].data());
+      },
+      [&] {
+        torch::NoGradGuard ng;
+        auto z = torch::relu(net->fc1(torch::relu(net->fc0(x))));
+        auto h = net->h1(z), g = net->h2(z);
+        benchmark::DoNotOptimize(h.data_ptr());
+        benchmark::DoNotOptimize(g.data_ptr());
+      });
+}
+BENCHMARK(BM_Paired_TrainStep)
+    ->Args({32, 1})
+    ->Args({32, 2})
+    ->Args({256, 1})
+    ->Args({256, 2})
+    ->Args({1024, 1})
+    ->Args({1024, 2})
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Paired_TrainStepWide)
+    ->Args({256, 1})
+    ->Args({256, 2})
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Paired_Infer)
+    ->Args({1, 1})
+    ->Args({1, 2})
+    ->Args({256, 1})
+    ->Args({256, 2})
+    ->UseManualTime()
     ->Unit(benchmark::kMicrosecond);
 
 // MMoE twin: 8 experts Linear(100, 64)+ReLU, 2 softmax gates, towers 64→32→1, MSE, Adam.

@@ -5,7 +5,7 @@
 #
 # The libtorch side runs in the tuned setup: Debian's default OpenBLAS misdetects this CPU and
 # falls back to slow kernels, so we point it at the OpenMP build with the SkylakeX core type.
-#   usage: benchmarks/compare.sh [build-dir] [min-time-seconds]
+#   usage: [REPETITIONS=n] benchmarks/compare.sh [build-dir] [min-time-seconds]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 build=${1:-build-bench}
@@ -19,7 +19,7 @@ if [ -d /usr/lib/x86_64-linux-gnu/openblas-openmp ]; then
 fi
 export OMP_NUM_THREADS=2
 out="$build/bench_core.json"
-"$build/benchmarks/bench_core" --benchmark_min_time="$min_time" --benchmark_repetitions=3 \
+"$build/benchmarks/bench_core" --benchmark_min_time="$min_time" --benchmark_repetitions="${REPETITIONS:-3}" \
   --benchmark_report_aggregates_only=true --benchmark_out="$out" --benchmark_out_format=json
 /usr/bin/python3 benchmarks/report.py "$out" docs/benchmarks.md
 if command -v gnuplot >/dev/null 2>&1; then

@@ -15,12 +15,14 @@ def load(path):
     for b in data["benchmarks"]:
         if b.get("aggregate_name") not in (None, "median"):
             continue
-        name = re.sub(r"_median$", "", b["name"])
+        name = re.sub(r"/manual_time$", "", re.sub(r"_median$", "", b["name"]))
         unit = b.get("time_unit", "ns")
         scale = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
         rows[name] = b["real_time"] * scale  # milliseconds
         if "allocs/step" in b:
             allocs[name] = b["allocs/step"]
+        if "ratio" in b:
+            allocs[name + "#paired"] = (b["onestone_ms"], b["libtorch_ms"], b["ratio"])
     return data.get("context", {}), rows, allocs
 
 
@@ -67,6 +69,14 @@ def main():
         a = allocs.get("BM_Onestone_%s/%s" % (w, args))
         lines.append("| %s | %s | %.3f | %s | %s | %s |" % (
             w, args, ours, "%.3f" % twin if twin else "—", ratio, "%g" % a if a is not None else "—"))
+    paired = [(n[:-len("#paired")], v) for n, v in allocs.items() if n.endswith("#paired")]
+    if paired:
+        lines += ["", "Paired runs (each iteration times one onestone step, then one libtorch step, so both",
+                  "see the same machine state; the most trustworthy ratios on a machine whose speed drifts):", "",
+                  "| workload | batch/threads | onestone (ms) | libtorch (ms) | ratio |", "|---|---|---|---|---|"]
+        for n, (a, b, r) in sorted(paired, key=lambda kv: key(kv[0])):
+            m = re.match(r"BM_Paired_(\w+)/(.*)$", n)
+            lines.append("| %s | %s | %.3f | %.3f | %.2f |" % (m.group(1), m.group(2), a, b, r))
     floors = []
     for name, ms in sorted(rows.items(), key=lambda kv: key(kv[0])):
         m = re.match(r"BM_EigenFloor_(\w+)/(.*)$", name)

@@ -209,3 +209,29 @@ TEST_CASE("a steady-state step allocates nothing for every balancing method", "[
     }
   }
 }
+
+TEST_CASE("gradient methods allocate nothing on a wide 8-task Jacobian", "[perf][alloc]") {
+  // 8 tasks x 65536 coordinates (a batch of 256 x 256 units): temporaries of this size would
+  // exceed Eigen's stack limit and go to the heap.
+  Generator g(7);
+  weighting::Jacobian<float> J(8, 65536);
+  for (Eigen::Index i = 0; i < J.size(); ++i) J.data()[i] = static_cast<float>(g.normal());
+  weighting::Vector<float> losses = weighting::Vector<float>::LinSpaced(8, 1.0f, 2.0f), d;
+  for (const auto& name : weighting::balancer_names()) {
+    auto b = weighting::make_balancer<float>(name);
+    if (!b->needs_gradients()) continue;
+    b->reset(8);
+    int k = 0;
+    const Counts c = count_allocations(
+        [&] {
+          J.row(k++ % 8) *= -1.0f;  // a different Jacobian each step
+          b->combine_gradients(J, losses, d);
+        },
+        4, 4);
+    INFO(name << ": operator new calls " << c.news << ", malloc calls " << c.mallocs);
+#if !defined(__SANITIZE_ADDRESS__)
+    CHECK(c.news == 0);
+#endif
+    if (ONESTONE_COUNT_MALLOC) CHECK(c.mallocs == 0);
+  }
+}

@@ -55,17 +55,34 @@ template <typename T>
 class DualConeProjector {
  public:
   /// Factorises Jᵀ = QR and builds the least-squares matrix (J assumed checked).
+  ///
+  /// R is computed block by block (a tall-skinny QR): [R; next kBlock rows of Jᵀ] is factorised
+  /// again for each block, the last one padded with zero rows. This gives R up to the signs of
+  /// its rows (which the least-squares problem does not see), with Householder's accuracy, and
+  /// keeps every temporary small: no heap allocation once the workspace has its size, whatever P.
   void factorize(const Jacobian<T>& J, T reg_eps = T(0)) {
-    const Eigen::Index m = J.rows(), r = std::min(J.rows(), J.cols());
-    qr_.d.compute(J.transpose());
+    const Eigen::Index m = J.rows(), P = J.cols(), r = std::min(m, P);
+    const Eigen::Index block = std::min<Eigen::Index>(kBlock, std::max<Eigen::Index>(P, 1));
+    work_.resize(m + block, m);
+    work_.topRows(m).setZero();
+    for (Eigen::Index k0 = 0; k0 < P; k0 += block) {
+      const Eigen::Index b = std::min(block, P - k0);
+      work_.middleRows(m, b) = J.middleCols(k0, b).transpose();
+      if (b < block) work_.bottomRows(block - b).setZero();
+      qr_.d.compute(work_);
+      work_.topRows(m) = qr_.d.matrixQR().topRows(m).template triangularView<Eigen::Upper>();
+    }
     A_.setZero(reg_eps > T(0) ? r + m : r, m);
-    A_.topRows(r) = qr_.d.matrixQR().topRows(r).template triangularView<Eigen::Upper>();
+    A_.topRows(r) = work_.topRows(r);
     if (reg_eps > T(0)) {
       const T fro = A_.topRows(r).norm();
       if (fro > T(0)) A_.topRows(r) /= fro;
       A_.bottomRows(m).diagonal().setConstant(std::sqrt(reg_eps));
     }
   }
+
+  /// Rows of Jᵀ factorised per block in `factorize`.
+  static constexpr Eigen::Index kBlock = 2048;
 
   /// w = argmin_{v ≥ u} vᵀGv (u ≥ 0, one entry per task); Jᵀw is the projection of Jᵀu.
   solvers::NNLSResult<T> project(const Vector<T>& u, Vector<T>& w,
@@ -79,7 +96,7 @@ class DualConeProjector {
 
  private:
   detail::Scratch<Eigen::HouseholderQR<Matrix<T>>> qr_;
-  Matrix<T> A_;
+  Matrix<T> work_, A_;
   Vector<T> b_, lambda_;
   solvers::NNLS<T> nnls_;
 };

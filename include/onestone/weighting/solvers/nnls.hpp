@@ -152,6 +152,7 @@ class NNLS {
   template <typename MatA>
   void solve_passive(const Eigen::MatrixBase<MatA>& A, const Vector<T>& b, Eigen::Index n) {
     map_.clear();
+    map_.reserve(idx(n));  // capacity kept: grows once to the number of variables
     for (Eigen::Index i = 0; i < n; ++i)
       if (passive_[idx(i)]) map_.push_back(i);
     const auto k = static_cast<Eigen::Index>(map_.size());
