@@ -318,19 +318,28 @@ BENCHMARK(BM_Torch_TrainStep)
 void BM_Torch_TrainStepWide(benchmark::State& state) { torch_train_step(state, 1024); }
 BENCHMARK(BM_Torch_TrainStepWide)->Args({256, 1})->Args({256, 2})->Unit(benchmark::kMillisecond);
 
-void BM_Torch_Infer(benchmark::State& state) {
-  set_threads(static_cast<int>(state.range(1)));
-  torch::manual_seed(1);
-  auto net = std::make_shared<TorchNet>();
-  net->eval();
-  auto x = torch::rand({state.range(0), 784});
-  for (auto _ : state) {
+// The libtorch twin of onestone's inference: the two-head MLP in eval mode, no gradients.
+struct TorchInfer {
+  explicit TorchInfer(int64_t batch) {
+    torch::manual_seed(1);
+    net = std::make_shared<TorchNet>();
+    net->eval();
+    x = torch::rand({batch, 784});
+  }
+  void run() {
     torch::NoGradGuard ng;
     auto z = torch::relu(net->fc1(torch::relu(net->fc0(x))));
     auto a = net->h1(z), b = net->h2(z);
     benchmark::DoNotOptimize(a.data_ptr());
     benchmark::DoNotOptimize(b.data_ptr());
   }
+  std::shared_ptr<TorchNet> net;
+  torch::Tensor x;
+};
+void BM_Torch_Infer(benchmark::State& state) {
+  set_threads(static_cast<int>(state.range(1)));
+  TorchInfer t(state.range(0));
+  for (auto _ : state) t.run();
 }
 BENCHMARK(BM_Torch_Infer)
     ->Args({1, 1})
@@ -384,10 +393,7 @@ void BM_Paired_Infer(benchmark::State& state) {
   a.model_->eval();
   auto& tape = autograd::Tape<float>::current();
   tape.reset();
-  torch::manual_seed(1);
-  auto net = std::make_shared<TorchNet>();
-  net->eval();
-  auto x = torch::rand({state.range(0), 784});
+  TorchInfer b(state.range(0));
   paired(
       state,
       [&] {
@@ -395,13 +401,7 @@ void BM_Paired_Infer(benchmark::State& state) {
         NoGradGuard ng;
         benchmark::DoNotOptimize(a.model_->forward_tasks(a.batch_.x)[0].data());
       },
-      [&] {
-        torch::NoGradGuard ng;
-        auto z = torch::relu(net->fc1(torch::relu(net->fc0(x))));
-        auto h = net->h1(z), g = net->h2(z);
-        benchmark::DoNotOptimize(h.data_ptr());
-        benchmark::DoNotOptimize(g.data_ptr());
-      });
+      [&] { b.run(); });
 }
 BENCHMARK(BM_Paired_TrainStep)
     ->Args({32, 1})
