@@ -47,6 +47,12 @@ BENCHMARK(BM_EigenGemm)
     ->Args({256, 784, 256, 2})
     ->Unit(benchmark::kMicrosecond);
 
+// The {batch, threads} pairs of every train-step benchmark: batch 32, 256, 1024 on 1 and 2 threads.
+void train_step_args(benchmark::internal::Benchmark* b) {
+  for (int64_t batch : {32, 256, 1024})
+    for (int64_t threads : {1, 2}) b->Args({batch, threads});
+}
+
 // ---- onestone train step ---------------------------------------------------------------------
 struct OnestoneStep {
   explicit OnestoneStep(
@@ -91,14 +97,7 @@ void BM_Onestone_TrainStep(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * state.range(0));
   bench::report_allocs(state, [&] { s.step(); });
 }
-BENCHMARK(BM_Onestone_TrainStep)
-    ->Args({32, 1})
-    ->Args({32, 2})
-    ->Args({256, 1})
-    ->Args({256, 2})
-    ->Args({1024, 1})
-    ->Args({1024, 2})
-    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Onestone_TrainStep)->Apply(train_step_args)->Unit(benchmark::kMillisecond);
 
 // The same step with hidden width 1024 (GEMM-bound). Arguments: {batch, threads}.
 void BM_Onestone_TrainStepWide(benchmark::State& state) {
@@ -167,14 +166,7 @@ void eigen_floor(benchmark::State& state, Index width) {
 }
 void BM_EigenFloor_TrainStep(benchmark::State& state) { eigen_floor(state, 256); }
 void BM_EigenFloor_TrainStepWide(benchmark::State& state) { eigen_floor(state, 1024); }
-BENCHMARK(BM_EigenFloor_TrainStep)
-    ->Args({32, 1})
-    ->Args({32, 2})
-    ->Args({256, 1})
-    ->Args({256, 2})
-    ->Args({1024, 1})
-    ->Args({1024, 2})
-    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_EigenFloor_TrainStep)->Apply(train_step_args)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_EigenFloor_TrainStepWide)
     ->Args({256, 1})
     ->Args({256, 2})
@@ -306,14 +298,7 @@ void torch_train_step(benchmark::State& state, int64_t width) {
   state.SetItemsProcessed(state.iterations() * batch);
 }
 void BM_Torch_TrainStep(benchmark::State& state) { torch_train_step(state, 256); }
-BENCHMARK(BM_Torch_TrainStep)
-    ->Args({32, 1})
-    ->Args({32, 2})
-    ->Args({256, 1})
-    ->Args({256, 2})
-    ->Args({1024, 1})
-    ->Args({1024, 2})
-    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Torch_TrainStep)->Apply(train_step_args)->Unit(benchmark::kMillisecond);
 
 void BM_Torch_TrainStepWide(benchmark::State& state) { torch_train_step(state, 1024); }
 BENCHMARK(BM_Torch_TrainStepWide)->Args({256, 1})->Args({256, 2})->Unit(benchmark::kMillisecond);
@@ -404,12 +389,7 @@ void BM_Paired_Infer(benchmark::State& state) {
       [&] { b.run(); });
 }
 BENCHMARK(BM_Paired_TrainStep)
-    ->Args({32, 1})
-    ->Args({32, 2})
-    ->Args({256, 1})
-    ->Args({256, 2})
-    ->Args({1024, 1})
-    ->Args({1024, 2})
+    ->Apply(train_step_args)
     ->UseManualTime()
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Paired_TrainStepWide)
