@@ -25,27 +25,36 @@ void set_threads(int n) {
 #endif
 }
 
-// ---- GEMM: C[m, n] = A[m, k] · B[k, n] (row-major, float) -----------------------------------
-void BM_EigenGemm(benchmark::State& state) {
+// ---- GEMM: C[m, n] = A[m, k] · B[k, n] (row-major, float), by Eigen and by onestone ----------
+void gemm_bench(benchmark::State& state, bool onestone_gemm) {
   const Index m = state.range(0), k = state.range(1), n = state.range(2);
   set_threads(static_cast<int>(state.range(3)));
   RowMatrix<float> A = RowMatrix<float>::Random(m, k), B = RowMatrix<float>::Random(k, n), C(m, n);
   for (auto _ : state) {
-    C.noalias() = A * B;
+    if (onestone_gemm)
+      autograd::detail::gemm<float>(m, n, k, A.data(), k, false, B.data(), n, false, C.data(), n,
+                                    false);
+    else
+      C.noalias() = A * B;
     benchmark::DoNotOptimize(C.data());
   }
   state.counters["GFLOPS"] = benchmark::Counter(
       2.0 * m * k * n, benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
 }
-BENCHMARK(BM_EigenGemm)
-    ->Args({64, 64, 64, 1})
-    ->Args({256, 256, 256, 1})
-    ->Args({256, 256, 256, 2})
-    ->Args({1024, 1024, 1024, 1})
-    ->Args({1024, 1024, 1024, 2})
-    ->Args({256, 784, 256, 1})
-    ->Args({256, 784, 256, 2})
-    ->Unit(benchmark::kMicrosecond);
+void BM_EigenGemm(benchmark::State& state) { gemm_bench(state, false); }
+void BM_OnestoneGemm(benchmark::State& state) { gemm_bench(state, true); }
+void gemm_args(benchmark::internal::Benchmark* b) {
+  b->Args({64, 64, 64, 1})
+      ->Args({256, 256, 256, 1})
+      ->Args({256, 256, 256, 2})
+      ->Args({1024, 1024, 1024, 1})
+      ->Args({1024, 1024, 1024, 2})
+      ->Args({256, 784, 256, 1})
+      ->Args({256, 784, 256, 2})
+      ->Unit(benchmark::kMicrosecond);
+}
+BENCHMARK(BM_EigenGemm)->Apply(gemm_args);
+BENCHMARK(BM_OnestoneGemm)->Apply(gemm_args);
 
 // The {batch, threads} pairs of every train-step benchmark: batch 32, 256, 1024 on 1 and 2 threads.
 void train_step_args(benchmark::internal::Benchmark* b) {
@@ -146,28 +155,53 @@ struct StepProducts {
     dZ0.noalias() = dZ1 * W1;
     dW0.noalias() = dZ0.transpose() * X;
   }
+  // The same products through onestone's own GEMM (autograd::detail::gemm): the floor of our
+  // step, as `run` is the floor of a step built on Eigen's products.
+  void run_onestone() {
+    using autograd::detail::gemm;
+    const Index n = X.rows(), w = W1.rows();
+    gemm<float>(n, w, 784, X.data(), 784, false, W0.data(), 784, true, Z0.data(), w, false);
+    gemm<float>(n, w, w, Z0.data(), w, false, W1.data(), w, true, Z1.data(), w, false);
+    for (int h = 0; h < 2; ++h)
+      gemm<float>(n, 10, w, Z1.data(), w, false, Wh[h].data(), w, true, O[h].data(), 10, false);
+    for (int h = 0; h < 2; ++h) {
+      gemm<float>(10, w, n, O[h].data(), 10, true, Z1.data(), w, false, dWh[h].data(), w, false);
+      gemm<float>(n, w, 10, O[h].data(), 10, false, Wh[h].data(), w, false, dZ1.data(), w, h > 0);
+    }
+    gemm<float>(w, w, n, dZ1.data(), w, true, Z0.data(), w, false, dW1.data(), w, false);
+    gemm<float>(n, w, w, dZ1.data(), w, false, W1.data(), w, false, dZ0.data(), w, false);
+    gemm<float>(w, 784, n, dZ0.data(), w, true, X.data(), 784, false, dW0.data(), 784, false);
+  }
   static double flops(Index n, Index w) {
     const double fwd = 784.0 * w + 1.0 * w * w + 20.0 * w;
     return 2.0 * n * (fwd + fwd + 1.0 * w * w + 20.0 * w);
   }
   RowMatrix<float> X, W0, W1, Z0, Z1, dZ0, dZ1, dW0, dW1, Wh[2], O[2], dWh[2];
 };
-void eigen_floor(benchmark::State& state, Index width) {
+void products_floor(benchmark::State& state, Index width, bool onestone_gemm) {
   set_threads(static_cast<int>(state.range(1)));
   StepProducts p(state.range(0), width);
-  p.run();
+  auto run = [&] { onestone_gemm ? p.run_onestone() : p.run(); };
+  run();
   for (auto _ : state) {
-    p.run();
+    run();
     benchmark::DoNotOptimize(p.dW0.data());
   }
   state.counters["GFLOPS"] = benchmark::Counter(StepProducts::flops(state.range(0), width),
                                                 benchmark::Counter::kIsIterationInvariantRate,
                                                 benchmark::Counter::kIs1000);
 }
-void BM_EigenFloor_TrainStep(benchmark::State& state) { eigen_floor(state, 256); }
-void BM_EigenFloor_TrainStepWide(benchmark::State& state) { eigen_floor(state, 1024); }
+void BM_EigenFloor_TrainStep(benchmark::State& state) { products_floor(state, 256, false); }
+void BM_EigenFloor_TrainStepWide(benchmark::State& state) { products_floor(state, 1024, false); }
+void BM_KernelFloor_TrainStep(benchmark::State& state) { products_floor(state, 256, true); }
+void BM_KernelFloor_TrainStepWide(benchmark::State& state) { products_floor(state, 1024, true); }
 BENCHMARK(BM_EigenFloor_TrainStep)->Apply(train_step_args)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_EigenFloor_TrainStepWide)
+    ->Args({256, 1})
+    ->Args({256, 2})
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_KernelFloor_TrainStep)->Apply(train_step_args)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_KernelFloor_TrainStepWide)
     ->Args({256, 1})
     ->Args({256, 2})
     ->Unit(benchmark::kMillisecond);

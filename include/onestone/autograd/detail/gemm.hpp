@@ -1,9 +1,10 @@
 #pragma once
 /// @file gemm.hpp
-/// onestone's matrix-product kernel: Eigen's packed GEBP micro-kernels driven with workspace
-/// that stays allocated (no heap allocation per product) and onestone's own threading policy
-/// (large products are split across threads along their larger output dimension; small ones
-/// stay on one thread).
+/// onestone's matrix-product entry point. On x86-64 processors with AVX-512 or AVX2+FMA it runs
+/// onestone's own register-blocked kernels (gemm_simd.hpp, chosen at run time); elsewhere
+/// Eigen's packed GEBP micro-kernels. Either way the workspace stays allocated (no heap
+/// allocation per product) and onestone's threading policy applies: large products are split
+/// across threads, small ones stay on one thread.
 
 #include <Eigen/Core>
 #include <algorithm>
@@ -11,6 +12,7 @@
 #include <memory>
 #include <vector>
 
+#include "onestone/autograd/detail/gemm_simd.hpp"
 #include "onestone/tensor/tensor.hpp"
 #include "onestone/tensor/threads.hpp"
 
@@ -137,6 +139,58 @@ constexpr double kGemmCooperativeWork = 1 << 23;
 /// Matrix-vector products smaller than this many multiply-adds stay on one thread.
 constexpr double kGemvParallelWork = 1 << 15;
 
+/// Per-thread packing buffer of onestone's own kernels; grows to the largest panel, then stays.
+template <typename T>
+struct SimdPackBuffer {
+  std::vector<T, Eigen::aligned_allocator<T>> buf;
+  T* get(Index n) {
+    if (buf.size() < static_cast<std::size_t>(n)) buf.resize(static_cast<std::size_t>(n));
+    return buf.data();
+  }
+  static SimdPackBuffer& local() {
+    thread_local SimdPackBuffer b;
+    return b;
+  }
+};
+
+/// C (+)= op(A)·op(B) with onestone's own kernels on `threads` threads: N is split into
+/// vector-aligned ranges when every thread gets at least one register tile of columns (each
+/// thread packs only its own columns of B), otherwise M is split into ranges of whole tiles.
+template <typename T>
+inline void gemm_simd(GemmIsa isa, Index M, Index N, Index K, const T* A, Index lda, bool trans_a,
+                      const T* B, Index ldb, bool trans_b, T* C, Index ldc, bool accumulate,
+                      int threads) {
+  auto part = [&](Index m0, Index mlen, Index n0, Index nlen) {
+    if (mlen <= 0 || nlen <= 0) return;
+    T* pack = SimdPackBuffer<T>::local().get(gemm_simd_pack_size<T>(isa, nlen, K));
+    const T* a = trans_a ? A + m0 : A + m0 * lda;
+    const T* b = trans_b ? B + n0 * ldb : B + n0;
+    gemm_simd_serial<T>(isa, mlen, nlen, K, a, lda, trans_a, b, ldb, trans_b, C + m0 * ldc + n0,
+                        ldc, accumulate, pack);
+  };
+#ifdef _OPENMP
+  if (threads > 1 && !omp_in_parallel()) {
+    const Index tile = gemm_simd_tile_cols<T>(isa);
+    const bool split_n = N >= tile * threads;
+    const Index unit = split_n ? Index(64 / sizeof(T)) : Index(6);
+    const Index dim = split_n ? N : M;
+    const Index chunk = ((dim + threads - 1) / threads + unit - 1) / unit * unit;
+#pragma omp parallel num_threads(threads)
+    {
+      const Index start = omp_get_thread_num() * chunk;
+      const Index len = std::min(chunk, dim - start);
+      if (split_n)
+        part(0, M, start, len);
+      else
+        part(start, len, 0, N);
+    }
+    return;
+  }
+#endif
+  (void)threads;
+  part(0, M, 0, N);
+}
+
 /// C[M, N] = op(A)·op(B) (accumulate = false) or C += op(A)·op(B), row-major, with transposes
 /// given as flags. Splits large products across `get_num_threads()` threads.
 template <typename T>
@@ -150,7 +204,15 @@ inline void gemm(Index M, Index N, Index K, const T* A, Index lda, bool trans_a,
     using RowMat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
     using Strided = Eigen::Map<const RowV, 0, Eigen::InnerStride<>>;
     using Block = Eigen::Map<const RowMat, 0, Eigen::OuterStride<>>;
+    const GemmIsa isa = gemm_isa_setting();
+    const Index incx = trans_a ? lda : 1;
+    const bool own = isa != GemmIsa::Eigen && (!trans_b || incx == 1);
     auto row = [&](Index n0, Index len) {
+      if (own) {
+        gemv_simd<T>(isa, len, K, A, incx, trans_b ? B + n0 * ldb : B + n0, ldb, trans_b, C + n0,
+                     accumulate);
+        return;
+      }
       Eigen::Map<RowV> c(C + n0, len);
       if (!accumulate) c.setZero();
       if (!trans_b) {
@@ -184,6 +246,19 @@ inline void gemm(Index M, Index N, Index K, const T* A, Index lda, bool trans_a,
     }
 #endif
     row(0, N);
+    return;
+  }
+  const GemmIsa isa = gemm_isa_setting();
+  if (isa != GemmIsa::Eigen) {
+    if (K == 0) {
+      if (!accumulate)
+        for (Index i = 0; i < M; ++i) std::fill(C + i * ldc, C + i * ldc + N, T(0));
+      return;
+    }
+    int threads = get_num_threads();
+    const double work = static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);
+    if (threads > 1 && work < kGemmParallelWork) threads = 1;
+    gemm_simd<T>(isa, M, N, K, A, lda, trans_a, B, ldb, trans_b, C, ldc, accumulate, threads);
     return;
   }
   if (!accumulate)
