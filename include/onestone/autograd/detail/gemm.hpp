@@ -162,6 +162,14 @@ inline void gemm_simd(GemmIsa isa, Index M, Index N, Index K, const T* A, Index 
                       int threads) {
   auto part = [&](Index m0, Index mlen, Index n0, Index nlen) {
     if (mlen <= 0 || nlen <= 0) return;
+    if (trans_b && !trans_a && 2 * nlen < gemm_simd_lanes<T>(isa)) {
+      // A few output columns (a 1-unit head, a 2-way logit): each one a dot product of a row of
+      // A with a row of B, along k, rather than a register tile that is mostly padding.
+      for (Index i = m0; i < m0 + mlen; ++i)
+        gemv_simd<T>(isa, nlen, K, A + i * lda, 1, B + n0 * ldb, ldb, true, C + i * ldc + n0,
+                     accumulate);
+      return;
+    }
     T* pack = SimdPackBuffer<T>::local().get(gemm_simd_pack_size<T>(isa, nlen, K));
     const T* a = trans_a ? A + m0 : A + m0 * lda;
     const T* b = trans_b ? B + n0 * ldb : B + n0;

@@ -279,6 +279,12 @@ inline void gemv_simd(GemmIsa isa, Index N, Index K, const T* x, Index incx, con
 #endif
 }
 
+/// Lanes of one vector register of `isa` for T.
+template <typename T>
+inline Index gemm_simd_lanes(GemmIsa isa) {
+  return isa == GemmIsa::Avx512 ? Index(64 / sizeof(T)) : Index(32 / sizeof(T));
+}
+
 /// Columns of one register tile (the split unit across threads) for `isa`.
 template <typename T>
 inline Index gemm_simd_tile_cols(GemmIsa isa) {
