@@ -108,19 +108,7 @@ class Adam : public Optimizer<T> {
         offset += n;
       }
     };
-    int threads = total >= kParallelElements ? get_num_threads() : 1;
-#ifdef _OPENMP
-    if (threads > 1 && !omp_in_parallel()) {
-#pragma omp parallel num_threads(threads)
-      {
-        const Index nt = omp_get_num_threads(), t = omp_get_thread_num();
-        const Index per = ((total + nt - 1) / nt + 15) / 16 * 16;
-        range(std::min(total, t * per), std::min(total, (t + 1) * per));
-      }
-      threads = 0;
-    }
-#endif
-    if (threads != 0) range(0, total);
+    onestone::detail::parallel_ranges(total, kParallelElements, range);
     this->finish_step();
   }
   std::string name() const override { return decoupled_ ? "AdamW" : "Adam"; }

@@ -3,6 +3,8 @@
 /// How many threads onestone's kernels may use: set once by `set_num_threads`, or by the
 /// environment variable ONESTONE_NUM_THREADS, and honoured by every large matrix product.
 
+#include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <string>
 
@@ -44,5 +46,33 @@ inline int get_num_threads() noexcept {
   return 1;
 #endif
 }
+
+namespace detail {
+/// Element-wise work on at least this many elements is split across threads.
+constexpr std::int64_t kParallelElements = std::int64_t(1) << 15;
+
+/// Calls f(begin, end) over [0, n): once on the caller for small n (below `min_parallel`), on
+/// one thread, or inside a parallel region; otherwise once per thread on contiguous ranges
+/// whose bounds are multiples of 16 elements (whole cache lines of float). Element-wise work
+/// split this way gives the same bits on any number of threads.
+template <typename F>
+inline void parallel_ranges(std::int64_t n, std::int64_t min_parallel, F&& f) {
+#ifdef _OPENMP
+  const int threads = get_num_threads();
+  if (threads > 1 && n >= min_parallel && !omp_in_parallel()) {
+#pragma omp parallel num_threads(threads)
+    {
+      const std::int64_t nt = omp_get_num_threads(), t = omp_get_thread_num();
+      const std::int64_t per = ((n + nt - 1) / nt + 15) / 16 * 16;
+      const std::int64_t lo = std::min(n, t * per), hi = std::min(n, (t + 1) * per);
+      if (lo < hi) f(lo, hi);
+    }
+    return;
+  }
+#endif
+  (void)min_parallel;
+  if (n > 0) f(std::int64_t(0), n);
+}
+}  // namespace detail
 
 }  // namespace onestone

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "onestone/autograd/detail/op_common.hpp"
+#include "onestone/tensor/threads.hpp"
 
 namespace onestone {
 namespace autograd {
@@ -98,17 +99,11 @@ inline void unary_forward(UnaryOp op, ConstFlatArray<T> x, FlatArray<T> y, T p) 
   }
 }
 
+/// d (+)= g·f'(x) over one range of elements (x the input, y = f(x) the output).
 template <typename T>
-inline void unary_backward(Tape<T>& t, const Node<T>& n) {
-  const GradSink<T> gs = t.sink(n.in[0]);
-  if (!gs) return;
-  const UnaryOp op = static_cast<UnaryOp>(n.i[0]);
-  const T p = n.s[0];
-  const Index N = t.shape(n.out).numel();
-  ConstFlatArray<T> x = cflat(t.value(n.in[0]), N);
-  ConstFlatArray<T> y = cflat(t.value(n.out), N);
-  ConstFlatArray<T> g = cflat(t.grad_in(n.out), N);
-  FlatArray<T> d = flat(gs.ptr, N);
+inline void unary_backward_range(UnaryOp op, T p, ConstFlatArray<T> x, ConstFlatArray<T> y,
+                                 ConstFlatArray<T> g, FlatArray<T> d, const GradSink<T>& gs) {
+  const Index N = x.size();
   switch (op) {
     case UnaryOp::Relu:
       accumulate(gs, d, (x > T(0)).select(g, T(0)));
@@ -157,11 +152,32 @@ inline void unary_backward(Tape<T>& t, const Node<T>& n) {
 }
 
 template <typename T>
+inline void unary_backward(Tape<T>& t, const Node<T>& n) {
+  const GradSink<T> gs = t.sink(n.in[0]);
+  if (!gs) return;
+  const UnaryOp op = static_cast<UnaryOp>(n.i[0]);
+  const T p = n.s[0];
+  const T* x = t.value(n.in[0]);
+  const T* y = t.value(n.out);
+  const T* g = t.grad_in(n.out);
+  onestone::detail::parallel_ranges(
+      t.shape(n.out).numel(), onestone::detail::kParallelElements, [&](Index lo, Index hi) {
+        unary_backward_range<T>(op, p, cflat(x + lo, hi - lo), cflat(y + lo, hi - lo),
+                                cflat(g + lo, hi - lo), flat(gs.ptr + lo, hi - lo), gs);
+      });
+}
+
+template <typename T>
 inline Var<T> unary(const Var<T>& x, UnaryOp op, T p = T(0)) {
   Tape<T>& t = x.tape();
   const int out = make_output(t, x.shape(), x.requires_grad());
   const Index N = x.numel();
-  unary_forward<T>(op, cflat(t.value(x.id()), N), flat(t.value(out), N), p);
+  const T* xv = t.value(x.id());
+  T* yv = t.value(out);
+  onestone::detail::parallel_ranges(
+      N, onestone::detail::kParallelElements, [&](Index lo, Index hi) {
+        unary_forward<T>(op, cflat(xv + lo, hi - lo), flat(yv + lo, hi - lo), p);
+      });
   record(t, &unary_backward<T>, unary_name(op), out, x.id(), -1, -1, nullptr, p, T(0),
          static_cast<Index>(op));
   t.check_forward(out, unary_name(op));
