@@ -6,6 +6,9 @@
 // benchmarks/compare.sh (OpenBLAS core type and library path), or its numbers mean little.
 #include <Eigen/Core>
 #include <chrono>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 #include "bench_common.hpp"
 
@@ -55,6 +58,44 @@ void gemm_args(benchmark::internal::Benchmark* b) {
 }
 BENCHMARK(BM_EigenGemm)->Apply(gemm_args);
 BENCHMARK(BM_OnestoneGemm)->Apply(gemm_args);
+
+// ---- The machine's arithmetic peak: independent FMA chains on every thread, no memory ---------
+// The ceiling every GEMM number here is measured against (GFLOPS counter, all threads).
+#if defined(__x86_64__) && (defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__)))
+void BM_FmaPeak(benchmark::State& state) {
+  const int threads = static_cast<int>(state.range(0));
+  constexpr int kChains = 12;
+  constexpr long kIters = 1 << 18;
+#ifdef __AVX512F__
+  using R = __m512;
+  constexpr int kLanes = 16;
+#else
+  using R = __m256;
+  constexpr int kLanes = 8;
+#endif
+  for (auto _ : state) {
+#pragma omp parallel num_threads(threads)
+    {
+#ifdef __AVX512F__
+      R acc[kChains], a = _mm512_set1_ps(0.999f), b = _mm512_set1_ps(1e-4f);
+      for (int i = 0; i < kChains; ++i) acc[i] = _mm512_set1_ps(static_cast<float>(i));
+      for (long n = 0; n < kIters; ++n)
+        for (int i = 0; i < kChains; ++i) acc[i] = _mm512_fmadd_ps(acc[i], a, b);
+#else
+      R acc[kChains], a = _mm256_set1_ps(0.999f), b = _mm256_set1_ps(1e-4f);
+      for (int i = 0; i < kChains; ++i) acc[i] = _mm256_set1_ps(static_cast<float>(i));
+      for (long n = 0; n < kIters; ++n)
+        for (int i = 0; i < kChains; ++i) acc[i] = _mm256_fmadd_ps(acc[i], a, b);
+#endif
+      for (int i = 0; i < kChains; ++i) benchmark::DoNotOptimize(acc[i]);
+    }
+  }
+  state.counters["GFLOPS"] = benchmark::Counter(2.0 * kLanes * kChains * kIters * threads,
+                                                benchmark::Counter::kIsIterationInvariantRate,
+                                                benchmark::Counter::kIs1000);
+}
+BENCHMARK(BM_FmaPeak)->Arg(1)->Arg(2)->Unit(benchmark::kMicrosecond)->UseRealTime();
+#endif
 
 // The {batch, threads} pairs of every train-step benchmark: batch 32, 256, 1024 on 1 and 2 threads.
 void train_step_args(benchmark::internal::Benchmark* b) {

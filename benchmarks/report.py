@@ -12,6 +12,7 @@ def load(path):
         data = json.load(f)
     rows = {}
     allocs = {}
+    gflops = {}
     for b in data["benchmarks"]:
         if b.get("aggregate_name") not in (None, "median"):
             continue
@@ -19,11 +20,13 @@ def load(path):
         unit = b.get("time_unit", "ns")
         scale = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
         rows[name] = b["real_time"] * scale  # milliseconds
+        if "GFLOPS" in b:
+            gflops[name] = b["GFLOPS"] / 1e9
         if "allocs/step" in b:
             allocs[name] = b["allocs/step"]
         if "ratio" in b:
             allocs[name + "#paired"] = (b["onestone_ms"], b["libtorch_ms"], b["ratio"])
-    return data.get("context", {}), rows, allocs
+    return data.get("context", {}), rows, allocs, gflops
 
 
 def cpu_name():
@@ -39,7 +42,7 @@ def cpu_name():
 
 def main():
     src = sys.argv[1]
-    ctx, rows, allocs = load(src)
+    ctx, rows, allocs, gflops = load(src)
     def key(name):
         parts = name.split("/")
         return [parts[0]] + [int(x) if x.isdigit() else 0 for x in parts[1:]]
@@ -95,22 +98,35 @@ def main():
                   "| workload | batch/threads | Eigen products (ms) | onestone products (ms) | kernel speed-up "
                   "| onestone step (ms) | fraction |",
                   "|---|---|---|---|---|---|---|"] + floors
-    lines += ["", "GEMM alone (`C = A·B`, row-major float, sizes m/k/n/threads); GFLOP/s and onestone's",
-              "throughput as a share of Eigen's:", "",
-              "| shape | Eigen (ms) | onestone (ms) | Eigen GFLOP/s | onestone GFLOP/s | onestone / Eigen |",
-              "|---|---|---|---|---|---|"]
+    peak = {}
+    for name, ms in rows.items():
+        m = re.match(r"BM_FmaPeak/(\d+)/real_time$", name) or re.match(r"BM_FmaPeak/(\d+)$", name)
+        if m and name in gflops:
+            peak[int(m.group(1))] = gflops[name]
+    if peak:
+        lines += ["", "Arithmetic peak of this machine (independent FMA chains in registers, no memory): " +
+                  ", ".join("%.0f GFLOP/s on %d thread%s" % (peak[t], t, "s" if t > 1 else "")
+                            for t in sorted(peak)) + "."]
+    lines += ["", "GEMM alone (`C = A·B`, row-major float, sizes m/k/n/threads); GFLOP/s, onestone's",
+              "throughput as a share of Eigen's, and as a share of the peak above:", "",
+              "| shape | Eigen (ms) | onestone (ms) | Eigen GFLOP/s | onestone GFLOP/s | onestone / Eigen "
+              "| onestone / peak |",
+              "|---|---|---|---|---|---|---|"]
     for name, ms in sorted(rows.items(), key=lambda kv: key(kv[0])):
         if name.startswith("BM_EigenGemm/"):
             shape = name.split("/", 1)[1]
             m_, k_, n_ = (int(v) for v in shape.split("/")[:3])
             gf = 2.0 * m_ * k_ * n_ / (ms * 1e-3) / 1e9
             ours = rows.get("BM_OnestoneGemm/" + shape)
+            threads = int(shape.split("/")[3])
+            pk = "%.0f%%" % (100.0 * 2.0 * m_ * k_ * n_ / ((ours or ms) * 1e-3) / 1e9 / peak[threads]) \
+                if threads in peak else "—"
             if ours:
                 gf2 = 2.0 * m_ * k_ * n_ / (ours * 1e-3) / 1e9
-                lines.append("| %s | %.3f | %.3f | %.0f | %.0f | %.0f%% |" % (
-                    shape, ms, ours, gf, gf2, 100.0 * gf2 / gf))
+                lines.append("| %s | %.3f | %.3f | %.0f | %.0f | %.0f%% | %s |" % (
+                    shape, ms, ours, gf, gf2, 100.0 * gf2 / gf, pk))
             else:
-                lines.append("| %s | %.3f | — | %.0f | — | — |" % (shape, ms, gf))
+                lines.append("| %s | %.3f | — | %.0f | — | — | — |" % (shape, ms, gf))
     try:
         with open("benchmarks/notes.md") as f:
             lines += ["", f.read().rstrip()]
