@@ -257,20 +257,16 @@ inline void gemm(Index M, Index N, Index K, const T* A, Index lda, bool trans_a,
     return;
   }
   const GemmIsa isa = gemm_isa_setting();
+  if (!accumulate && (K == 0 || isa == GemmIsa::Eigen))  // Eigen's kernels only accumulate
+    for (Index i = 0; i < M; ++i) std::fill(C + i * ldc, C + i * ldc + N, T(0));
+  if (K == 0) return;
   if (isa != GemmIsa::Eigen) {
-    if (K == 0) {
-      if (!accumulate)
-        for (Index i = 0; i < M; ++i) std::fill(C + i * ldc, C + i * ldc + N, T(0));
-      return;
-    }
     int threads = get_num_threads();
     const double work = static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);
     if (threads > 1 && work < kGemmParallelWork) threads = 1;
     gemm_simd<T>(isa, M, N, K, A, lda, trans_a, B, ldb, trans_b, C, ldc, accumulate, threads);
     return;
   }
-  if (!accumulate)
-    for (Index i = 0; i < M; ++i) std::fill(C + i * ldc, C + i * ldc + N, T(0));
   auto run = [&](Index m0, Index mlen, Index n0, Index nlen) {
     const T* a = trans_a ? A + m0 : A + m0 * lda;
     const T* b = trans_b ? B + n0 * ldb : B + n0;
