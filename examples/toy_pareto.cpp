@@ -34,7 +34,7 @@ Var<double> clamp_min(const Var<double>& u, double lo) {
 void objectives(const Var<double>& x, double scale, double offset, Var<double>& f1,
                 Var<double>& f2) {
   const double lower = 5e-6;
-  Var<double> x1 = narrow(x, 0, 1), x2 = narrow(x, 1, 1);
+  Var<double> x1 = narrow(x, -1, 0, 1), x2 = narrow(x, -1, 1, 1);
   Var<double> t = tanh(-x2);
   Var<double> l1 = log(clamp_min(abs((-x1 - 7.0) * 0.5 - t), lower)) + 6.0;
   Var<double> l2 = log(clamp_min(abs((3.0 - x1) * 0.5 + t + 2.0), lower)) + 6.0;

@@ -9,18 +9,18 @@ TEST_CASE("operations reject bad shapes with clear messages", "[autograd][errors
   auto A = Var<float>::from(a), B = Var<float>::from(b), C = Var<float>::from(c);
   CHECK_THROWS_WITH(matmul(A, A),
                     Catch::Contains("matmul") && Catch::Contains("[3, 4] and [3, 4]"));
-  CHECK_THROWS_WITH(A + C, Catch::Contains("add") && Catch::Contains("cannot broadcast"));
+  CHECK_THROWS_WITH(A + C, Catch::Contains("add") && Catch::Contains("do not broadcast"));
   CHECK_THROWS_WITH(A * B, Catch::Contains("mul"));
   CHECK_THROWS_WITH(reshape(A, Shape{5, 2}), Catch::Contains("reshape"));
-  CHECK_THROWS_WITH(concat({A, B}), Catch::Contains("concat"));
-  CHECK_THROWS_WITH(narrow(A, 3, 2), Catch::Contains("narrow"));
+  CHECK_THROWS_WITH(concat({A, B}), Catch::Contains("cat"));
+  CHECK_THROWS_WITH(narrow(A, -1, 3, 2), Catch::Contains("narrow"));
   CHECK_THROWS_WITH(sum(A, 2), Catch::Contains("axis 2"));
   CHECK_THROWS_WITH(split(A, {1, 2}), Catch::Contains("split"));
   CHECK_THROWS_WITH(gather_rows(A, Tensor<Index>::from({0, 3}, {2})), Catch::Contains("index 3"));
   CHECK_THROWS_WITH(dropout(A, 1.5f, true), Catch::Contains("dropout"));
   CHECK_THROWS_WITH(A / 0.0f, Catch::Contains("division"));
   CHECK_THROWS_WITH(losses::cross_entropy(A, Tensor<Index>({2})),
-                    Catch::Contains("2 labels") && Catch::Contains("[3, 4]"));
+                    Catch::Contains("cross_entropy") && Catch::Contains("[3, 4]"));
   CHECK_THROWS_WITH(losses::mse_loss(A, C), Catch::Contains("mse_loss"));
   CHECK_THROWS_WITH(losses::binary_cross_entropy_with_logits(A, C),
                     Catch::Contains("binary_cross_entropy"));

@@ -7,7 +7,9 @@
 #include <cstdint>
 #include <cstring>
 #include <stdexcept>
+#include <new>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "onestone/autograd/grad_mode.hpp"
@@ -21,19 +23,18 @@ namespace autograd {
 template <typename T>
 class Tape;
 
-/// One recorded operation. Plain data: a backward kernel pointer, the output and up to three
-/// input variable ids, and a few slots for saved scalars, integers and arena pointers.
+/// One recorded operation: plain data, no virtual call, no heap. `saved` points at the
+/// operation's own state (a named struct kept in the tape's arena), `in` at its input ids;
+/// `backward` is the operation's reverse callback, reached through one function pointer.
 template <typename T>
 struct Node {
   using BackwardFn = void (*)(Tape<T>&, const Node<T>&);
   BackwardFn backward = nullptr;
-  const char* op = "";  ///< operation name, for error messages and anomaly reports
+  const char* op = "";           ///< operation name, for error messages and anomaly reports
+  const void* saved = nullptr;   ///< the operation's saved state (in the arena)
+  const int* in = nullptr;       ///< input variable ids (in the arena)
+  int num_in = 0;
   int out = -1;
-  int in[3] = {-1, -1, -1};
-  void* aux = nullptr;  ///< saved arena data (masks, statistics, index lists)
-  void* aux2 = nullptr;
-  T s[2] = {T(0), T(0)};  ///< saved scalars
-  Index i[2] = {0, 0};    ///< saved integers
 };
 
 /// Bookkeeping for one variable on the tape.
@@ -57,6 +58,15 @@ struct GradSink {
   bool fresh = false;
   explicit operator bool() const noexcept { return ptr != nullptr; }
   MatrixMap<T> matrix(Index r, Index c) const { return MatrixMap<T>(ptr, r, c); }
+  /// Element k gets v (fresh sink) or v is added to it. For a sink written element by element
+  /// in one pass that touches every element once.
+  void add(Index k, T v) const { ptr[k] = fresh ? v : ptr[k] + v; }
+  /// Zeroes the n elements of a fresh sink so that a scattered pass can accumulate into it;
+  /// afterwards the sink is no longer fresh.
+  void zero_if_fresh(Index n) {
+    if (fresh && n > 0) std::memset(ptr, 0, sizeof(T) * static_cast<std::size_t>(n));
+    fresh = false;
+  }
 };
 
 /// Assigns or accumulates an Eigen expression into a gradient sink (one pass either way).
@@ -174,8 +184,15 @@ class Tape {
     return id;
   }
 
-  /// Records a node; callers record only when some input requires grad.
-  void record(const Node<T>& n) { nodes_.push_back(n); }
+  /// Records operation `op` (its saved state) as the producer of variable `out` from the
+  /// inputs `ins[0..n)`. Runs the anomaly check of the output, then, when `out` requires a
+  /// gradient, copies `op` and the input ids into the arena and appends a node. Every
+  /// operation passes through here (see autograd/operation.hpp), so no operation can skip the
+  /// anomaly check. `Op` must be trivially copyable and destructible (the arena never runs
+  /// destructors) and provide `const char* name() const` and
+  /// `void backward(const BackwardContext<T>&) const`.
+  template <typename Op>
+  void record_op(int out, const Op& op, const int* ins, int n);
 
   VarSlot<T>& slot(int id) { return vars_[static_cast<std::size_t>(id)]; }
   const VarSlot<T>& slot(int id) const { return vars_[static_cast<std::size_t>(id)]; }
@@ -272,8 +289,11 @@ class Tape {
   void apply_pending_reset() {
     if (reset_pending_) reset();
   }
+  template <typename Op>
+  static void call_backward(Tape& t, const Node<T>& n);
   void check_node_grads(const Node<T>& nd, std::size_t index) const {
-    for (int in : nd.in) {
+    for (int k = 0; k < nd.num_in; ++k) {
+      const int in = nd.in[k];
       if (in < 0) continue;
       const VarSlot<T>& s = slot(in);
       if (!s.requires_grad || !s.grad) continue;
@@ -292,6 +312,76 @@ class Tape {
   bool reset_pending_ = false;
   bool check_finite_ = false;
 };
+
+/// What an operation's backward sees: the upstream gradient and value of its output, the values
+/// and shapes of its inputs, and a sink per input for that input's gradient.
+///
+/// Example (inside an operation's `backward`):
+/// @code
+/// void backward(const onestone::autograd::BackwardContext<double>& c) const {
+///   auto dx = c.input_grad(0);          // null when input 0 needs no gradient
+///   if (!dx) return;
+///   const double* g = c.grad_output();  // dL/d(output), shape c.output_shape()
+///   const double* x = c.input(0);
+///   for (onestone::Index k = 0; k < c.output_shape().numel(); ++k)
+///     dx.add(k, g[k] * 3 * x[k] * x[k]);
+/// }
+/// @endcode
+template <typename T>
+class BackwardContext {
+ public:
+  BackwardContext(Tape<T>& tape, const Node<T>& node) : tape_(tape), node_(node) {}
+  Tape<T>& tape() const noexcept { return tape_; }
+  /// The gradient of the loss with respect to the output (numel(output) values).
+  const T* grad_output() const { return tape_.grad_in(node_.out); }
+  const T* output() const { return tape_.value(node_.out); }
+  const Shape& output_shape() const { return tape_.shape(node_.out); }
+  int num_inputs() const noexcept { return node_.num_in; }
+  /// Variable id of input k.
+  int input_id(int k) const { return node_.in[k]; }
+  const T* input(int k) const { return tape_.value(node_.in[k]); }
+  const Shape& input_shape(int k) const { return tape_.shape(node_.in[k]); }
+  /// Where input k's gradient goes (null when it needs none). A sink is `fresh` the first time
+  /// it is handed out in a backward pass: then its memory holds no data and must be assigned.
+  GradSink<T> input_grad(int k) const { return tape_.sink(node_.in[k]); }
+  /// Scratch memory valid until the graph is reset (no heap allocation in steady state).
+  template <typename U>
+  U* scratch(std::size_t n) const {
+    return tape_.arena().template allocate<U>(n ? n : 1);
+  }
+
+ private:
+  Tape<T>& tape_;
+  const Node<T>& node_;
+};
+
+template <typename T>
+template <typename Op>
+void Tape<T>::call_backward(Tape& t, const Node<T>& n) {
+  static_cast<const Op*>(n.saved)->backward(BackwardContext<T>(t, n));
+}
+
+template <typename T>
+template <typename Op>
+void Tape<T>::record_op(int out, const Op& op, const int* ins, int n) {
+  static_assert(std::is_trivially_copyable<Op>::value && std::is_trivially_destructible<Op>::value,
+                "an operation's saved state must be trivially copyable and destructible");
+  const char* name = op.name();
+  check_forward(out, name);
+  if (!slot(out).requires_grad) return;
+  void* mem = arena_.allocate_bytes(sizeof(Op));
+  const Op* saved = new (mem) Op(op);
+  int* in = arena_.template allocate<int>(static_cast<std::size_t>(n > 0 ? n : 1));
+  for (int k = 0; k < n; ++k) in[k] = ins[k];
+  Node<T> node;
+  node.backward = &Tape<T>::template call_backward<Op>;
+  node.op = name;
+  node.saved = saved;
+  node.in = in;
+  node.num_in = n;
+  node.out = out;
+  nodes_.push_back(node);
+}
 
 /// RAII scope that releases every variable created inside it on exit (evaluation loops).
 ///

@@ -1,121 +1,161 @@
 #pragma once
 /// @file regression.hpp
-/// Regression losses: mean squared error, L1, Huber.
+/// Regression losses: mean squared error, L1, Huber, with per-sample weights.
 
 #include <cmath>
 
 #include "onestone/autograd/detail/op_common.hpp"
-#include "onestone/losses/cross_entropy.hpp"
+#include "onestone/losses/binary_cross_entropy.hpp"
+#include "onestone/losses/reduction.hpp"
 
 namespace onestone {
 namespace losses {
 namespace detail {
-enum class RegKind : Index { Mse = 0, L1 = 1, Huber = 2 };
 
-inline const char* reg_name(RegKind k) {
-  return k == RegKind::Mse ? "mse_loss" : (k == RegKind::L1 ? "l1_loss" : "huber_loss");
-}
+/// The element-wise regression losses: value of one residual d = p − y and its derivative.
+struct MseFn {
+  static constexpr const char* name = "mse_loss";
+  template <class D, class S>
+  static auto value(const D& d, S) {
+    return d.square();
+  }
+  template <class D, class S>
+  static auto grad(const D& d, S) {
+    return d * S(2);
+  }
+};
+struct L1Fn {
+  static constexpr const char* name = "l1_loss";
+  template <class D, class S>
+  static auto value(const D& d, S) {
+    return d.abs();
+  }
+  template <class D, class S>
+  static auto grad(const D& d, S) {
+    return d.sign();
+  }
+};
+/// ½d² for |d| < δ, δ·(|d| − ½δ) otherwise (PyTorch's `HuberLoss`).
+struct HuberFn {
+  static constexpr const char* name = "huber_loss";
+  template <class D, class S>
+  static auto value(const D& d, S delta) {
+    return (d.abs() < delta).select(S(0.5) * d.square(), delta * (d.abs() - S(0.5) * delta));
+  }
+  template <class D, class S>
+  static auto grad(const D& d, S delta) {
+    return d.max(-delta).min(delta);
+  }
+};
 
-template <typename T>
-inline void regression_backward(autograd::Tape<T>& t, const autograd::Node<T>& n) {
-  using autograd::detail::ConstFlatArray;
-  const Index N = t.shape(n.in[0]).numel();
-  const T g = t.grad_in(n.out)[0] * n.s[0];
-  const T delta = n.s[1];
-  const RegKind kind = static_cast<RegKind>(n.i[0]);
-  ConstFlatArray<T> p(t.value(n.in[0]), N);
-  ConstFlatArray<T> y(t.value(n.in[1]), N);
-  const autograd::GradSink<T> gp = t.sink(n.in[0]);
-  const autograd::GradSink<T> gy = t.sink(n.in[1]);
+/// Saved state of a regression loss: per-element weights (null = all 1), scale, Huber's δ.
+template <typename T, typename Fn>
+struct RegressionOp {
+  const T* ew;
+  T scale, delta;
+  const char* name() const { return Fn::name; }
+  void backward(const autograd::BackwardContext<T>& c) const;
+};
+
+template <typename T, typename Fn>
+void RegressionOp<T, Fn>::backward(const autograd::BackwardContext<T>& c) const {
+  using autograd::detail::cflat;
+  const Index N = c.input_shape(0).numel();
+  const T g = c.grad_output()[0] * scale;
+  autograd::detail::ConstFlatArray<T> p = cflat(c.input(0), N), y = cflat(c.input(1), N);
   for (int side = 0; side < 2; ++side) {
-    const autograd::GradSink<T>& gs = side == 0 ? gp : gy;
+    const autograd::GradSink<T> gs = c.input_grad(side);
     if (!gs) continue;
     const T sgn = side == 0 ? g : -g;
     auto d = autograd::detail::flat(gs.ptr, N);
-    switch (kind) {
-      case RegKind::Mse:
-        autograd::accumulate(gs, d, (p - y) * (T(2) * sgn));
-        break;
-      case RegKind::L1:
-        autograd::accumulate(gs, d, (p - y).sign() * sgn);
-        break;
-      case RegKind::Huber:
-        autograd::accumulate(gs, d, (p - y).max(-delta).min(delta) * sgn);
-        break;
-    }
+    if (ew)
+      autograd::accumulate(gs, d, Fn::grad(p - y, delta) * cflat(ew, N) * sgn);
+    else
+      autograd::accumulate(gs, d, Fn::grad(p - y, delta) * sgn);
   }
 }
 
-template <typename T>
-inline Var<T> regression_loss(const Var<T>& pred, const Var<T>& target, RegKind kind, T delta,
-                              Reduction reduction) {
+template <typename T, typename Fn>
+inline Var<T> regression_loss(const Var<T>& pred, const Var<T>& target, const LossOptions<T>& opt) {
   using namespace autograd::detail;
-  const char* name = reg_name(kind);
+  const char* name = Fn::name;
   autograd::Tape<T>& t = common_tape(pred, target, name);
   if (pred.numel() != target.numel())
     throw std::invalid_argument(
         shapes_msg(name, pred.shape(), target.shape(), "predictions and targets differ in size"));
-  if (kind == RegKind::Huber && !(delta > T(0)))
-    throw std::invalid_argument("huber_loss: delta must be positive");
+  const T delta = static_cast<T>(opt.delta_);
+  if (!(delta > T(0))) throw std::invalid_argument(std::string(name) + ": delta must be positive");
   const Index N = pred.numel();
-  ConstFlatArray<T> p(t.value(pred.id()), N);
-  ConstFlatArray<T> y(t.value(target.id()), N);
-  T total = 0;
-  switch (kind) {
-    case RegKind::Mse:
-      total = (p - y).square().sum();
-      break;
-    case RegKind::L1:
-      total = (p - y).abs().sum();
-      break;
-    case RegKind::Huber:
-      for (Index k = 0; k < N; ++k) {
-        const T a = std::abs(p[k] - y[k]);
-        total += a < delta ? T(0.5) * a * a : delta * (a - T(0.5) * delta);
-      }
-      break;
-  }
-  const T scale = reduction == Reduction::Mean ? T(1) / static_cast<T>(N ? N : 1) : T(1);
+  const Index samples = pred.shape().rank() ? pred.shape()[0] : 1;
+  check_sample_weight(name, opt.sample_weight_, samples);
+  T denom;
+  const T* ew = element_weights(t, opt.sample_weight_, samples, samples ? N / samples : 0, denom);
+  ConstFlatArray<T> p = cflat(pred.data(), N), y = cflat(target.data(), N);
+  const T total = ew ? (Fn::value(p - y, delta) * cflat(ew, N)).sum() : Fn::value(p - y, delta).sum();
+  const T scale =
+      opt.reduction_ == Reduction::Mean ? (denom > T(0) ? T(1) / denom : T(0)) : T(1);
   const int out = make_output(t, Shape{}, pred.requires_grad() || target.requires_grad());
   t.value(out)[0] = total * scale;
-  record(t, &regression_backward<T>, name, out, pred.id(), target.id(), -1, nullptr, scale, delta,
-         static_cast<Index>(kind));
-  t.check_forward(out, name);
-  return Var<T>(&t, out);
+  return emit(t, out, RegressionOp<T, Fn>{ew, scale, delta}, {pred.id(), target.id()});
 }
+
 }  // namespace detail
 
 /// Mean squared error between predictions and targets of equal element count.
 /// Example: `auto loss = onestone::losses::mse_loss(pred, target);`
 template <typename T>
+inline Var<T> mse_loss(const Var<T>& pred, const Var<T>& target, const LossOptions<T>& opt) {
+  return detail::regression_loss<T, detail::MseFn>(pred, target, opt);
+}
+template <typename T>
 inline Var<T> mse_loss(const Var<T>& pred, const Var<T>& target, Reduction r = Reduction::Mean) {
-  return detail::regression_loss(pred, target, detail::RegKind::Mse, T(1), r);
+  return mse_loss(pred, target, LossOptions<T>().reduction(r));
 }
 template <typename T>
 inline Var<T> mse_loss(const Var<T>& pred, const Tensor<T>& target, Reduction r = Reduction::Mean) {
   return mse_loss(pred, Var<T>::from(target, pred.tape()), r);
 }
+template <typename T>
+inline Var<T> mse_loss(const Var<T>& pred, const Tensor<T>& target, const LossOptions<T>& opt) {
+  return mse_loss(pred, Var<T>::from(target, pred.tape()), opt);
+}
 /// Mean absolute error.
 template <typename T>
+inline Var<T> l1_loss(const Var<T>& pred, const Var<T>& target, const LossOptions<T>& opt) {
+  return detail::regression_loss<T, detail::L1Fn>(pred, target, opt);
+}
+template <typename T>
 inline Var<T> l1_loss(const Var<T>& pred, const Var<T>& target, Reduction r = Reduction::Mean) {
-  return detail::regression_loss(pred, target, detail::RegKind::L1, T(1), r);
+  return l1_loss(pred, target, LossOptions<T>().reduction(r));
 }
 template <typename T>
 inline Var<T> l1_loss(const Var<T>& pred, const Tensor<T>& target, Reduction r = Reduction::Mean) {
   return l1_loss(pred, Var<T>::from(target, pred.tape()), r);
 }
+template <typename T>
+inline Var<T> l1_loss(const Var<T>& pred, const Tensor<T>& target, const LossOptions<T>& opt) {
+  return l1_loss(pred, Var<T>::from(target, pred.tape()), opt);
+}
 /// Huber loss: ½d² for |d| < delta, delta·(|d| − ½delta) otherwise (PyTorch's `HuberLoss`).
+template <typename T>
+inline Var<T> huber_loss(const Var<T>& pred, const Var<T>& target, const LossOptions<T>& opt) {
+  return detail::regression_loss<T, detail::HuberFn>(pred, target, opt);
+}
 template <typename T>
 inline Var<T> huber_loss(const Var<T>& pred, const Var<T>& target,
                          autograd::detail::type_identity_t<T> delta = T(1),
                          Reduction r = Reduction::Mean) {
-  return detail::regression_loss(pred, target, detail::RegKind::Huber, delta, r);
+  return huber_loss(pred, target, LossOptions<T>().reduction(r).delta(delta));
 }
 template <typename T>
 inline Var<T> huber_loss(const Var<T>& pred, const Tensor<T>& target,
                          autograd::detail::type_identity_t<T> delta = T(1),
                          Reduction r = Reduction::Mean) {
   return huber_loss(pred, Var<T>::from(target, pred.tape()), delta, r);
+}
+template <typename T>
+inline Var<T> huber_loss(const Var<T>& pred, const Tensor<T>& target, const LossOptions<T>& opt) {
+  return huber_loss(pred, Var<T>::from(target, pred.tape()), opt);
 }
 
 }  // namespace losses

@@ -75,7 +75,7 @@ class CrossStitch : public SharingStrategy<T> {
       Var<T> alpha = stitches_[l]->var(tape);
       for (int t = 0; t < Tn; ++t)
         mixed_[static_cast<std::size_t>(t)] =
-            weighted_sum(h_, narrow(reshape(alpha, Shape{1, Index(Tn) * Tn}), Index(t) * Tn, Tn));
+            weighted_sum(h_, narrow(reshape(alpha, Shape{1, Index(Tn) * Tn}), -1, Index(t) * Tn, Tn));
       h_.swap(mixed_);
     }
     for (int t = 0; t < Tn; ++t) reps[t] = h_[static_cast<std::size_t>(t)];

@@ -92,6 +92,41 @@ class Shape {
     return s + "]";
   }
 
+  /// Row-major element strides: stride(i) = product of the dimensions after i.
+  std::array<Index, kMaxRank> strides() const noexcept {
+    std::array<Index, kMaxRank> st{};
+    Index s = 1;
+    for (int i = rank_ - 1; i >= 0; --i) {
+      st[static_cast<std::size_t>(i)] = s;
+      s *= dims_[static_cast<std::size_t>(i)];
+    }
+    return st;
+  }
+  /// Product of dimensions [begin, end) (1 for an empty range).
+  Index span(int begin, int end) const noexcept {
+    Index n = 1;
+    for (int i = begin; i < end; ++i) n *= dims_[static_cast<std::size_t>(i)];
+    return n;
+  }
+  /// This shape without dimension i (0 <= i < rank).
+  Shape without(int i) const {
+    Shape s;
+    for (int k = 0; k < rank_; ++k)
+      if (k != i) s.push_back(dims_[static_cast<std::size_t>(k)]);
+    return s;
+  }
+  /// This shape with a dimension of size d inserted before position i (0 <= i <= rank).
+  Shape inserted(int i, Index d) const {
+    Shape s;
+    for (int k = 0; k <= rank_; ++k) {
+      if (k == i) s.push_back(d);
+      if (k < rank_) s.push_back(dims_[static_cast<std::size_t>(k)]);
+    }
+    return s;
+  }
+  /// Dimension i, unchecked (0 <= i < rank).
+  Index at(int i) const noexcept { return dims_[static_cast<std::size_t>(i)]; }
+
   /// A 2-D shape {rows, cols}.
   static Shape matrix(Index rows, Index cols) { return Shape{rows, cols}; }
   /// A 1-D shape {n}.
@@ -103,5 +138,22 @@ class Shape {
   std::array<Index, kMaxRank> dims_{};
   int rank_ = 0;
 };
+
+/// The NumPy broadcast of two shapes (aligned from the right; a dimension of size 1 stretches).
+/// Returns false when some aligned pair differs and neither is 1.
+///
+/// Example: `Shape out; broadcast_shapes(Shape{8, 1, 5}, Shape{3, 1}, out);  // out == [8, 3, 5]`
+inline bool broadcast_shapes(const Shape& a, const Shape& b, Shape& out) {
+  const int r = a.rank() > b.rank() ? a.rank() : b.rank();
+  Shape s;
+  for (int i = 0; i < r; ++i) {
+    const int ia = i - (r - a.rank()), ib = i - (r - b.rank());
+    const Index da = ia >= 0 ? a.at(ia) : 1, db = ib >= 0 ? b.at(ib) : 1;
+    if (da != db && da != 1 && db != 1) return false;
+    s.push_back(da == 1 ? db : da);
+  }
+  out = s;
+  return true;
+}
 
 }  // namespace onestone

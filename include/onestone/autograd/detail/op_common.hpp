@@ -1,7 +1,9 @@
 #pragma once
 /// @file op_common.hpp
-/// Internal helpers shared by the operation headers: output creation, node recording, views.
+/// Internal helpers shared by the operation headers: output creation, recording, axis checks,
+/// flat Eigen views and message helpers.
 
+#include <initializer_list>
 #include <stdexcept>
 #include <string>
 
@@ -29,33 +31,43 @@ inline Tape<T>& common_tape(const Var<T>& a, const Var<T>& b, const char* op) {
   return ta;
 }
 
-/// Creates the output variable of an operation.
+/// Creates the output variable of an operation (uninitialised values).
 template <typename T>
 inline int make_output(Tape<T>& t, const Shape& s, bool requires_grad) {
   return t.new_var(s, requires_grad);
 }
 
-/// Records a node for `out` when it requires a gradient; returns a pointer to the stored node
-/// so that the caller may fill saved data (or nullptr when nothing is recorded).
-template <typename T>
-inline void record(Tape<T>& t, typename Node<T>::BackwardFn fn, const char* op, int out, int a,
-                   int b = -1, int c = -1, void* aux = nullptr, T s0 = T(0), T s1 = T(0),
-                   Index i0 = 0, Index i1 = 0, void* aux2 = nullptr) {
-  if (!t.requires_grad(out)) return;
-  Node<T> n;
-  n.backward = fn;
-  n.op = op;
-  n.out = out;
-  n.in[0] = a;
-  n.in[1] = b;
-  n.in[2] = c;
-  n.aux = aux;
-  n.aux2 = aux2;
-  n.s[0] = s0;
-  n.s[1] = s1;
-  n.i[0] = i0;
-  n.i[1] = i1;
-  t.record(n);
+/// Records `op` for output `out` from inputs `ins` (ids) and returns the output as a Var: the
+/// one way every built-in operation finishes (anomaly check included).
+template <typename T, typename Op>
+inline Var<T> emit(Tape<T>& t, int out, const Op& op, std::initializer_list<int> ins) {
+  t.record_op(out, op, ins.begin(), static_cast<int>(ins.size()));
+  return Var<T>(&t, out);
+}
+/// Same with `n` input ids at `ins`.
+template <typename T, typename Op>
+inline Var<T> emit(Tape<T>& t, int out, const Op& op, const int* ins, int n) {
+  t.record_op(out, op, ins, n);
+  return Var<T>(&t, out);
+}
+
+/// The axis `axis` of a rank-`rank` tensor made non-negative (negative counts from the end);
+/// throws std::invalid_argument naming the operation, the axis and the shape when out of range.
+inline int normalize_axis(const char* op, int axis, const Shape& s, int extra = 0) {
+  const int r = s.rank() + extra;
+  const int a = axis < 0 ? axis + r : axis;
+  if (a < 0 || a >= r || r == 0)
+    throw std::invalid_argument(std::string(op) + ": axis " + std::to_string(axis) +
+                                " out of range for shape " + s.str() + " (rank " +
+                                std::to_string(s.rank()) + ")");
+  return a;
+}
+
+/// Splits a shape around `axis` into outer × len × inner.
+inline void axis_split(const Shape& s, int axis, Index& outer, Index& len, Index& inner) {
+  outer = s.span(0, axis);
+  len = s.at(axis);
+  inner = s.span(axis + 1, s.rank());
 }
 
 template <typename T>
@@ -82,9 +94,15 @@ inline FlatArray<T> flat(T* p, Index n) {
   return FlatArray<T>(p, n);
 }
 
-/// "op: expected ..., got [..] and [..]" style message helper.
+/// "op: what (shapes [..] and [..])" message helper.
 inline std::string shapes_msg(const char* op, const Shape& a, const Shape& b, const char* what) {
   return std::string(op) + ": " + what + " (shapes " + a.str() + " and " + b.str() + ")";
+}
+
+/// Copies (fresh) or adds n values of src into a gradient sink.
+template <typename T>
+inline void add_to(const GradSink<T>& g, const T* src, Index n) {
+  accumulate(g, flat(g.ptr, n), cflat(src, n));
 }
 
 }  // namespace detail

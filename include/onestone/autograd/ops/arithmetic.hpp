@@ -1,270 +1,269 @@
 #pragma once
 /// @file arithmetic.hpp
-/// Element-wise add, sub, mul, div with broadcasting of a row vector, a column, or a scalar;
-/// affine maps with scalars; the arithmetic operators on `Var`.
+/// Element-wise binary operations with NumPy broadcasting — add, sub, mul, div, maximum,
+/// minimum — the affine map α·x + β, and the arithmetic operators on `Var`.
+///
+/// Broadcasting follows NumPy: shapes are aligned from the right and a dimension of size 1 (or
+/// a missing one) stretches to the other's size; `[8, 1, 5] + [3, 1]` gives `[8, 3, 5]`. The
+/// gradient of a stretched operand is the sum over the dimensions it was stretched along.
 
+#include "onestone/autograd/detail/broadcast.hpp"
 #include "onestone/autograd/detail/op_common.hpp"
+#include "onestone/tensor/threads.hpp"
 
 namespace onestone {
 namespace autograd {
 namespace detail {
 
-/// How an operand of a binary op is laid over the output [R, C].
-enum class Bcast : Index { Same = 0, Row = 1, Col = 2, Scalar = 3 };
-enum class BinOp : Index { Add = 0, Sub = 1, Mul = 2, Div = 3 };
-
-inline const char* binop_name(BinOp op) {
-  switch (op) {
-    case BinOp::Add:
-      return "add";
-    case BinOp::Sub:
-      return "sub";
-    case BinOp::Mul:
-      return "mul";
-    default:
-      return "div";
-  }
-}
-
-template <typename T>
-using ConstRow = Eigen::Map<const Eigen::Array<T, 1, Eigen::Dynamic>>;
-template <typename T>
-using MutRow = Eigen::Map<Eigen::Array<T, 1, Eigen::Dynamic>>;
-
-/// Calls f(row_expression) for row r of an operand of the given broadcast kind.
+/// Calls f(a_row, b_row) with the rows of two operands of length `len` at a and b: a Map when
+/// the operand's row stride is 1, a constant when it is 0 (broadcast along the row).
 template <typename T, typename F>
-inline void with_row(Bcast k, const T* p, Index r, Index C, F&& f) {
-  switch (k) {
-    case Bcast::Same:
-      f(ConstRow<T>(p + r * C, C));
-      break;
-    case Bcast::Row:
-      f(ConstRow<T>(p, C));
-      break;
-    case Bcast::Col:
-      f(Eigen::Array<T, 1, Eigen::Dynamic>::Constant(C, p[r]));
-      break;
-    case Bcast::Scalar:
-      f(Eigen::Array<T, 1, Eigen::Dynamic>::Constant(C, p[0]));
-      break;
+inline void with_rows(Index sa, Index sb, const T* a, const T* b, Index len, F&& f) {
+  using Arr = Eigen::Array<T, Eigen::Dynamic, 1>;
+  if (len == 1 || (sa && sb))
+    f(cflat(a, len), cflat(b, len));
+  else if (sa)
+    f(cflat(a, len), Arr::Constant(len, *b));
+  else
+    f(Arr::Constant(len, *a), cflat(b, len));
+}
+
+/// The element-wise functions of the binary family: the value f(a, b) and the gradient terms
+/// g·∂f/∂a and g·∂f/∂b (o is the output f(a, b)).
+struct AddFn {
+  static constexpr const char* name = "add";
+  template <class A, class B>
+  static auto f(const A& a, const B& b) {
+    return a + b;
   }
-}
-
-/// Rows iterated by kernels: a Same/Same or scalar-broadcast op runs as one long row.
-inline void layout(Bcast ka, Bcast kb, Index R, Index C, Index& rows, Index& cols) {
-  const bool one_row =
-      (ka == Bcast::Same || ka == Bcast::Scalar) && (kb == Bcast::Same || kb == Bcast::Scalar);
-  rows = one_row ? 1 : R;
-  cols = one_row ? R * C : C;
-}
-
-/// Accumulates the full-size row `e` into the gradient of an operand of kind k at row r.
-template <typename T, typename E>
-inline void reduce_row(Bcast k, const GradSink<T>& g, Index r, Index C, const E& e,
-                       bool first_row) {
-  switch (k) {
-    case Bcast::Same: {
-      MutRow<T> dst(g.ptr + r * C, C);
-      if (g.fresh)
-        dst = e;
-      else
-        dst += e;
-      break;
-    }
-    case Bcast::Row: {
-      MutRow<T> dst(g.ptr, C);
-      if (g.fresh && first_row)
-        dst = e;
-      else
-        dst += e;
-      break;
-    }
-    case Bcast::Col: {
-      const T s = e.sum();
-      g.ptr[r] = g.fresh ? s : g.ptr[r] + s;
-      break;
-    }
-    case Bcast::Scalar: {
-      const T s = e.sum();
-      g.ptr[0] = (g.fresh && first_row) ? s : g.ptr[0] + s;
-      break;
-    }
+  template <class G, class A, class B, class O>
+  static auto da(const G& g, const A&, const B&, const O&) {
+    return g;
   }
-}
+  template <class G, class A, class B, class O>
+  static auto db(const G& g, const A&, const B&, const O&) {
+    return g;
+  }
+};
+struct SubFn {
+  static constexpr const char* name = "sub";
+  template <class A, class B>
+  static auto f(const A& a, const B& b) {
+    return a - b;
+  }
+  template <class G, class A, class B, class O>
+  static auto da(const G& g, const A&, const B&, const O&) {
+    return g;
+  }
+  template <class G, class A, class B, class O>
+  static auto db(const G& g, const A&, const B&, const O&) {
+    return -g;
+  }
+};
+struct MulFn {
+  static constexpr const char* name = "mul";
+  template <class A, class B>
+  static auto f(const A& a, const B& b) {
+    return a * b;
+  }
+  template <class G, class A, class B, class O>
+  static auto da(const G& g, const A&, const B& b, const O&) {
+    return g * b;
+  }
+  template <class G, class A, class B, class O>
+  static auto db(const G& g, const A& a, const B&, const O&) {
+    return g * a;
+  }
+};
+struct DivFn {
+  static constexpr const char* name = "div";
+  template <class A, class B>
+  static auto f(const A& a, const B& b) {
+    return a / b;
+  }
+  template <class G, class A, class B, class O>
+  static auto da(const G& g, const A&, const B& b, const O&) {
+    return g / b;
+  }
+  template <class G, class A, class B, class O>
+  static auto db(const G& g, const A&, const B& b, const O& o) {
+    return -(g * o) / b;
+  }
+};
+/// max(a, b); NaN propagates, and on ties each side gets half the gradient (as PyTorch's
+/// `maximum`).
+struct MaximumFn {
+  static constexpr const char* name = "maximum";
+  template <class A, class B>
+  static auto f(const A& a, const B& b) {
+    using S = typename A::Scalar;
+    return a.binaryExpr(b, Eigen::internal::scalar_max_op<S, S, Eigen::PropagateNaN>());
+  }
+  template <class G, class A, class B, class O>
+  static auto da(const G& g, const A& a, const B& b, const O&) {
+    using S = typename G::Scalar;
+    return (a > b).select(g, (a == b).select(g * S(0.5), S(0)));
+  }
+  template <class G, class A, class B, class O>
+  static auto db(const G& g, const A& a, const B& b, const O&) {
+    using S = typename G::Scalar;
+    return (b > a).select(g, (a == b).select(g * S(0.5), S(0)));
+  }
+};
+/// min(a, b); ties split the gradient as in `maximum`.
+struct MinimumFn {
+  static constexpr const char* name = "minimum";
+  template <class A, class B>
+  static auto f(const A& a, const B& b) {
+    using S = typename A::Scalar;
+    return a.binaryExpr(b, Eigen::internal::scalar_min_op<S, S, Eigen::PropagateNaN>());
+  }
+  template <class G, class A, class B, class O>
+  static auto da(const G& g, const A& a, const B& b, const O&) {
+    using S = typename G::Scalar;
+    return (a < b).select(g, (a == b).select(g * S(0.5), S(0)));
+  }
+  template <class G, class A, class B, class O>
+  static auto db(const G& g, const A& a, const B& b, const O&) {
+    using S = typename G::Scalar;
+    return (b < a).select(g, (a == b).select(g * S(0.5), S(0)));
+  }
+};
 
-template <typename T>
-inline void binary_backward(Tape<T>& t, const Node<T>& n) {
-  const BinOp op = static_cast<BinOp>(n.i[0]);
-  const Bcast ka = static_cast<Bcast>(n.i[1] & 0xff), kb = static_cast<Bcast>(n.i[1] >> 8);
-  const int a = n.in[0], b = n.in[1];
-  const Shape& so = t.shape(n.out);
-  Index rows, cols;
-  layout(ka, kb, so.rows(), so.cols(), rows, cols);
-  const T* G = t.grad_in(n.out);
-  const T* A = t.value(a);
-  const T* B = t.value(b);
-  const T* O = t.value(n.out);
-  const GradSink<T> ga = t.sink(a);
-  const GradSink<T> gb = t.sink(b);
-  for (Index r = 0; r < rows; ++r) {
-    ConstRow<T> g(G + r * cols, cols);
-    ConstRow<T> o(O + r * cols, cols);
-    with_row(kb, B, r, cols, [&](const auto& brow) {
-      if (!ga) return;
-      switch (op) {
-        case BinOp::Add:
-        case BinOp::Sub:
-          reduce_row(ka, ga, r, cols, g, r == 0);
-          break;
-        case BinOp::Mul:
-          reduce_row(ka, ga, r, cols, g * brow, r == 0);
-          break;
-        case BinOp::Div:
-          reduce_row(ka, ga, r, cols, g / brow, r == 0);
-          break;
-      }
+/// Saved state of a broadcast binary operation: the iteration plan.
+template <typename T, typename Fn>
+struct BinaryOp {
+  Plan plan;
+  const char* name() const { return Fn::name; }
+
+  /// Writes f(a, b) into o for rows [r0, r1) (or, for a one-row plan, elements [r0, r1)).
+  static void forward_part(const Plan& p, const T* A, const T* B, T* O, Index r0, Index r1) {
+    const Index len = p.row_length();
+    if (p.rows() == 1) {  // one long row: the range is of elements
+      const Index sa = p.inner(0), sb = p.inner(1);
+      const Index n = r1 - r0;
+      with_rows<T>(sa, sb, A + sa * r0, B + sb * r0, n,
+                   [&](const auto& a, const auto& b) { flat(O + r0, n) = Fn::f(a, b); });
+      return;
+    }
+    for_rows(p, r0, r1, [&](Index row, const Index* off) {
+      with_rows<T>(p.inner(0), p.inner(1), A + off[0], B + off[1], len,
+                   [&](const auto& a, const auto& b) { flat(O + row * len, len) = Fn::f(a, b); });
     });
-    if (!gb) continue;
-    switch (op) {
-      case BinOp::Add:
-        reduce_row(kb, gb, r, cols, g, r == 0);
-        break;
-      case BinOp::Sub:
-        reduce_row(kb, gb, r, cols, -g, r == 0);
-        break;
-      case BinOp::Mul:
-        with_row(ka, A, r, cols,
-                 [&](const auto& arow) { reduce_row(kb, gb, r, cols, g * arow, r == 0); });
-        break;
-      case BinOp::Div:
-        with_row(kb, B, r, cols,
-                 [&](const auto& brow) { reduce_row(kb, gb, r, cols, -(g * o) / brow, r == 0); });
-        break;
-    }
   }
-}
+  static void forward(const Plan& p, const T* A, const T* B, T* O) {
+    const Index units = p.rows() == 1 ? p.row_length() : p.rows();
+    const Index min_units =
+        p.rows() == 1 ? onestone::detail::kParallelElements
+                      : (onestone::detail::kParallelElements + p.row_length() - 1) / p.row_length();
+    onestone::detail::parallel_ranges(units, std::max<Index>(min_units, 2), [&](Index lo, Index hi) {
+      forward_part(p, A, B, O, lo, hi);
+    });
+  }
 
-/// Classifies how b broadcasts against a; returns false when it cannot.
-inline bool classify(const Shape& a, const Shape& b, Bcast& ka, Bcast& kb, Shape& out) {
-  if (a == b) {
-    ka = kb = Bcast::Same;
-    out = a;
-    return true;
-  }
-  if (b.numel() == 1) {
-    ka = Bcast::Same;
-    kb = Bcast::Scalar;
-    out = a;
-    return true;
-  }
-  if (a.numel() == 1) {
-    ka = Bcast::Scalar;
-    kb = Bcast::Same;
-    out = b;
-    return true;
-  }
-  auto is_row = [](const Shape& s) { return s.rank() == 1 || (s.rank() == 2 && s[0] == 1); };
-  auto is_col = [](const Shape& s) { return s.rank() >= 1 && s.cols() == 1; };
-  if (is_row(b) && b.cols() == a.cols() && a.rank() >= 2) {
-    ka = Bcast::Same;
-    kb = Bcast::Row;
-    out = a;
-    return true;
-  }
-  if (is_row(a) && a.cols() == b.cols() && b.rank() >= 2) {
-    ka = Bcast::Row;
-    kb = Bcast::Same;
-    out = b;
-    return true;
-  }
-  if (is_col(b) && b.rank() >= 2 && b.rows() == a.rows() && a.rank() >= 2) {
-    ka = Bcast::Same;
-    kb = Bcast::Col;
-    out = a;
-    return true;
-  }
-  if (is_col(a) && a.rank() >= 2 && a.rows() == b.rows() && b.rank() >= 2) {
-    ka = Bcast::Col;
-    kb = Bcast::Same;
-    out = b;
-    return true;
-  }
-  return false;
-}
-
-template <typename T>
-inline Var<T> binary(const Var<T>& a, const Var<T>& b, BinOp op) {
-  const char* name = binop_name(op);
-  Tape<T>& t = common_tape(a, b, name);
-  Bcast ka, kb;
-  Shape so;
-  if (!classify(a.shape(), b.shape(), ka, kb, so))
-    throw std::invalid_argument(shapes_msg(
-        name, a.shape(), b.shape(),
-        "cannot broadcast (supported: equal shapes, a row vector [C], a column [R, 1], a scalar)"));
-  const int out = make_output(t, so, a.requires_grad() || b.requires_grad());
-  Index rows, cols;
-  layout(ka, kb, so.rows(), so.cols(), rows, cols);
-  const T* A = t.value(a.id());
-  const T* B = t.value(b.id());
-  T* O = t.value(out);
-  for (Index r = 0; r < rows; ++r) {
-    MutRow<T> o(O + r * cols, cols);
-    with_row(ka, A, r, cols, [&](const auto& arow) {
-      with_row(kb, B, r, cols, [&](const auto& brow) {
-        switch (op) {
-          case BinOp::Add:
-            o = arow + brow;
-            break;
-          case BinOp::Sub:
-            o = arow - brow;
-            break;
-          case BinOp::Mul:
-            o = arow * brow;
-            break;
-          case BinOp::Div:
-            o = arow / brow;
-            break;
+  void backward(const BackwardContext<T>& c) const {
+    GradSink<T> ga = c.input_grad(0), gb = c.input_grad(1);
+    if (!ga && !gb) return;
+    const T* G = c.grad_output();
+    const T* A = c.input(0);
+    const T* B = c.input(1);
+    const T* O = c.output();
+    const Index N = c.output_shape().numel();
+    const Index na = c.input_shape(0).numel(), nb = c.input_shape(1).numel();
+    // A broadcast operand's gradient is accumulated over the rows it was stretched along.
+    if (ga && na != N) ga.zero_if_fresh(na);
+    if (gb && nb != N) gb.zero_if_fresh(nb);
+    const Index len = plan.row_length();
+    const Index sa = len == 1 ? 1 : plan.inner(0), sb = len == 1 ? 1 : plan.inner(1);
+    auto row_grads = [&](Index go, Index oa, Index ob, Index n) {
+      ConstFlatArray<T> g = cflat(G + go, n), o = cflat(O + go, n);
+      with_rows<T>(sa, sb, A + oa, B + ob, n, [&](const auto& a, const auto& b) {
+        if (ga) {
+          if (sa)
+            accumulate(ga, flat(ga.ptr + oa, n), Fn::da(g, a, b, o));
+          else
+            ga.ptr[oa] += Fn::da(g, a, b, o).sum();
+        }
+        if (gb) {
+          if (sb)
+            accumulate(gb, flat(gb.ptr + ob, n), Fn::db(g, a, b, o));
+          else
+            gb.ptr[ob] += Fn::db(g, a, b, o).sum();
         }
       });
+    };
+    if (plan.rows() == 1 && na == N && nb == N) {
+      // Same shapes: one flat pass, split across threads when large.
+      onestone::detail::parallel_ranges(N, onestone::detail::kParallelElements,
+                                        [&](Index lo, Index hi) { row_grads(lo, lo, lo, hi - lo); });
+      return;
+    }
+    for_rows(plan, 0, plan.rows(), [&](Index row, const Index* off) {
+      row_grads(row * len, off[0], off[1], len);
     });
   }
-  record(t, &binary_backward<T>, name, out, a.id(), b.id(), -1, nullptr, T(0), T(0),
-         static_cast<Index>(op), static_cast<Index>(ka) | (static_cast<Index>(kb) << 8));
-  t.check_forward(out, name);
-  return Var<T>(&t, out);
+};
+
+template <typename T, typename Fn>
+inline Var<T> binary(const Var<T>& a, const Var<T>& b) {
+  Tape<T>& t = common_tape(a, b, Fn::name);
+  Shape so;
+  if (!broadcast_shapes(a.shape(), b.shape(), so))
+    throw std::invalid_argument(shapes_msg(
+        Fn::name, a.shape(), b.shape(),
+        "shapes do not broadcast (aligned from the right, each pair of dimensions must be equal "
+        "or one of them 1)"));
+  const int out = make_output(t, so, a.requires_grad() || b.requires_grad());
+  BinaryOp<T, Fn> op;
+  op.plan = broadcast_plan(so, {&a.shape(), &b.shape()});
+  if (so.numel() > 0) BinaryOp<T, Fn>::forward(op.plan, a.data(), b.data(), t.value(out));
+  return emit(t, out, op, {a.id(), b.id()});
 }
 
+/// Saved state of y = α·x + β.
 template <typename T>
-inline void affine_backward(Tape<T>& t, const Node<T>& n) {
-  auto g = t.sink(n.in[0]);
-  if (!g) return;
-  const Index N = t.shape(n.out).numel();
-  accumulate(g, flat(g.ptr, N), cflat(t.grad_in(n.out), N) * n.s[0]);
-}
+struct AffineOp {
+  T alpha;
+  const char* name() const { return "affine"; }
+  void backward(const BackwardContext<T>& c) const {
+    GradSink<T> g = c.input_grad(0);
+    if (!g) return;
+    const Index N = c.output_shape().numel();
+    accumulate(g, flat(g.ptr, N), cflat(c.grad_output(), N) * alpha);
+  }
+};
 
 }  // namespace detail
 
-/// Element-wise a + b with broadcasting (equal shapes, a row vector [C] or [1, C], a column
-/// [R, 1], or a one-element tensor on either side).
+/// Element-wise a + b with NumPy broadcasting (e.g. [B, C, H, W] + [C, 1, 1]).
 template <typename T>
 inline Var<T> add(const Var<T>& a, const Var<T>& b) {
-  return detail::binary(a, b, detail::BinOp::Add);
+  return detail::binary<T, detail::AddFn>(a, b);
 }
-/// Element-wise a − b with the broadcasting rules of `add`.
+/// Element-wise a − b with NumPy broadcasting.
 template <typename T>
 inline Var<T> sub(const Var<T>& a, const Var<T>& b) {
-  return detail::binary(a, b, detail::BinOp::Sub);
+  return detail::binary<T, detail::SubFn>(a, b);
 }
-/// Element-wise a ∘ b with the broadcasting rules of `add`.
+/// Element-wise a ∘ b with NumPy broadcasting.
 template <typename T>
 inline Var<T> mul(const Var<T>& a, const Var<T>& b) {
-  return detail::binary(a, b, detail::BinOp::Mul);
+  return detail::binary<T, detail::MulFn>(a, b);
 }
-/// Element-wise a / b with the broadcasting rules of `add`.
+/// Element-wise a / b with NumPy broadcasting.
 template <typename T>
 inline Var<T> div(const Var<T>& a, const Var<T>& b) {
-  return detail::binary(a, b, detail::BinOp::Div);
+  return detail::binary<T, detail::DivFn>(a, b);
+}
+/// Element-wise max(a, b) with NumPy broadcasting; ties split the gradient in halves.
+template <typename T>
+inline Var<T> maximum(const Var<T>& a, const Var<T>& b) {
+  return detail::binary<T, detail::MaximumFn>(a, b);
+}
+/// Element-wise min(a, b) with NumPy broadcasting; ties split the gradient in halves.
+template <typename T>
+inline Var<T> minimum(const Var<T>& a, const Var<T>& b) {
+  return detail::binary<T, detail::MinimumFn>(a, b);
 }
 
 /// y = alpha·x + beta element-wise (covers x + s, x − s, s − x, x·s, x / s).
@@ -274,10 +273,8 @@ inline Var<T> affine(const Var<T>& x, detail::type_identity_t<T> alpha,
   Tape<T>& t = x.tape();
   const int out = detail::make_output(t, x.shape(), x.requires_grad());
   const Index N = x.numel();
-  detail::flat(t.value(out), N) = detail::cflat(t.value(x.id()), N) * alpha + beta;
-  detail::record(t, &detail::affine_backward<T>, "affine", out, x.id(), -1, -1, nullptr, alpha);
-  t.check_forward(out, "affine");
-  return Var<T>(&t, out);
+  detail::flat(t.value(out), N) = detail::cflat(x.data(), N) * alpha + beta;
+  return detail::emit(t, out, detail::AffineOp<T>{alpha}, {x.id()});
 }
 
 template <typename T>
@@ -334,6 +331,8 @@ inline Var<T> operator/(const Var<T>& a, detail::type_identity_t<T> s) {
 using autograd::add;
 using autograd::affine;
 using autograd::div;
+using autograd::maximum;
+using autograd::minimum;
 using autograd::mul;
 using autograd::sub;
 }  // namespace onestone

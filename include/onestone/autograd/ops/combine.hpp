@@ -13,10 +13,14 @@ namespace onestone {
 namespace autograd {
 namespace detail {
 
+/// The ids of xs (which must share one shape), after an optional leading id `first` (>= 0).
 template <typename T>
-inline const int* store_ids(Tape<T>& t, const Var<T>* xs, std::size_t n, const char* op) {
+inline const int* store_ids(Tape<T>& t, const Var<T>* xs, std::size_t n, const char* op,
+                            int first = -1) {
   if (n == 0) throw std::invalid_argument(std::string(op) + ": no inputs");
-  int* ids = t.arena().template allocate<int>(n);
+  int* ids = t.arena().template allocate<int>(n + 1);
+  ids[0] = first;
+  if (first >= 0) ++ids;
   const Shape& s0 = xs[0].shape();
   for (std::size_t k = 0; k < n; ++k) {
     if (&xs[k].tape() != &t)
@@ -35,83 +39,88 @@ inline bool any_requires_grad(const Var<T>* xs, std::size_t n) {
   return false;
 }
 
+/// Saved state of weighted_sum: inputs are (w, x_0, ..., x_{n-1}).
 template <typename T>
-inline void weighted_sum_backward(Tape<T>& t, const Node<T>& n) {
-  const int* ids = static_cast<const int*>(n.aux);
-  const Index count = n.i[0];
-  const int w = n.in[0];
-  const Index N = t.shape(n.out).numel();
-  ConstFlatArray<T> g = cflat(t.grad_in(n.out), N);
-  const T* W = t.value(w);
-  const GradSink<T> gw = t.sink(w);
-  for (Index k = 0; k < count; ++k) {
-    if (gw) {
-      const T v = (g * cflat(t.value(ids[k]), N)).sum();
-      gw.ptr[k] = gw.fresh ? v : gw.ptr[k] + v;
+struct WeightedSumOp {
+  const char* name() const { return "weighted_sum"; }
+  void backward(const BackwardContext<T>& c) const {
+    const int count = c.num_inputs() - 1;
+    const Index N = c.output_shape().numel();
+    ConstFlatArray<T> g = cflat(c.grad_output(), N);
+    const T* W = c.input(0);
+    const GradSink<T> gw = c.input_grad(0);
+    for (int k = 0; k < count; ++k) {
+      if (gw) gw.add(k, (g * cflat(c.input(k + 1), N)).sum());
+      const GradSink<T> gx = c.input_grad(k + 1);
+      if (gx) accumulate(gx, flat(gx.ptr, N), g * W[k]);
     }
-    const GradSink<T> gx = t.sink(ids[k]);
-    if (gx) accumulate(gx, flat(gx.ptr, N), g * W[k]);
   }
-}
+};
 
+/// Saved state of mixture: inputs are (gates, x_0, ..., x_{E-1}).
 template <typename T>
-inline void mixture_backward(Tape<T>& t, const Node<T>& n) {
-  const int* ids = static_cast<const int*>(n.aux);
-  const Index E = n.i[0];
-  const int gid = n.in[0];
-  const Shape& so = t.shape(n.out);
-  const Index R = so.rows(), C = so.cols();
-  ConstMatrixMap<T> G(t.grad_in(n.out), R, C);
-  ConstMatrixMap<T> gates = cmat(t, gid);
-  const GradSink<T> gg = t.sink(gid);
-  for (Index e = 0; e < E; ++e) {
-    ConstMatrixMap<T> X = cmat(t, ids[e]);
-    if (gg) {
-      MatrixMap<T> D(gg.ptr, R, E);
-      if (gg.fresh)
-        D.col(e) = (G.array() * X.array()).rowwise().sum().matrix();
-      else
-        D.col(e) += (G.array() * X.array()).rowwise().sum().matrix();
-    }
-    const GradSink<T> gx = t.sink(ids[e]);
-    if (gx) {
-      MatrixMap<T> D(gx.ptr, R, C);
-      if (gx.fresh)
-        D = (G.array().colwise() * gates.col(e).array()).matrix();
-      else
-        D.array() += G.array().colwise() * gates.col(e).array();
+struct MixtureOp {
+  const char* name() const { return "mixture"; }
+  void backward(const BackwardContext<T>& c) const {
+    const Index E = c.num_inputs() - 1;
+    const Shape& so = c.output_shape();
+    const Index R = so.rows(), C = so.cols();
+    ConstMatrixMap<T> G(c.grad_output(), R, C);
+    ConstMatrixMap<T> gates(c.input(0), R, E);
+    const GradSink<T> gg = c.input_grad(0);
+    for (Index e = 0; e < E; ++e) {
+      ConstMatrixMap<T> X(c.input(static_cast<int>(e) + 1), R, C);
+      if (gg) {
+        MatrixMap<T> D(gg.ptr, R, E);
+        if (gg.fresh)
+          D.col(e) = (G.array() * X.array()).rowwise().sum().matrix();
+        else
+          D.col(e) += (G.array() * X.array()).rowwise().sum().matrix();
+      }
+      const GradSink<T> gx = c.input_grad(static_cast<int>(e) + 1);
+      if (gx) {
+        MatrixMap<T> D(gx.ptr, R, C);
+        if (gx.fresh)
+          D = (G.array().colwise() * gates.col(e).array()).matrix();
+        else
+          D.array() += G.array().colwise() * gates.col(e).array();
+      }
     }
   }
-}
+};
 
+/// Saved state of pairwise_distance_penalty: the scale and the distance (inputs: the xs).
 template <typename T>
-inline void pairwise_penalty_backward(Tape<T>& t, const Node<T>& n) {
-  const int* ids = static_cast<const int*>(n.aux);
-  const Index count = n.i[0];
-  const bool l1 = n.i[1] != 0;
-  const Index N = t.shape(ids[0]).numel();
-  const T g = t.grad_in(n.out)[0] * n.s[0];
-  // Σᵢ Σⱼ d(θᵢ, θⱼ): squared L2 gives ∂/∂θᵢ = 4 (T θᵢ − Σⱼ θⱼ); L1 gives 2 Σⱼ sign(θᵢ − θⱼ).
-  T* sum = l1 ? nullptr : t.arena().template allocate<T>(static_cast<std::size_t>(N));
-  if (!l1) {
-    FlatArray<T> s = flat(sum, N);
-    s.setZero();
-    for (Index k = 0; k < count; ++k) s += cflat(t.value(ids[k]), N);
-  }
-  for (Index k = 0; k < count; ++k) {
-    const GradSink<T> gs = t.sink(ids[k]);
-    if (!gs) continue;
-    ConstFlatArray<T> xk = cflat(t.value(ids[k]), N);
-    FlatArray<T> d = flat(gs.ptr, N);
+struct PairwisePenaltyOp {
+  T scale;
+  bool l1;
+  const char* name() const { return "pairwise_distance_penalty"; }
+  void backward(const BackwardContext<T>& c) const {
+    const int count = c.num_inputs();
+    const Index N = c.input_shape(0).numel();
+    const T g = c.grad_output()[0] * scale;
+    // Σᵢ Σⱼ d(θᵢ, θⱼ): squared L2 gives ∂/∂θᵢ = 4 (T θᵢ − Σⱼ θⱼ); L1 gives 2 Σⱼ sign(θᵢ − θⱼ).
+    T* sum = l1 ? nullptr : c.template scratch<T>(static_cast<std::size_t>(N));
     if (!l1) {
-      accumulate(gs, d, (xk * static_cast<T>(count) - cflat<T>(sum, N)) * (T(4) * g));
-    } else {
-      if (gs.fresh) d.setZero();
-      for (Index j = 0; j < count; ++j)
-        if (j != k) d += (xk - cflat(t.value(ids[j]), N)).sign() * (T(2) * g);
+      FlatArray<T> s = flat(sum, N);
+      s.setZero();
+      for (int k = 0; k < count; ++k) s += cflat(c.input(k), N);
+    }
+    for (int k = 0; k < count; ++k) {
+      GradSink<T> gs = c.input_grad(k);
+      if (!gs) continue;
+      ConstFlatArray<T> xk = cflat(c.input(k), N);
+      FlatArray<T> d = flat(gs.ptr, N);
+      if (!l1) {
+        accumulate(gs, d, (xk * static_cast<T>(count) - cflat<T>(sum, N)) * (T(4) * g));
+      } else {
+        gs.zero_if_fresh(N);
+        for (int j = 0; j < count; ++j)
+          if (j != k) d += (xk - cflat(c.input(j), N)).sign() * (T(2) * g);
+      }
     }
   }
-}
+};
 
 }  // namespace detail
 
@@ -124,7 +133,7 @@ inline Var<T> weighted_sum(const std::vector<Var<T>>& xs, const Var<T>& w) {
   if (w.numel() != static_cast<Index>(xs.size()))
     throw std::invalid_argument("weighted_sum: " + std::to_string(xs.size()) +
                                 " inputs but weights of shape " + w.shape().str());
-  const int* ids = detail::store_ids(t, xs.data(), xs.size(), "weighted_sum");
+  const int* ids = detail::store_ids(t, xs.data(), xs.size(), "weighted_sum", w.id());
   const Shape s = xs[0].shape();
   const int out = detail::make_output(
       t, s, w.requires_grad() || detail::any_requires_grad(xs.data(), xs.size()));
@@ -133,10 +142,8 @@ inline Var<T> weighted_sum(const std::vector<Var<T>>& xs, const Var<T>& w) {
   const T* W = t.value(w.id());
   y = detail::cflat(t.value(ids[0]), N) * W[0];
   for (std::size_t k = 1; k < xs.size(); ++k) y += detail::cflat(t.value(ids[k]), N) * W[k];
-  detail::record(t, &detail::weighted_sum_backward<T>, "weighted_sum", out, w.id(), -1, -1,
-                 const_cast<int*>(ids), T(0), T(0), static_cast<Index>(xs.size()));
-  t.check_forward(out, "weighted_sum");
-  return Var<T>(&t, out);
+  return detail::emit(t, out, detail::WeightedSumOp<T>{}, ids - 1,
+                      static_cast<int>(xs.size()) + 1);
 }
 
 /// Per-row mixture out[r, :] = Σₑ gates[r, e]·xs[e][r, :] for xs of shape [R, C] and gates
@@ -152,7 +159,7 @@ inline Var<T> mixture(const std::vector<Var<T>>& xs, const Var<T>& gates) {
     throw std::invalid_argument("mixture: gates of shape " + gates.shape().str() + " for " +
                                 std::to_string(E) + " inputs of shape " + s.str() + " (expected [" +
                                 std::to_string(s.rows()) + ", " + std::to_string(E) + "])");
-  const int* ids = detail::store_ids(t, xs.data(), xs.size(), "mixture");
+  const int* ids = detail::store_ids(t, xs.data(), xs.size(), "mixture", gates.id());
   const int out = detail::make_output(
       t, s, gates.requires_grad() || detail::any_requires_grad(xs.data(), xs.size()));
   MatrixMap<T> Y = detail::mmat(t, out);
@@ -160,10 +167,7 @@ inline Var<T> mixture(const std::vector<Var<T>>& xs, const Var<T>& gates) {
   Y = (detail::cmat(t, ids[0]).array().colwise() * G.col(0).array()).matrix();
   for (Index e = 1; e < E; ++e)
     Y.array() += detail::cmat(t, ids[e]).array().colwise() * G.col(e).array();
-  detail::record(t, &detail::mixture_backward<T>, "mixture", out, gates.id(), -1, -1,
-                 const_cast<int*>(ids), T(0), T(0), E);
-  t.check_forward(out, "mixture");
-  return Var<T>(&t, out);
+  return detail::emit(t, out, detail::MixtureOp<T>{}, ids - 1, static_cast<int>(E) + 1);
 }
 
 /// scale · Σᵢ Σⱼ d(xᵢ, xⱼ) over all ordered pairs of same-shaped variables, with d the squared
@@ -198,9 +202,8 @@ inline Var<T> pairwise_distance_penalty(const std::vector<Var<T>>& xs,
   }
   const int out = detail::make_output(t, Shape{}, detail::any_requires_grad(xs.data(), xs.size()));
   t.value(out)[0] = total * scale;
-  detail::record(t, &detail::pairwise_penalty_backward<T>, "pairwise_distance_penalty", out, ids[0],
-                 ids[1], -1, const_cast<int*>(ids), T(scale), T(0), count, l1 ? 1 : 0);
-  return Var<T>(&t, out);
+  return detail::emit(t, out, detail::PairwisePenaltyOp<T>{T(scale), l1}, ids,
+                      static_cast<int>(count));
 }
 
 }  // namespace autograd

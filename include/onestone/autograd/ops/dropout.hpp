@@ -9,14 +9,18 @@
 namespace onestone {
 namespace autograd {
 namespace detail {
+/// Saved state of dropout: the mask (0 or 1/(1−p) per element, in the arena).
 template <typename T>
-inline void dropout_backward(Tape<T>& t, const Node<T>& n) {
-  const GradSink<T> gs = t.sink(n.in[0]);
-  if (!gs) return;
-  const Index N = t.shape(n.out).numel();
-  accumulate(gs, flat(gs.ptr, N),
-             cflat(t.grad_in(n.out), N) * cflat(static_cast<const T*>(n.aux), N));
-}
+struct DropoutOp {
+  const T* mask;
+  const char* name() const { return "dropout"; }
+  void backward(const BackwardContext<T>& c) const {
+    const GradSink<T> gs = c.input_grad(0);
+    if (!gs) return;
+    const Index N = c.output_shape().numel();
+    accumulate(gs, flat(gs.ptr, N), cflat(c.grad_output(), N) * cflat(mask, N));
+  }
+};
 }  // namespace detail
 
 /// Inverted dropout with drop probability p in [0, 1], drawing the mask from `gen`.
@@ -37,8 +41,7 @@ inline Var<T> dropout(const Var<T>& x, detail::type_identity_t<T> p, bool traini
   for (Index k = 0; k < N; ++k) mask[k] = gen.uniform() < pd ? T(0) : keep_scale;
   const int out = detail::make_output(t, x.shape(), x.requires_grad());
   detail::flat(t.value(out), N) = detail::cflat(t.value(x.id()), N) * detail::cflat<T>(mask, N);
-  detail::record(t, &detail::dropout_backward<T>, "dropout", out, x.id(), -1, -1, mask);
-  return Var<T>(&t, out);
+  return detail::emit(t, out, detail::DropoutOp<T>{mask}, {x.id()});
 }
 
 }  // namespace autograd

@@ -10,21 +10,31 @@ namespace onestone {
 namespace autograd {
 namespace detail {
 
+/// Saved state of layer_norm: per-row mean and 1/std (arena), and which affine inputs exist
+/// (inputs: x, then gamma and beta when present).
 template <typename T>
-inline void layer_norm_backward(Tape<T>& t, const Node<T>& n) {
-  const int x = n.in[0], gamma = n.in[1], beta = n.in[2];
-  const Shape& s = t.shape(x);
+struct LayerNormOp {
+  const T* stats;  ///< [2R]: means, then reciprocal standard deviations
+  bool has_gamma, has_beta;
+  const char* name() const { return "layer_norm"; }
+  void backward(const BackwardContext<T>& c) const;
+};
+
+template <typename T>
+void LayerNormOp<T>::backward(const BackwardContext<T>& c) const {
+  const int gamma = has_gamma ? 1 : -1, beta = has_beta ? (has_gamma ? 2 : 1) : -1;
+  const Shape& s = c.input_shape(0);
   const Index R = s.rows(), C = s.cols();
-  const T* mean = static_cast<const T*>(n.aux);
+  const T* mean = stats;
   const T* rstd = mean + R;
-  ConstMatrixMap<T> X = cmat(t, x);
-  ConstMatrixMap<T> G(t.grad_in(n.out), R, C);
-  const GradSink<T> gx = t.sink(x);
-  const GradSink<T> gg = gamma >= 0 ? t.sink(gamma) : GradSink<T>{};
-  const GradSink<T> gb = beta >= 0 ? t.sink(beta) : GradSink<T>{};
+  ConstMatrixMap<T> X(c.input(0), R, C);
+  ConstMatrixMap<T> G(c.grad_output(), R, C);
+  const GradSink<T> gx = c.input_grad(0);
+  const GradSink<T> gg = gamma >= 0 ? c.input_grad(gamma) : GradSink<T>{};
+  const GradSink<T> gb = beta >= 0 ? c.input_grad(beta) : GradSink<T>{};
   using RowA = Eigen::Array<T, 1, Eigen::Dynamic>;
-  Eigen::Map<const RowA> gam(gamma >= 0 ? t.value(gamma) : nullptr, gamma >= 0 ? C : 0);
-  Eigen::Map<RowA> xhat(t.arena().template allocate<T>(static_cast<std::size_t>(C)), C);
+  Eigen::Map<const RowA> gam(gamma >= 0 ? c.input(gamma) : nullptr, gamma >= 0 ? C : 0);
+  Eigen::Map<RowA> xhat(c.template scratch<T>(static_cast<std::size_t>(C)), C);
   for (Index r = 0; r < R; ++r) {
     xhat = (X.row(r).array() - mean[r]) * rstd[r];
     if (gg) {
@@ -102,10 +112,12 @@ inline Var<T> layer_norm(const Var<T>& x, const Var<T>& gamma = Var<T>(),
   }
   if (gamma.defined()) Y.array().rowwise() *= Eigen::Map<const RowA>(gamma.data(), C);
   if (beta.defined()) Y.array().rowwise() += Eigen::Map<const RowA>(beta.data(), C);
-  detail::record(t, &detail::layer_norm_backward<T>, "layer_norm", out, x.id(),
-                 gamma.defined() ? gamma.id() : -1, beta.defined() ? beta.id() : -1, stats);
-  t.check_forward(out, "layer_norm");
-  return Var<T>(&t, out);
+  int ids[3] = {x.id(), 0, 0};
+  int n = 1;
+  if (gamma.defined()) ids[n++] = gamma.id();
+  if (beta.defined()) ids[n++] = beta.id();
+  return detail::emit(t, out, detail::LayerNormOp<T>{stats, gamma.defined(), beta.defined()}, ids,
+                      n);
 }
 
 }  // namespace autograd

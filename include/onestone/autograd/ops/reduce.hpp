@@ -1,6 +1,10 @@
 #pragma once
 /// @file reduce.hpp
-/// Reductions: `sum` and `mean` over all elements or along one axis.
+/// Reductions: `sum`, `mean`, `max`, `min` over all elements or along one axis (keepdim or not),
+/// `logsumexp` along an axis, and `argmax` (indices, no gradient).
+
+#include <cmath>
+#include <limits>
 
 #include "onestone/autograd/detail/op_common.hpp"
 
@@ -8,56 +12,129 @@ namespace onestone {
 namespace autograd {
 namespace detail {
 
-/// Splits a shape around `axis` into outer × len × inner.
-inline void axis_split(const Shape& s, int axis, Index& outer, Index& len, Index& inner) {
-  outer = 1;
-  inner = 1;
-  for (int i = 0; i < axis; ++i) outer *= s[i];
-  len = s[axis];
-  for (int i = axis + 1; i < s.rank(); ++i) inner *= s[i];
+/// The output shape of a reduction of `s` along `axis`.
+inline Shape reduced_shape(const Shape& s, int axis, bool keepdim) {
+  if (keepdim) {
+    Shape o = s;
+    o.set(axis, 1);
+    return o;
+  }
+  return s.without(axis);
 }
 
+/// Saved state of sum / mean over all elements: the scale (1 or 1/N).
 template <typename T>
-inline void reduce_all_backward(Tape<T>& t, const Node<T>& n) {
-  const GradSink<T> gs = t.sink(n.in[0]);
-  if (!gs) return;
-  const Index N = t.shape(n.in[0]).numel();
-  const T g = t.grad_in(n.out)[0] * n.s[0];
-  FlatArray<T> d = flat(gs.ptr, N);
-  if (gs.fresh)
-    d.setConstant(g);
-  else
-    d += g;
-}
-
-template <typename T>
-inline void reduce_axis_backward(Tape<T>& t, const Node<T>& n) {
-  const GradSink<T> gs = t.sink(n.in[0]);
-  if (!gs) return;
-  const Index outer = n.i[0], len = n.i[1], inner = t.shape(n.out).numel() / (outer ? outer : 1);
-  const T scale = n.s[0];
-  const T* G = t.grad_in(n.out);
-  for (Index o = 0; o < outer; ++o) {
-    Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>> g(G + o * inner, inner);
-    MatrixMap<T> d(gs.ptr + o * len * inner, len, inner);
+struct ReduceAllOp {
+  T scale;
+  bool is_mean;
+  const char* name() const { return is_mean ? "mean" : "sum"; }
+  void backward(const BackwardContext<T>& c) const {
+    GradSink<T> gs = c.input_grad(0);
+    if (!gs) return;
+    const Index N = c.input_shape(0).numel();
+    const T g = c.grad_output()[0] * scale;
+    FlatArray<T> d = flat(gs.ptr, N);
     if (gs.fresh)
-      d = (g * scale).replicate(len, 1);
+      d.setConstant(g);
     else
-      d.rowwise() += g * scale;
+      d += g;
+  }
+};
+
+/// Saved state of sum / mean along an axis: the split outer × len × inner and the scale.
+template <typename T>
+struct ReduceAxisOp {
+  Index outer, len, inner;
+  T scale;
+  bool is_mean;
+  const char* name() const { return is_mean ? "mean" : "sum"; }
+  void backward(const BackwardContext<T>& c) const {
+    GradSink<T> gs = c.input_grad(0);
+    if (!gs) return;
+    const T* G = c.grad_output();
+    for (Index o = 0; o < outer; ++o) {
+      Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>> g(G + o * inner, inner);
+      MatrixMap<T> d(gs.ptr + o * len * inner, len, inner);
+      if (gs.fresh)
+        d = (g * scale).replicate(len, 1);
+      else
+        d.rowwise() += g * scale;
+    }
+  }
+};
+
+/// Saved state of max / min along an axis (or over everything): the position of the chosen
+/// element of each output, as an index along the axis.
+template <typename T>
+struct ExtremumOp {
+  Index outer, len, inner;
+  const Index* arg;  ///< [outer·inner] positions along the axis (arena)
+  bool is_min;
+  const char* name() const { return is_min ? "min" : "max"; }
+  void backward(const BackwardContext<T>& c) const {
+    GradSink<T> gs = c.input_grad(0);
+    if (!gs) return;
+    gs.zero_if_fresh(outer * len * inner);
+    const T* G = c.grad_output();
+    for (Index o = 0; o < outer; ++o)
+      for (Index i = 0; i < inner; ++i)
+        gs.ptr[(o * len + arg[o * inner + i]) * inner + i] += G[o * inner + i];
+  }
+};
+
+/// Arg-max (or min) along the axis of an outer × len × inner view; NaN wins (it propagates).
+template <typename T>
+inline void extremum_along(const T* X, Index outer, Index len, Index inner, bool is_min, T* Y,
+                           Index* arg) {
+  for (Index o = 0; o < outer; ++o) {
+    const T* base = X + o * len * inner;
+    for (Index i = 0; i < inner; ++i) {
+      Index best = 0;
+      T m = base[i];
+      for (Index l = 1; l < len && m == m; ++l) {
+        const T v = base[l * inner + i];
+        if ((is_min ? v < m : v > m) || v != v) {
+          m = v;
+          best = l;
+        }
+      }
+      Y[o * inner + i] = m;
+      arg[o * inner + i] = best;
+    }
   }
 }
+
+/// Saved state of logsumexp along an axis.
+template <typename T>
+struct LogSumExpOp {
+  Index outer, len, inner;
+  const char* name() const { return "logsumexp"; }
+  void backward(const BackwardContext<T>& c) const {
+    GradSink<T> gs = c.input_grad(0);
+    if (!gs) return;
+    const T* X = c.input(0);
+    const T* Y = c.output();
+    const T* G = c.grad_output();
+    for (Index o = 0; o < outer; ++o)
+      for (Index l = 0; l < len; ++l) {
+        const Index base = (o * len + l) * inner;
+        for (Index i = 0; i < inner; ++i) {
+          const Index r = o * inner + i;
+          gs.add(base + i, G[r] * std::exp(X[base + i] - Y[r]));
+        }
+      }
+  }
+};
 
 template <typename T>
 inline Var<T> reduce_all(const Var<T>& x, bool mean) {
   Tape<T>& t = x.tape();
   const Index N = x.numel();
   const int out = make_output(t, Shape{}, x.requires_grad());
-  const T s = cflat(t.value(x.id()), N).sum();
+  const T s = cflat(x.data(), N).sum();
   const T scale = mean ? T(1) / static_cast<T>(N ? N : 1) : T(1);
   t.value(out)[0] = s * scale;
-  record(t, &reduce_all_backward<T>, mean ? "mean" : "sum", out, x.id(), -1, -1, nullptr, scale);
-  t.check_forward(out, mean ? "mean" : "sum");
-  return Var<T>(&t, out);
+  return emit(t, out, ReduceAllOp<T>{scale, mean}, {x.id()});
 }
 
 template <typename T>
@@ -65,33 +142,47 @@ inline Var<T> reduce_axis(const Var<T>& x, int axis, bool keepdim, bool mean) {
   const char* name = mean ? "mean" : "sum";
   Tape<T>& t = x.tape();
   const Shape& sx = x.shape();
-  const int r = sx.rank();
-  const int ax = axis < 0 ? axis + r : axis;
-  if (ax < 0 || ax >= r)
-    throw std::invalid_argument(std::string(name) + ": axis " + std::to_string(axis) +
-                                " out of range for shape " + sx.str());
+  const int ax = normalize_axis(name, axis, sx);
   Index outer, len, inner;
   axis_split(sx, ax, outer, len, inner);
-  Shape so;
-  for (int i = 0; i < r; ++i) {
-    if (i == ax) {
-      if (keepdim) so.push_back(1);
-    } else {
-      so.push_back(sx[i]);
+  const int out = make_output(t, reduced_shape(sx, ax, keepdim), x.requires_grad());
+  const T scale = mean ? T(1) / static_cast<T>(len ? len : 1) : T(1);
+  const T* X = x.data();
+  T* Y = t.value(out);
+  if (inner == 1) {
+    Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, 1>>(Y, outer).noalias() =
+        ConstMatrixMap<T>(X, outer, len).rowwise().sum() * scale;
+  } else {
+    for (Index o = 0; o < outer; ++o) {
+      ConstMatrixMap<T> xs(X + o * len * inner, len, inner);
+      MatrixMap<T> y(Y + o * inner, 1, inner);
+      y.noalias() = xs.colwise().sum() * scale;
     }
   }
-  const int out = make_output(t, so, x.requires_grad());
-  const T scale = mean ? T(1) / static_cast<T>(len ? len : 1) : T(1);
-  const T* X = t.value(x.id());
-  T* Y = t.value(out);
-  for (Index o = 0; o < outer; ++o) {
-    ConstMatrixMap<T> xs(X + o * len * inner, len, inner);
-    MatrixMap<T> y(Y + o * inner, 1, inner);
-    y.noalias() = xs.colwise().sum() * scale;
+  return emit(t, out, ReduceAxisOp<T>{outer, len, inner, scale, mean}, {x.id()});
+}
+
+template <typename T>
+inline Var<T> extremum(const Var<T>& x, int axis, bool keepdim, bool is_min, bool all) {
+  const char* name = is_min ? "min" : "max";
+  Tape<T>& t = x.tape();
+  const Shape& sx = x.shape();
+  if (sx.numel() == 0)
+    throw std::invalid_argument(std::string(name) + ": empty input of shape " + sx.str());
+  Index outer = 1, len = sx.numel(), inner = 1;
+  Shape so;
+  if (!all) {
+    const int ax = normalize_axis(name, axis, sx);
+    axis_split(sx, ax, outer, len, inner);
+    so = reduced_shape(sx, ax, keepdim);
+    if (len == 0)
+      throw std::invalid_argument(std::string(name) + ": axis " + std::to_string(axis) +
+                                  " of shape " + sx.str() + " is empty");
   }
-  record(t, &reduce_axis_backward<T>, name, out, x.id(), -1, -1, nullptr, scale, T(0), outer, len);
-  t.check_forward(out, name);
-  return Var<T>(&t, out);
+  const int out = make_output(t, so, x.requires_grad());
+  Index* arg = t.arena().template allocate<Index>(static_cast<std::size_t>(outer * inner));
+  extremum_along(x.data(), outer, len, inner, is_min, t.value(out), arg);
+  return emit(t, out, ExtremumOp<T>{outer, len, inner, arg, is_min}, {x.id()});
 }
 
 }  // namespace detail
@@ -117,8 +208,73 @@ template <typename T>
 inline Var<T> mean(const Var<T>& x, int axis, bool keepdim = false) {
   return detail::reduce_axis(x, axis, keepdim, true);
 }
+/// Maximum along `axis`; the gradient goes to the first maximal element (NaN propagates).
+/// Example: for x [B, T, C], `max(x, 1)` is [B, C] (max pooling over time).
+template <typename T>
+inline Var<T> max(const Var<T>& x, int axis, bool keepdim = false) {
+  return detail::extremum(x, axis, keepdim, false, false);
+}
+/// Minimum along `axis`; see `max(x, axis, keepdim)`.
+template <typename T>
+inline Var<T> min(const Var<T>& x, int axis, bool keepdim = false) {
+  return detail::extremum(x, axis, keepdim, true, false);
+}
+/// Maximum of all elements (a one-element result).
+template <typename T>
+inline Var<T> max(const Var<T>& x) {
+  return detail::extremum(x, 0, false, false, true);
+}
+/// Minimum of all elements.
+template <typename T>
+inline Var<T> min(const Var<T>& x) {
+  return detail::extremum(x, 0, false, true, true);
+}
+
+/// log Σ exp(x) along `axis`, computed stably as m + log Σ exp(x − m) with m the maximum
+/// (−∞ when every element is −∞).
+template <typename T>
+inline Var<T> logsumexp(const Var<T>& x, int axis, bool keepdim = false) {
+  Tape<T>& t = x.tape();
+  const Shape& sx = x.shape();
+  const int ax = detail::normalize_axis("logsumexp", axis, sx);
+  Index outer, len, inner;
+  detail::axis_split(sx, ax, outer, len, inner);
+  const int out = detail::make_output(t, detail::reduced_shape(sx, ax, keepdim), x.requires_grad());
+  const T* X = x.data();
+  T* Y = t.value(out);
+  for (Index o = 0; o < outer; ++o)
+    for (Index i = 0; i < inner; ++i) {
+      const T* p = X + o * len * inner + i;
+      T m = -std::numeric_limits<T>::infinity();
+      for (Index l = 0; l < len; ++l) m = p[l * inner] > m || p[l * inner] != p[l * inner] ? p[l * inner] : m;
+      const T shift = std::isinf(m) ? T(0) : m;
+      T s = 0;
+      for (Index l = 0; l < len; ++l) s += std::exp(p[l * inner] - shift);
+      Y[o * inner + i] = shift + std::log(s);
+    }
+  return detail::emit(t, out, detail::LogSumExpOp<T>{outer, len, inner}, {x.id()});
+}
+
+/// Positions of the maxima along `axis` (first one on ties), without gradient: shape of x
+/// without `axis`. Example: `argmax(logits, -1)` gives the predicted classes.
+template <typename T>
+inline Tensor<Index> argmax(const Var<T>& x, int axis) {
+  const Shape& sx = x.shape();
+  const int ax = detail::normalize_axis("argmax", axis, sx);
+  Index outer, len, inner;
+  detail::axis_split(sx, ax, outer, len, inner);
+  if (len == 0) throw std::invalid_argument("argmax: axis of length 0 in shape " + sx.str());
+  Tensor<Index> out(sx.without(ax));
+  std::vector<T> vals(static_cast<std::size_t>(outer * inner));
+  detail::extremum_along(x.data(), outer, len, inner, false, vals.data(), out.data());
+  return out;
+}
 
 }  // namespace autograd
+using autograd::argmax;
+using autograd::logsumexp;
+using autograd::max;
 using autograd::mean;
+using autograd::min;
 using autograd::sum;
 }  // namespace onestone

@@ -1,6 +1,8 @@
 #pragma once
 /// @file unary.hpp
-/// Element-wise functions: relu, leaky_relu, gelu, sigmoid, tanh, exp, log, sqrt, pow, abs.
+/// Element-wise functions: relu, leaky_relu, gelu, silu, sigmoid, tanh, softplus, exp, log,
+/// sqrt, pow, abs, square, clamp. Each is one function struct (value and derivative) run by one
+/// operation template, split across threads for large tensors.
 
 #include <cmath>
 
@@ -11,177 +13,221 @@ namespace onestone {
 namespace autograd {
 namespace detail {
 
-enum class UnaryOp : Index {
-  Relu,
-  LeakyRelu,
-  Gelu,
-  GeluTanh,
-  Sigmoid,
-  Tanh,
-  Exp,
-  Log,
-  Sqrt,
-  Pow,
-  Abs
+/// Each function struct gives the value f(x) and the gradient term g·f'(x) (y = f(x) is the
+/// output, p and q the function's scalar parameters).
+struct ReluFn {
+  static constexpr const char* name = "relu";
+  template <class X, class S>
+  static auto f(const X& x, S, S) {
+    return x.max(S(0));
+  }
+  template <class G, class X, class Y, class S>
+  static auto df(const G& g, const X& x, const Y&, S, S) {
+    return (x > S(0)).select(g, S(0));
+  }
+};
+struct LeakyReluFn {
+  static constexpr const char* name = "leaky_relu";
+  template <class X, class S>
+  static auto f(const X& x, S p, S) {
+    return (x > S(0)).select(x, x * p);
+  }
+  template <class G, class X, class Y, class S>
+  static auto df(const G& g, const X& x, const Y&, S p, S) {
+    return (x > S(0)).select(g, g * p);
+  }
+};
+struct GeluFn {
+  static constexpr const char* name = "gelu";
+  template <class X, class S>
+  static auto f(const X& x, S, S) {
+    return x.unaryExpr([](S v) { return S(0.5) * v * (S(1) + std::erf(v * S(0.7071067811865476))); });
+  }
+  template <class G, class X, class Y, class S>
+  static auto df(const G& g, const X& x, const Y&, S, S) {
+    return g * x.unaryExpr([](S v) {
+      const S cdf = S(0.5) * (S(1) + std::erf(v * S(0.7071067811865476)));
+      const S pdf = std::exp(S(-0.5) * v * v) * S(0.3989422804014327);
+      return cdf + v * pdf;
+    });
+  }
+};
+struct GeluTanhFn {
+  static constexpr const char* name = "gelu(tanh)";
+  template <class S>
+  static S inner(S v) {
+    return S(0.7978845608028654) * (v + S(0.044715) * v * v * v);
+  }
+  template <class X, class S>
+  static auto f(const X& x, S, S) {
+    return x.unaryExpr([](S v) { return S(0.5) * v * (S(1) + std::tanh(inner(v))); });
+  }
+  template <class G, class X, class Y, class S>
+  static auto df(const G& g, const X& x, const Y&, S, S) {
+    return g * x.unaryExpr([](S v) {
+      const S th = std::tanh(inner(v));
+      const S dinner = S(0.7978845608028654) * (S(1) + S(3 * 0.044715) * v * v);
+      return S(0.5) * (S(1) + th) + S(0.5) * v * (S(1) - th * th) * dinner;
+    });
+  }
+};
+struct SiluFn {
+  static constexpr const char* name = "silu";
+  template <class X, class S>
+  static auto f(const X& x, S, S) {
+    return x / (S(1) + (-x).exp());
+  }
+  template <class G, class X, class Y, class S>
+  static auto df(const G& g, const X& x, const Y& y, S, S) {
+    // s = σ(x): d/dx x·s = s + x·s(1 − s) = s + y(1 − s)
+    return g * (S(1) / (S(1) + (-x).exp())) * (S(1) - y) + g * y;
+  }
+};
+struct SigmoidFn {
+  static constexpr const char* name = "sigmoid";
+  template <class X, class S>
+  static auto f(const X& x, S, S) {
+    return S(1) / (S(1) + (-x).exp());
+  }
+  template <class G, class X, class Y, class S>
+  static auto df(const G& g, const X&, const Y& y, S, S) {
+    return g * y * (S(1) - y);
+  }
+};
+struct TanhFn {
+  static constexpr const char* name = "tanh";
+  template <class X, class S>
+  static auto f(const X& x, S, S) {
+    return x.tanh();
+  }
+  template <class G, class X, class Y, class S>
+  static auto df(const G& g, const X&, const Y& y, S, S) {
+    return g * (S(1) - y.square());
+  }
+};
+/// log(1 + eˣ), linear above the threshold p (20, as PyTorch's default).
+struct SoftplusFn {
+  static constexpr const char* name = "softplus";
+  template <class X, class S>
+  static auto f(const X& x, S p, S) {
+    return (x > p).select(x, x.exp().log1p());
+  }
+  template <class G, class X, class Y, class S>
+  static auto df(const G& g, const X& x, const Y&, S p, S) {
+    return (x > p).select(g, g / (S(1) + (-x).exp()));
+  }
+};
+struct ExpFn {
+  static constexpr const char* name = "exp";
+  template <class X, class S>
+  static auto f(const X& x, S, S) {
+    return x.exp();
+  }
+  template <class G, class X, class Y, class S>
+  static auto df(const G& g, const X&, const Y& y, S, S) {
+    return g * y;
+  }
+};
+struct LogFn {
+  static constexpr const char* name = "log";
+  template <class X, class S>
+  static auto f(const X& x, S, S) {
+    return x.log();
+  }
+  template <class G, class X, class Y, class S>
+  static auto df(const G& g, const X& x, const Y&, S, S) {
+    return g / x;
+  }
+};
+struct SqrtFn {
+  static constexpr const char* name = "sqrt";
+  template <class X, class S>
+  static auto f(const X& x, S, S) {
+    return x.sqrt();
+  }
+  template <class G, class X, class Y, class S>
+  static auto df(const G& g, const X&, const Y& y, S, S) {
+    return g * S(0.5) / y;
+  }
+};
+struct PowFn {
+  static constexpr const char* name = "pow";
+  template <class X, class S>
+  static auto f(const X& x, S p, S) {
+    return x.pow(p);
+  }
+  template <class G, class X, class Y, class S>
+  static auto df(const G& g, const X& x, const Y&, S p, S) {
+    return g * p * x.pow(p - S(1));
+  }
+};
+struct SquareFn {
+  static constexpr const char* name = "square";
+  template <class X, class S>
+  static auto f(const X& x, S, S) {
+    return x.square();
+  }
+  template <class G, class X, class Y, class S>
+  static auto df(const G& g, const X& x, const Y&, S, S) {
+    return g * S(2) * x;
+  }
+};
+struct AbsFn {
+  static constexpr const char* name = "abs";
+  template <class X, class S>
+  static auto f(const X& x, S, S) {
+    return x.abs();
+  }
+  template <class G, class X, class Y, class S>
+  static auto df(const G& g, const X& x, const Y&, S, S) {
+    return g * x.sign();
+  }
+};
+/// min(max(x, p), q); the gradient passes where p ≤ x ≤ q (as PyTorch's `clamp`).
+struct ClampFn {
+  static constexpr const char* name = "clamp";
+  template <class X, class S>
+  static auto f(const X& x, S p, S q) {
+    return x.max(p).min(q);
+  }
+  template <class G, class X, class Y, class S>
+  static auto df(const G& g, const X& x, const Y&, S p, S q) {
+    return (x >= p && x <= q).select(g, S(0));
+  }
 };
 
-inline const char* unary_name(UnaryOp op) {
-  switch (op) {
-    case UnaryOp::Relu:
-      return "relu";
-    case UnaryOp::LeakyRelu:
-      return "leaky_relu";
-    case UnaryOp::Gelu:
-      return "gelu";
-    case UnaryOp::GeluTanh:
-      return "gelu(tanh)";
-    case UnaryOp::Sigmoid:
-      return "sigmoid";
-    case UnaryOp::Tanh:
-      return "tanh";
-    case UnaryOp::Exp:
-      return "exp";
-    case UnaryOp::Log:
-      return "log";
-    case UnaryOp::Sqrt:
-      return "sqrt";
-    case UnaryOp::Pow:
-      return "pow";
-    default:
-      return "abs";
+/// Saved state of an element-wise function: its parameters.
+template <typename T, typename Fn>
+struct UnaryOp {
+  T p, q;
+  const char* name() const { return Fn::name; }
+  void backward(const BackwardContext<T>& c) const {
+    const GradSink<T> gs = c.input_grad(0);
+    if (!gs) return;
+    const T* x = c.input(0);
+    const T* y = c.output();
+    const T* g = c.grad_output();
+    const T pp = p, qq = q;
+    onestone::detail::parallel_ranges(
+        c.output_shape().numel(), onestone::detail::kParallelElements, [&](Index lo, Index hi) {
+          const Index n = hi - lo;
+          accumulate(gs, flat(gs.ptr + lo, n),
+                     Fn::df(cflat(g + lo, n), cflat(x + lo, n), cflat(y + lo, n), pp, qq));
+        });
   }
-}
+};
 
-template <typename T>
-inline T gelu_tanh_inner(T x) {
-  return T(0.7978845608028654) * (x + T(0.044715) * x * x * x);
-}
-
-template <typename T>
-inline void unary_forward(UnaryOp op, ConstFlatArray<T> x, FlatArray<T> y, T p) {
-  const Index n = x.size();
-  switch (op) {
-    case UnaryOp::Relu:
-      y = x.max(T(0));
-      break;
-    case UnaryOp::LeakyRelu:
-      y = (x > T(0)).select(x, x * p);
-      break;
-    case UnaryOp::Gelu:
-      for (Index k = 0; k < n; ++k)
-        y[k] = T(0.5) * x[k] * (T(1) + std::erf(x[k] * T(0.7071067811865476)));
-      break;
-    case UnaryOp::GeluTanh:
-      for (Index k = 0; k < n; ++k)
-        y[k] = T(0.5) * x[k] * (T(1) + std::tanh(gelu_tanh_inner(x[k])));
-      break;
-    case UnaryOp::Sigmoid:
-      y = T(1) / (T(1) + (-x).exp());
-      break;
-    case UnaryOp::Tanh:
-      y = x.tanh();
-      break;
-    case UnaryOp::Exp:
-      y = x.exp();
-      break;
-    case UnaryOp::Log:
-      y = x.log();
-      break;
-    case UnaryOp::Sqrt:
-      y = x.sqrt();
-      break;
-    case UnaryOp::Pow:
-      y = x.pow(p);
-      break;
-    case UnaryOp::Abs:
-      y = x.abs();
-      break;
-  }
-}
-
-/// d (+)= g·f'(x) over one range of elements (x the input, y = f(x) the output).
-template <typename T>
-inline void unary_backward_range(UnaryOp op, T p, ConstFlatArray<T> x, ConstFlatArray<T> y,
-                                 ConstFlatArray<T> g, FlatArray<T> d, const GradSink<T>& gs) {
-  const Index N = x.size();
-  switch (op) {
-    case UnaryOp::Relu:
-      accumulate(gs, d, (x > T(0)).select(g, T(0)));
-      break;
-    case UnaryOp::LeakyRelu:
-      accumulate(gs, d, (x > T(0)).select(g, g * p));
-      break;
-    case UnaryOp::Gelu:
-      for (Index k = 0; k < N; ++k) {
-        const T cdf = T(0.5) * (T(1) + std::erf(x[k] * T(0.7071067811865476)));
-        const T pdf = std::exp(T(-0.5) * x[k] * x[k]) * T(0.3989422804014327);
-        const T v = g[k] * (cdf + x[k] * pdf);
-        d[k] = gs.fresh ? v : d[k] + v;
-      }
-      break;
-    case UnaryOp::GeluTanh:
-      for (Index k = 0; k < N; ++k) {
-        const T th = std::tanh(gelu_tanh_inner(x[k]));
-        const T dinner = T(0.7978845608028654) * (T(1) + T(3 * 0.044715) * x[k] * x[k]);
-        const T v = g[k] * (T(0.5) * (T(1) + th) + T(0.5) * x[k] * (T(1) - th * th) * dinner);
-        d[k] = gs.fresh ? v : d[k] + v;
-      }
-      break;
-    case UnaryOp::Sigmoid:
-      accumulate(gs, d, g * y * (T(1) - y));
-      break;
-    case UnaryOp::Tanh:
-      accumulate(gs, d, g * (T(1) - y.square()));
-      break;
-    case UnaryOp::Exp:
-      accumulate(gs, d, g * y);
-      break;
-    case UnaryOp::Log:
-      accumulate(gs, d, g / x);
-      break;
-    case UnaryOp::Sqrt:
-      accumulate(gs, d, g * T(0.5) / y);
-      break;
-    case UnaryOp::Pow:
-      accumulate(gs, d, g * p * x.pow(p - T(1)));
-      break;
-    case UnaryOp::Abs:
-      accumulate(gs, d, g * x.sign());
-      break;
-  }
-}
-
-template <typename T>
-inline void unary_backward(Tape<T>& t, const Node<T>& n) {
-  const GradSink<T> gs = t.sink(n.in[0]);
-  if (!gs) return;
-  const UnaryOp op = static_cast<UnaryOp>(n.i[0]);
-  const T p = n.s[0];
-  const T* x = t.value(n.in[0]);
-  const T* y = t.value(n.out);
-  const T* g = t.grad_in(n.out);
-  onestone::detail::parallel_ranges(
-      t.shape(n.out).numel(), onestone::detail::kParallelElements, [&](Index lo, Index hi) {
-        unary_backward_range<T>(op, p, cflat(x + lo, hi - lo), cflat(y + lo, hi - lo),
-                                cflat(g + lo, hi - lo), flat(gs.ptr + lo, hi - lo), gs);
-      });
-}
-
-template <typename T>
-inline Var<T> unary(const Var<T>& x, UnaryOp op, T p = T(0)) {
+template <typename T, typename Fn>
+inline Var<T> unary(const Var<T>& x, T p = T(0), T q = T(0)) {
   Tape<T>& t = x.tape();
   const int out = make_output(t, x.shape(), x.requires_grad());
-  const Index N = x.numel();
-  const T* xv = t.value(x.id());
+  const T* xv = x.data();
   T* yv = t.value(out);
-  onestone::detail::parallel_ranges(
-      N, onestone::detail::kParallelElements, [&](Index lo, Index hi) {
-        unary_forward<T>(op, cflat(xv + lo, hi - lo), flat(yv + lo, hi - lo), p);
-      });
-  record(t, &unary_backward<T>, unary_name(op), out, x.id(), -1, -1, nullptr, p, T(0),
-         static_cast<Index>(op));
-  t.check_forward(out, unary_name(op));
-  return Var<T>(&t, out);
+  onestone::detail::parallel_ranges(x.numel(), onestone::detail::kParallelElements,
+                                    [&](Index lo, Index hi) {
+                                      flat(yv + lo, hi - lo) = Fn::f(cflat(xv + lo, hi - lo), p, q);
+                                    });
+  return emit(t, out, UnaryOp<T, Fn>{p, q}, {x.id()});
 }
 
 }  // namespace detail
@@ -189,61 +235,82 @@ inline Var<T> unary(const Var<T>& x, UnaryOp op, T p = T(0)) {
 /// max(x, 0) element-wise.
 template <typename T>
 inline Var<T> relu(const Var<T>& x) {
-  return detail::unary(x, detail::UnaryOp::Relu);
+  return detail::unary<T, detail::ReluFn>(x);
 }
 /// x for x > 0, slope·x otherwise.
 template <typename T>
 inline Var<T> leaky_relu(const Var<T>& x, detail::type_identity_t<T> slope = T(0.01)) {
-  return detail::unary(x, detail::UnaryOp::LeakyRelu, slope);
+  return detail::unary<T, detail::LeakyReluFn>(x, slope);
 }
 /// GELU, x·Φ(x) with the exact normal CDF; `approximate_tanh` uses the tanh approximation.
 template <typename T>
 inline Var<T> gelu(const Var<T>& x, bool approximate_tanh = false) {
-  return detail::unary(x, approximate_tanh ? detail::UnaryOp::GeluTanh : detail::UnaryOp::Gelu);
+  return approximate_tanh ? detail::unary<T, detail::GeluTanhFn>(x)
+                          : detail::unary<T, detail::GeluFn>(x);
+}
+/// SiLU (swish), x·σ(x).
+template <typename T>
+inline Var<T> silu(const Var<T>& x) {
+  return detail::unary<T, detail::SiluFn>(x);
 }
 /// 1 / (1 + e^{−x}) element-wise.
 template <typename T>
 inline Var<T> sigmoid(const Var<T>& x) {
-  return detail::unary(x, detail::UnaryOp::Sigmoid);
+  return detail::unary<T, detail::SigmoidFn>(x);
 }
 /// Hyperbolic tangent element-wise.
 template <typename T>
 inline Var<T> tanh(const Var<T>& x) {
-  return detail::unary(x, detail::UnaryOp::Tanh);
+  return detail::unary<T, detail::TanhFn>(x);
+}
+/// log(1 + eˣ) element-wise, x itself above `threshold` (PyTorch's default 20).
+template <typename T>
+inline Var<T> softplus(const Var<T>& x, detail::type_identity_t<T> threshold = T(20)) {
+  return detail::unary<T, detail::SoftplusFn>(x, threshold);
 }
 /// e^x element-wise.
 template <typename T>
 inline Var<T> exp(const Var<T>& x) {
-  return detail::unary(x, detail::UnaryOp::Exp);
+  return detail::unary<T, detail::ExpFn>(x);
 }
 /// Natural logarithm element-wise.
 template <typename T>
 inline Var<T> log(const Var<T>& x) {
-  return detail::unary(x, detail::UnaryOp::Log);
+  return detail::unary<T, detail::LogFn>(x);
 }
 /// Square root element-wise.
 template <typename T>
 inline Var<T> sqrt(const Var<T>& x) {
-  return detail::unary(x, detail::UnaryOp::Sqrt);
+  return detail::unary<T, detail::SqrtFn>(x);
 }
 /// x^p element-wise for a scalar exponent p.
 template <typename T>
 inline Var<T> pow(const Var<T>& x, detail::type_identity_t<T> p) {
-  return detail::unary(x, detail::UnaryOp::Pow, p);
+  return detail::unary<T, detail::PowFn>(x, p);
 }
 /// |x| element-wise (gradient sign(x), 0 at 0).
 template <typename T>
 inline Var<T> abs(const Var<T>& x) {
-  return detail::unary(x, detail::UnaryOp::Abs);
+  return detail::unary<T, detail::AbsFn>(x);
 }
 /// x² element-wise.
 template <typename T>
 inline Var<T> square(const Var<T>& x) {
-  return detail::unary(x, detail::UnaryOp::Pow, T(2));
+  return detail::unary<T, detail::SquareFn>(x);
+}
+/// min(max(x, lo), hi) element-wise; the gradient passes where lo ≤ x ≤ hi. Throws
+/// std::invalid_argument when lo > hi.
+template <typename T>
+inline Var<T> clamp(const Var<T>& x, detail::type_identity_t<T> lo, detail::type_identity_t<T> hi) {
+  if (!(lo <= hi))
+    throw std::invalid_argument("clamp: lower bound " + std::to_string(lo) +
+                                " above upper bound " + std::to_string(hi));
+  return detail::unary<T, detail::ClampFn>(x, lo, hi);
 }
 
 }  // namespace autograd
 using autograd::abs;
+using autograd::clamp;
 using autograd::exp;
 using autograd::gelu;
 using autograd::leaky_relu;
@@ -251,6 +318,8 @@ using autograd::log;
 using autograd::pow;
 using autograd::relu;
 using autograd::sigmoid;
+using autograd::silu;
+using autograd::softplus;
 using autograd::sqrt;
 using autograd::square;
 using autograd::tanh;

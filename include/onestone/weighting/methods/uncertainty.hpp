@@ -31,7 +31,7 @@ class UncertaintyWeighting : public Balancer<T> {
     Var<T> s = s_->var(losses.at(0).tape());
     Var<T> total;
     for (std::size_t i = 0; i < losses.size(); ++i) {
-      Var<T> si = narrow(reshape(s, Shape{1, s.numel()}), static_cast<Index>(i), 1);
+      Var<T> si = narrow(reshape(s, Shape{1, s.numel()}), -1, static_cast<Index>(i), 1);
       this->weights_[static_cast<Eigen::Index>(i)] = std::exp(-si.item());
       Var<T> term = term_for(losses[i], si);
       total = total.defined() ? total + term : term;
