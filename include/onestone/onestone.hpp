@@ -8,6 +8,7 @@
 
 #include "onestone/autograd/autograd.hpp"
 #include "onestone/autograd/gradcheck.hpp"
+#include "onestone/config.hpp"
 #include "onestone/data/dataset.hpp"
 #include "onestone/data/fashion_mnist.hpp"
 #include "onestone/data/idx.hpp"

@@ -4,7 +4,9 @@
 #       -DCONSUMER_DIR=<tests/consumer> -DWORK_DIR=<scratch dir> [-DGENERATOR=<gen>]
 #       [-DCXX=<compiler>] [-DEXPECTED_VERSION=x.y.z] -P consumer.cmake
 #
-# find_package:     installs onestone to <WORK_DIR>/prefix first (separate configure, tests off).
+# find_package:     installs onestone to <WORK_DIR>/prefix first: from -DINSTALL_FROM=<build dir>
+#                   when given, else from a separate configure and build (tests off); a second
+#                   consumer program links the installed onestone::compiled.
 # add_subdirectory: the consumer add_subdirectory()s SOURCE_DIR.
 # fetchcontent:     the consumer FetchContent-clones SOURCE_DIR at HEAD (committed content only!);
 #                   skipped (prints ONESTONE_TEST_SKIPPED) when the checkout has no commit.
@@ -47,7 +49,13 @@ if(DEFINED EXPECTED_VERSION AND NOT EXPECTED_VERSION STREQUAL "")
   list(APPEND _consumer_args "-DONESTONE_EXPECTED_VERSION=${EXPECTED_VERSION}")
 endif()
 
-if(MODE STREQUAL "find_package")
+if(MODE STREQUAL "find_package" AND DEFINED INSTALL_FROM AND NOT INSTALL_FROM STREQUAL "")
+  # Install what the project's own build already built (headers, onestone::compiled, package
+  # files) instead of building it a second time.
+  set(_prefix "${WORK_DIR}/prefix")
+  run_step("install onestone" "${CMAKE_COMMAND}" --install "${INSTALL_FROM}" --prefix "${_prefix}")
+  list(APPEND _consumer_args "-DCMAKE_PREFIX_PATH=${_prefix}")
+elseif(MODE STREQUAL "find_package")
   set(_prefix "${WORK_DIR}/prefix")
   run_step("configure onestone for install"
     "${CMAKE_COMMAND}" -S "${SOURCE_DIR}" -B "${WORK_DIR}/onestone-build" ${_common_args}
@@ -96,5 +104,10 @@ if(DEFINED EXPECTED_VERSION AND NOT EXPECTED_VERSION STREQUAL "")
   if(_pos EQUAL -1)
     message(FATAL_ERROR "[consumer/${MODE}] output does not mention 'onestone ${EXPECTED_VERSION}'")
   endif()
+endif()
+file(GLOB_RECURSE _exe_compiled LIST_DIRECTORIES false "${_build}/onestone_consumer_compiled")
+if(_exe_compiled)
+  run_step("run consumer linked to onestone::compiled" "${_exe_compiled}")
+  message("${STEP_OUTPUT}")
 endif()
 message(STATUS "[consumer/${MODE}] OK")

@@ -55,7 +55,7 @@ std::vector<double> params_of(const nn::Module<double>& m) {
 }
 
 // The libtorch-style loop on fixed data; returns the losses.
-std::vector<double> train(nn::Linear<double>& fc, optim::Optimizer<double>& opt, int steps,
+std::vector<double> train_steps(nn::Linear<double>& fc, optim::Optimizer<double>& opt, int steps,
                           const Tensor<double>& x, const Tensor<double>& y) {
   std::vector<double> losses;
   for (int s = 0; s < steps; ++s) {
@@ -77,11 +77,11 @@ TEST_CASE("checkpoint: resuming Linear + Adam is bitwise identical", "[io][check
 
   nn::Linear<double> fc(nn::LinearOptions(3, 2).seed(11));
   optim::Adam<double> opt(fc.parameters(), optim::AdamOptions(0.05));
-  train(fc, opt, 10, x, y);
+  train_steps(fc, opt, 10, x, y);
   io::CheckpointState<double> ckpt(fc, opt);
   ckpt.step = 10;
   io::save_checkpoint(path, ckpt);
-  const std::vector<double> losses_a = train(fc, opt, 10, x, y);
+  const std::vector<double> losses_a = train_steps(fc, opt, 10, x, y);
   const std::vector<double> params_a = params_of(fc);
 
   nn::Linear<double> fc2(nn::LinearOptions(3, 2).seed(999));
@@ -91,7 +91,7 @@ TEST_CASE("checkpoint: resuming Linear + Adam is bitwise identical", "[io][check
   io::load_checkpoint(path, ckpt2);
   CHECK(ckpt2.step == 10);
   CHECK(opt2.step_count() == 10);
-  const std::vector<double> losses_b = train(fc2, opt2, 10, x, y);
+  const std::vector<double> losses_b = train_steps(fc2, opt2, 10, x, y);
   const std::vector<double> params_b = params_of(fc2);
 
   REQUIRE(losses_a == losses_b);
@@ -247,7 +247,7 @@ TEST_CASE("checkpoint: loading is all-or-nothing", "[io][checkpoint]") {
   optim::Adam<double> opt(fc.parameters(), optim::AdamOptions(0.05));
   optim::StepLR<double> sched(opt, 5);
   Generator g(1);
-  train(fc, opt, 3, x, y);
+  train_steps(fc, opt, 3, x, y);
   {
     io::CheckpointState<double> s(fc, opt);
     s.scheduler = &sched;
@@ -260,7 +260,7 @@ TEST_CASE("checkpoint: loading is all-or-nothing", "[io][checkpoint]") {
   optim::Adam<double> opt2(fc2.parameters(), optim::AdamOptions(0.01));
   optim::StepLR<double> sched2(opt2, 5);
   Generator g2(2);
-  train(fc2, opt2, 1, x, y);
+  train_steps(fc2, opt2, 1, x, y);
   sched2.step();
   const auto before_params = params_of(fc2);
   const auto before_m = opt2.state_tensors()[0].second->vector().eval();

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "onestone/autograd/grad_mode.hpp"
+#include "onestone/config.hpp"
 #include "onestone/tensor/arena.hpp"
 #include "onestone/tensor/shape.hpp"
 #include "onestone/tensor/tensor.hpp"
@@ -382,6 +383,8 @@ void Tape<T>::record_op(int out, const Op& op, const int* ins, int n) {
   node.out = out;
   nodes_.push_back(node);
 }
+
+ONESTONE_EXTERN_CLASS(AUTOGRAD, Tape)
 
 /// RAII scope that releases every variable created inside it on exit (evaluation loops).
 ///

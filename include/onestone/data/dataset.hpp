@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "onestone/config.hpp"
 #include "onestone/tensor/generator.hpp"
 #include "onestone/tensor/shape.hpp"
 #include "onestone/tensor/tensor.hpp"
@@ -270,5 +271,6 @@ class Dataset {
   Tensor<T> inputs_;
   std::vector<Target<T>> targets_;
 };
+ONESTONE_EXTERN_CLASS(DATA, Dataset)
 
 }  // namespace onestone::data

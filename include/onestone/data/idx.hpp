@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "onestone/config.hpp"
 #include "onestone/tensor/shape.hpp"
 #include "onestone/tensor/tensor.hpp"
 
@@ -309,6 +310,8 @@ Tensor<T> read_idx_images(const std::string& path, bool scale_to_unit = true, In
   if (scale_to_unit && a.type == kIdxU8) t.vector() *= T(1.0 / 255.0);
   return t;
 }
+ONESTONE_EXPLICIT(DATA_FLOAT, Tensor<float> read_idx_images<float>(const std::string&, bool, Index))
+ONESTONE_EXPLICIT(DATA_DOUBLE, Tensor<double> read_idx_images<double>(const std::string&, bool, Index))
 
 /// Reads an IDX label file of shape `[N]` with an integer type as a `[N]` tensor of int64.
 /// A positive `limit` keeps only the first `min(limit, N)` labels.

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "onestone/config.hpp"
 #include "onestone/data/dataset.hpp"
 #include "onestone/tensor/generator.hpp"
 #include "onestone/tensor/shape.hpp"
@@ -234,5 +235,6 @@ class DataLoader {
   std::uint64_t epoch_ = 0;
   Index cursor_ = 0;
 };
+ONESTONE_EXTERN_CLASS(DATA, DataLoader)
 
 }  // namespace onestone::data

@@ -25,6 +25,7 @@
 #include <utility>
 #include <vector>
 
+#include "onestone/config.hpp"
 #include "onestone/data/dataset.hpp"
 #include "onestone/tensor/generator.hpp"
 #include "onestone/tensor/tensor.hpp"
@@ -181,5 +182,7 @@ Dataset<T> make_mmoe_synthetic(const SyntheticOptions& options = SyntheticOption
     ds.add_regression("task" + std::to_string(k), std::move(y[static_cast<std::size_t>(k)]));
   return ds;
 }
+ONESTONE_EXPLICIT(DATA_FLOAT, Dataset<float> make_mmoe_synthetic<float>(const SyntheticOptions&))
+ONESTONE_EXPLICIT(DATA_DOUBLE, Dataset<double> make_mmoe_synthetic<double>(const SyntheticOptions&))
 
 }  // namespace onestone::data

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "onestone/autograd/detail/op_common.hpp"
+#include "onestone/config.hpp"
 #include "onestone/losses/reduction.hpp"
 
 namespace onestone {
@@ -15,6 +16,7 @@ namespace detail {
 /// all are 1) and the scale of the reduction.
 template <typename T>
 struct BceOp {
+  static Var<T> apply(const Var<T>& logits, const Var<T>& targets, const LossOptions<T>& opt);
   const T* ew;
   T scale;
   const char* name() const { return "binary_cross_entropy_with_logits"; }
@@ -62,6 +64,31 @@ inline const T* element_weights(autograd::Tape<T>& t, const Tensor<T>* sw, Index
   return ew;
 }
 
+template <typename T>
+Var<T> BceOp<T>::apply(const Var<T>& logits, const Var<T>& targets, const LossOptions<T>& opt) {
+  using namespace autograd::detail;
+  using namespace autograd::detail;
+  const char* name = "binary_cross_entropy_with_logits";
+  autograd::Tape<T>& t = common_tape(logits, targets, name);
+  if (logits.numel() != targets.numel())
+    throw std::invalid_argument(
+        shapes_msg(name, logits.shape(), targets.shape(), "logits and targets differ in size"));
+  const Index N = logits.numel();
+  const Index samples = logits.shape().rank() ? logits.shape()[0] : 1;
+  check_sample_weight(name, opt.sample_weight_, samples);
+  T denom;
+  const T* ew = element_weights(t, opt.sample_weight_, samples, samples ? N / samples : 0, denom);
+  ConstFlatArray<T> x = cflat(logits.data(), N), y = cflat(targets.data(), N);
+  const T total = ew ? ((x.max(T(0)) - x * y + (-x.abs()).exp().log1p()) * cflat(ew, N)).sum()
+                     : (x.max(T(0)) - x * y + (-x.abs()).exp().log1p()).sum();
+  const T scale =
+      opt.reduction_ == Reduction::Mean ? (denom > T(0) ? T(1) / denom : T(0)) : T(1);
+  const int out = make_output(t, Shape{}, logits.requires_grad() || targets.requires_grad());
+  t.value(out)[0] = total * scale;
+  return emit(t, out, BceOp<T>{ew, scale}, {logits.id(), targets.id()});
+}
+ONESTONE_EXTERN_CLASS(LOSSES, BceOp)
+
 }  // namespace detail
 
 /// Binary cross entropy between logits and targets in [0, 1] of the same shape, computed
@@ -72,25 +99,7 @@ inline const T* element_weights(autograd::Tape<T>& t, const Tensor<T>* sw, Index
 template <typename T>
 inline Var<T> binary_cross_entropy_with_logits(const Var<T>& logits, const Var<T>& targets,
                                                const LossOptions<T>& opt) {
-  using namespace autograd::detail;
-  const char* name = "binary_cross_entropy_with_logits";
-  autograd::Tape<T>& t = common_tape(logits, targets, name);
-  if (logits.numel() != targets.numel())
-    throw std::invalid_argument(
-        shapes_msg(name, logits.shape(), targets.shape(), "logits and targets differ in size"));
-  const Index N = logits.numel();
-  const Index samples = logits.shape().rank() ? logits.shape()[0] : 1;
-  detail::check_sample_weight(name, opt.sample_weight_, samples);
-  T denom;
-  const T* ew = detail::element_weights(t, opt.sample_weight_, samples, samples ? N / samples : 0, denom);
-  ConstFlatArray<T> x = cflat(logits.data(), N), y = cflat(targets.data(), N);
-  const T total = ew ? ((x.max(T(0)) - x * y + (-x.abs()).exp().log1p()) * cflat(ew, N)).sum()
-                     : (x.max(T(0)) - x * y + (-x.abs()).exp().log1p()).sum();
-  const T scale =
-      opt.reduction_ == Reduction::Mean ? (denom > T(0) ? T(1) / denom : T(0)) : T(1);
-  const int out = make_output(t, Shape{}, logits.requires_grad() || targets.requires_grad());
-  t.value(out)[0] = total * scale;
-  return emit(t, out, detail::BceOp<T>{ew, scale}, {logits.id(), targets.id()});
+  return detail::BceOp<T>::apply(logits, targets, opt);
 }
 template <typename T>
 inline Var<T> binary_cross_entropy_with_logits(const Var<T>& logits, const Var<T>& targets,

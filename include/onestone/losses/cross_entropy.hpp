@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "onestone/autograd/detail/op_common.hpp"
+#include "onestone/config.hpp"
 #include "onestone/autograd/ops/softmax.hpp"
 #include "onestone/losses/reduction.hpp"
 
@@ -57,6 +58,7 @@ namespace detail {
 /// positions) and label, the layout N × C × inner, the scale and the smoothing.
 template <typename T>
 struct CrossEntropyOp {
+  static Var<T> apply(const Var<T>& logits, const Tensor<Index>& labels, const CrossEntropyOptions<T>& opt);
   const T* logp;    ///< [N, C, inner]
   const T* pw;      ///< [N·inner] weight of each position (class × sample weight, 0 if skipped)
   const Index* label;  ///< [N·inner]
@@ -99,23 +101,9 @@ void CrossEntropyOp<T>::backward(const autograd::BackwardContext<T>& c) const {
   }
 }
 
-}  // namespace detail
-
-/// Cross entropy between logits and integer labels, the class axis being axis 1: logits [N, C]
-/// with labels [N], or logits [N, C, d...] with labels [N, d...] (segmentation, token tagging).
-/// Each counted position contributes −w·log softmax(z)[y] with w = class weight × sample weight;
-/// the mean divides by the sum of those weights (PyTorch's convention). Positions labelled
-/// `ignore_index` are skipped; when nothing is counted the loss is 0.
-///
-/// Example:
-/// @code
-/// auto loss = onestone::losses::cross_entropy(logits, labels);
-/// auto seg = onestone::losses::cross_entropy(pixel_logits, masks,
-///                                           CrossEntropyOptions<float>().ignore_index(255));
-/// @endcode
 template <typename T>
-inline Var<T> cross_entropy(const Var<T>& logits, const Tensor<Index>& labels,
-                            const CrossEntropyOptions<T>& opt = CrossEntropyOptions<T>()) {
+Var<T> CrossEntropyOp<T>::apply(const Var<T>& logits, const Tensor<Index>& labels, const CrossEntropyOptions<T>& opt) {
+  using namespace autograd::detail;
   using namespace autograd::detail;
   autograd::Tape<T>& t = logits.tape();
   const Shape& s = logits.shape();
@@ -141,7 +129,7 @@ inline Var<T> cross_entropy(const Var<T>& logits, const Tensor<Index>& labels,
   if (opt.weight_ && opt.label_smoothing_ > 0.0)
     throw std::invalid_argument(
         "cross_entropy: class weights together with label smoothing are not supported");
-  detail::check_sample_weight("cross_entropy", opt.sample_weight_, N);
+  check_sample_weight("cross_entropy", opt.sample_weight_, N);
   const Index P = N * inner;
   T* logp = t.arena().template allocate<T>(static_cast<std::size_t>(N * C * inner));
   T* pw = t.arena().template allocate<T>(static_cast<std::size_t>(P ? P : 1));
@@ -185,8 +173,29 @@ inline Var<T> cross_entropy(const Var<T>& logits, const Tensor<Index>& labels,
   if (opt.reduction_ == Reduction::Mean) scale = denom > T(0) ? T(1) / denom : T(0);
   const int out = make_output(t, Shape{}, logits.requires_grad());
   t.value(out)[0] = total * scale;
-  return emit(t, out, detail::CrossEntropyOp<T>{logp, pw, lab, N, C, inner, scale, eps},
+  return emit(t, out, CrossEntropyOp<T>{logp, pw, lab, N, C, inner, scale, eps},
               {logits.id()});
+}
+ONESTONE_EXTERN_CLASS(LOSSES, CrossEntropyOp)
+
+}  // namespace detail
+
+/// Cross entropy between logits and integer labels, the class axis being axis 1: logits [N, C]
+/// with labels [N], or logits [N, C, d...] with labels [N, d...] (segmentation, token tagging).
+/// Each counted position contributes −w·log softmax(z)[y] with w = class weight × sample weight;
+/// the mean divides by the sum of those weights (PyTorch's convention). Positions labelled
+/// `ignore_index` are skipped; when nothing is counted the loss is 0.
+///
+/// Example:
+/// @code
+/// auto loss = onestone::losses::cross_entropy(logits, labels);
+/// auto seg = onestone::losses::cross_entropy(pixel_logits, masks,
+///                                           CrossEntropyOptions<float>().ignore_index(255));
+/// @endcode
+template <typename T>
+inline Var<T> cross_entropy(const Var<T>& logits, const Tensor<Index>& labels,
+                            const CrossEntropyOptions<T>& opt = CrossEntropyOptions<T>()) {
+  return detail::CrossEntropyOp<T>::apply(logits, labels, opt);
 }
 
 }  // namespace losses

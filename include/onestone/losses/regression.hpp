@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "onestone/autograd/detail/op_common.hpp"
+#include "onestone/config.hpp"
 #include "onestone/losses/binary_cross_entropy.hpp"
 #include "onestone/losses/reduction.hpp"
 
@@ -54,6 +55,7 @@ struct RegressionOp {
   const T* ew;
   T scale, delta;
   const char* name() const { return Fn::name; }
+  static Var<T> apply(const Var<T>& pred, const Var<T>& target, const LossOptions<T>& opt);
   void backward(const autograd::BackwardContext<T>& c) const;
 };
 
@@ -76,7 +78,8 @@ void RegressionOp<T, Fn>::backward(const autograd::BackwardContext<T>& c) const 
 }
 
 template <typename T, typename Fn>
-inline Var<T> regression_loss(const Var<T>& pred, const Var<T>& target, const LossOptions<T>& opt) {
+Var<T> RegressionOp<T, Fn>::apply(const Var<T>& pred, const Var<T>& target,
+                                  const LossOptions<T>& opt) {
   using namespace autograd::detail;
   const char* name = Fn::name;
   autograd::Tape<T>& t = common_tape(pred, target, name);
@@ -96,8 +99,11 @@ inline Var<T> regression_loss(const Var<T>& pred, const Var<T>& target, const Lo
       opt.reduction_ == Reduction::Mean ? (denom > T(0) ? T(1) / denom : T(0)) : T(1);
   const int out = make_output(t, Shape{}, pred.requires_grad() || target.requires_grad());
   t.value(out)[0] = total * scale;
-  return emit(t, out, RegressionOp<T, Fn>{ew, scale, delta}, {pred.id(), target.id()});
+  return emit(t, out, RegressionOp{ew, scale, delta}, {pred.id(), target.id()});
 }
+ONESTONE_EXTERN_CLASS2(LOSSES, RegressionOp, MseFn)
+ONESTONE_EXTERN_CLASS2(LOSSES, RegressionOp, L1Fn)
+ONESTONE_EXTERN_CLASS2(LOSSES, RegressionOp, HuberFn)
 
 }  // namespace detail
 
@@ -105,7 +111,7 @@ inline Var<T> regression_loss(const Var<T>& pred, const Var<T>& target, const Lo
 /// Example: `auto loss = onestone::losses::mse_loss(pred, target);`
 template <typename T>
 inline Var<T> mse_loss(const Var<T>& pred, const Var<T>& target, const LossOptions<T>& opt) {
-  return detail::regression_loss<T, detail::MseFn>(pred, target, opt);
+  return detail::RegressionOp<T, detail::MseFn>::apply(pred, target, opt);
 }
 template <typename T>
 inline Var<T> mse_loss(const Var<T>& pred, const Var<T>& target, Reduction r = Reduction::Mean) {
@@ -122,7 +128,7 @@ inline Var<T> mse_loss(const Var<T>& pred, const Tensor<T>& target, const LossOp
 /// Mean absolute error.
 template <typename T>
 inline Var<T> l1_loss(const Var<T>& pred, const Var<T>& target, const LossOptions<T>& opt) {
-  return detail::regression_loss<T, detail::L1Fn>(pred, target, opt);
+  return detail::RegressionOp<T, detail::L1Fn>::apply(pred, target, opt);
 }
 template <typename T>
 inline Var<T> l1_loss(const Var<T>& pred, const Var<T>& target, Reduction r = Reduction::Mean) {
@@ -139,7 +145,7 @@ inline Var<T> l1_loss(const Var<T>& pred, const Tensor<T>& target, const LossOpt
 /// Huber loss: ½d² for |d| < delta, delta·(|d| − ½delta) otherwise (PyTorch's `HuberLoss`).
 template <typename T>
 inline Var<T> huber_loss(const Var<T>& pred, const Var<T>& target, const LossOptions<T>& opt) {
-  return detail::regression_loss<T, detail::HuberFn>(pred, target, opt);
+  return detail::RegressionOp<T, detail::HuberFn>::apply(pred, target, opt);
 }
 template <typename T>
 inline Var<T> huber_loss(const Var<T>& pred, const Var<T>& target,

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "onestone/config.hpp"
 #include "onestone/autograd/autograd.hpp"
 #include "onestone/data/dataset.hpp"
 #include "onestone/data/loader.hpp"
@@ -411,6 +412,7 @@ class MultiTaskModel : public nn::Module<T> {
   NonFinitePolicy policy_ = NonFinitePolicy::Throw;
   std::int64_t steps_ = 0;
 };
+ONESTONE_EXTERN_CLASS(MODEL, MultiTaskModel)
 
 }  // namespace model
 using model::LossKind;

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "onestone/config.hpp"
 #include "onestone/autograd/ops/unary.hpp"
 #include "onestone/nn/module.hpp"
 
@@ -61,6 +62,7 @@ class ActivationModule : public Module<T> {
  private:
   Activation a_;
 };
+ONESTONE_EXTERN_CLASS(NN, ActivationModule)
 
 /// max(x, 0).  Example: `seq.push_back(std::make_shared<ReLU<float>>());`
 template <typename T>
@@ -93,6 +95,7 @@ class LeakyReLU : public Module<T> {
  private:
   T slope_;
 };
+ONESTONE_EXTERN_CLASS(NN, LeakyReLU)
 /// Identity: passes its input through (a trivial head or trunk).
 template <typename T>
 struct Identity : ActivationModule<T> {

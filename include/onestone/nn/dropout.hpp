@@ -4,6 +4,7 @@
 
 #include <cstdint>
 
+#include "onestone/config.hpp"
 #include "onestone/autograd/ops/dropout.hpp"
 #include "onestone/nn/module.hpp"
 
@@ -34,6 +35,7 @@ class Dropout : public Module<T> {
   double p_;
   Generator gen_;
 };
+ONESTONE_EXTERN_CLASS(NN, Dropout)
 
 }  // namespace nn
 }  // namespace onestone

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "onestone/config.hpp"
 #include "onestone/tensor/generator.hpp"
 #include "onestone/tensor/tensor.hpp"
 
@@ -88,7 +89,7 @@ inline void kaiming_normal_(Tensor<T>& t, Generator& gen = default_generator(),
 
 /// Fills a weight tensor by scheme.
 template <typename T>
-inline void apply(Init scheme, Tensor<T>& w, Generator& gen) {
+void apply(Init scheme, Tensor<T>& w, Generator& gen) {
   double fi, fo;
   fans(w.shape(), fi, fo);
   switch (scheme) {
@@ -112,6 +113,8 @@ inline void apply(Init scheme, Tensor<T>& w, Generator& gen) {
       break;
   }
 }
+ONESTONE_EXPLICIT(NN_FLOAT, void apply<float>(Init, Tensor<float>&, Generator&))
+ONESTONE_EXPLICIT(NN_DOUBLE, void apply<double>(Init, Tensor<double>&, Generator&))
 
 }  // namespace init
 }  // namespace nn

@@ -2,6 +2,7 @@
 /// @file layer_norm.hpp
 /// `LayerNorm<T>`: normalisation over the last dimension with learned scale and shift.
 
+#include "onestone/config.hpp"
 #include "onestone/autograd/ops/norm.hpp"
 #include "onestone/nn/module.hpp"
 
@@ -39,6 +40,7 @@ class LayerNorm : public Module<T> {
   Parameter<T>* gamma_ = nullptr;
   Parameter<T>* beta_ = nullptr;
 };
+ONESTONE_EXTERN_CLASS(NN, LayerNorm)
 
 }  // namespace nn
 }  // namespace onestone

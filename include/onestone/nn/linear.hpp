@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "onestone/config.hpp"
 #include "onestone/autograd/ops/linalg.hpp"
 #include "onestone/nn/init.hpp"
 #include "onestone/nn/module.hpp"
@@ -81,6 +82,7 @@ class Linear : public Module<T> {
   Parameter<T>* weight_ = nullptr;
   Parameter<T>* bias_ = nullptr;
 };
+ONESTONE_EXTERN_CLASS(NN, Linear)
 
 }  // namespace nn
 }  // namespace onestone

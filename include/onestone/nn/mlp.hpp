@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "onestone/config.hpp"
 #include "onestone/nn/activation.hpp"
 #include "onestone/nn/dropout.hpp"
 #include "onestone/nn/layer_norm.hpp"
@@ -125,6 +126,7 @@ class MLP : public Module<T> {
   MLPOptions options_;
   std::vector<Layer> layers_;
 };
+ONESTONE_EXTERN_CLASS(NN, MLP)
 
 }  // namespace nn
 }  // namespace onestone

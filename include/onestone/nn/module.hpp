@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "onestone/config.hpp"
 #include "onestone/autograd/var.hpp"
 #include "onestone/nn/extra_state.hpp"
 #include "onestone/nn/parameter.hpp"
@@ -177,6 +178,7 @@ class Module {
   std::vector<std::pair<std::string, std::shared_ptr<Module<T>>>> children_;
   bool training_ = true;
 };
+ONESTONE_EXTERN_CLASS(NN, Module)
 
 }  // namespace nn
 }  // namespace onestone

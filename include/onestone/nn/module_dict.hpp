@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "onestone/config.hpp"
 #include "onestone/nn/module.hpp"
 
 namespace onestone {
@@ -36,6 +37,7 @@ class ModuleDict : public Module<T> {
  private:
   std::vector<std::shared_ptr<Module<T>>> items_;
 };
+ONESTONE_EXTERN_CLASS(NN, ModuleDict)
 
 }  // namespace nn
 }  // namespace onestone

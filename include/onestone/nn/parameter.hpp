@@ -4,6 +4,7 @@
 
 #include <cstdint>
 
+#include "onestone/config.hpp"
 #include "onestone/autograd/tape.hpp"
 #include "onestone/autograd/var.hpp"
 #include "onestone/tensor/tensor.hpp"
@@ -77,6 +78,7 @@ class Parameter {
   mutable int id_ = -1;
   mutable std::uint64_t stamp_ = 0;
 };
+ONESTONE_EXTERN_CLASS(NN, Parameter)
 
 }  // namespace nn
 }  // namespace onestone

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "onestone/config.hpp"
 #include "onestone/nn/module.hpp"
 
 namespace onestone {
@@ -46,6 +47,7 @@ class Sequential : public Module<T> {
  private:
   std::vector<std::shared_ptr<Module<T>>> layers_;
 };
+ONESTONE_EXTERN_CLASS(NN, Sequential)
 
 }  // namespace nn
 }  // namespace onestone

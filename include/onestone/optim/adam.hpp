@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "onestone/config.hpp"
 #include "onestone/optim/optimizer.hpp"
 #include "onestone/tensor/threads.hpp"
 
@@ -129,6 +130,7 @@ class Adam : public Optimizer<T> {
   bool decoupled_;
   std::vector<Tensor<T>> m_, v_;
 };
+ONESTONE_EXTERN_CLASS(OPTIM, Adam)
 
 /// AdamW (Loshchilov & Hutter 2019): Adam with decoupled weight decay p ← p·(1 − lr·wd).
 /// PyTorch's default weight decay for AdamW is 0.01; pass it in the options.
@@ -141,6 +143,7 @@ class AdamW : public Adam<T> {
         const AdamOptions& opt = AdamOptions().weight_decay(0.01))
       : Adam<T>(std::move(params), opt, true) {}
 };
+ONESTONE_EXTERN_CLASS(OPTIM, AdamW)
 
 }  // namespace optim
 }  // namespace onestone

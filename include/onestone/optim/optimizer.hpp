@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "onestone/config.hpp"
 #include "onestone/autograd/tape.hpp"
 #include "onestone/nn/parameter.hpp"
 
@@ -78,6 +79,7 @@ class Optimizer {
   double lr_;
   std::int64_t steps_ = 0;
 };
+ONESTONE_EXTERN_CLASS(OPTIM, Optimizer)
 
 }  // namespace optim
 }  // namespace onestone

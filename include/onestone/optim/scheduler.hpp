@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "onestone/config.hpp"
 #include "onestone/optim/optimizer.hpp"
 
 namespace onestone {
@@ -44,6 +45,7 @@ class LRScheduler {
   double base_lr_;
   std::int64_t count_ = 0;
 };
+ONESTONE_EXTERN_CLASS(OPTIM, LRScheduler)
 
 /// lr = base · gamma^⌊t / step_size⌋.  Example: `StepLR<float> s(opt, 30, 0.1);`
 template <typename T>
@@ -61,6 +63,7 @@ class StepLR : public LRScheduler<T> {
   std::int64_t step_size_;
   double gamma_;
 };
+ONESTONE_EXTERN_CLASS(OPTIM, StepLR)
 
 /// lr = η_min + (base − η_min)·(1 + cos(π·min(t, T_max)/T_max))/2.
 /// Example: `CosineAnnealingLR<float> s(opt, 100, 1e-5);`
@@ -82,6 +85,7 @@ class CosineAnnealingLR : public LRScheduler<T> {
   std::int64_t t_max_;
   double eta_min_;
 };
+ONESTONE_EXTERN_CLASS(OPTIM, CosineAnnealingLR)
 
 /// Linear warm-up from start_factor·base to base over `warmup` steps; afterwards the rate of
 /// `after` (a schedule over the remaining steps, built on the same optimizer), or base.
@@ -109,6 +113,7 @@ class LinearWarmup : public LRScheduler<T> {
   double start_;
   std::shared_ptr<LRScheduler<T>> after_;
 };
+ONESTONE_EXTERN_CLASS(OPTIM, LinearWarmup)
 
 }  // namespace optim
 }  // namespace onestone

@@ -2,6 +2,7 @@
 /// @file sgd.hpp
 /// `SGD<T>`: stochastic gradient descent with momentum, Nesterov momentum and weight decay.
 
+#include "onestone/config.hpp"
 #include "onestone/optim/optimizer.hpp"
 
 namespace onestone {
@@ -82,6 +83,7 @@ class SGD : public Optimizer<T> {
   SGDOptions opt_;
   std::vector<Tensor<T>> buf_;
 };
+ONESTONE_EXTERN_CLASS(OPTIM, SGD)
 
 }  // namespace optim
 }  // namespace onestone

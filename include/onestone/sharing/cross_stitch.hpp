@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "onestone/config.hpp"
 #include "onestone/autograd/ops/combine.hpp"
 #include "onestone/autograd/ops/shape_ops.hpp"
 #include "onestone/nn/activation.hpp"
@@ -122,6 +123,7 @@ class CrossStitch : public SharingStrategy<T> {
   std::vector<nn::Parameter<T>*> stitches_;
   std::vector<Var<T>> h_, mixed_;
 };
+ONESTONE_EXTERN_CLASS(SHARING, CrossStitch)
 
 }  // namespace sharing
 }  // namespace onestone

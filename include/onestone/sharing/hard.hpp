@@ -4,6 +4,7 @@
 
 #include <memory>
 
+#include "onestone/config.hpp"
 #include "onestone/sharing/strategy.hpp"
 
 namespace onestone {
@@ -45,6 +46,7 @@ class HardSharing : public SharingStrategy<T> {
   Index features_;
   Var<T> z_;
 };
+ONESTONE_EXTERN_CLASS(SHARING, HardSharing)
 
 }  // namespace sharing
 }  // namespace onestone

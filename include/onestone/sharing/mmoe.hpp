@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "onestone/config.hpp"
 #include "onestone/autograd/ops/combine.hpp"
 #include "onestone/autograd/ops/softmax.hpp"
 #include "onestone/nn/linear.hpp"
@@ -103,6 +104,7 @@ class MMoE : public SharingStrategy<T> {
   std::vector<Var<T>> outs_;
   Var<T> last_gates_;
 };
+ONESTONE_EXTERN_CLASS(SHARING, MMoE)
 
 }  // namespace sharing
 }  // namespace onestone

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "onestone/config.hpp"
 #include "onestone/autograd/ops/arithmetic.hpp"
 #include "onestone/autograd/ops/shape_ops.hpp"
 #include "onestone/autograd/ops/unary.hpp"
@@ -114,6 +115,7 @@ class MTAN : public SharingStrategy<T> {
   std::vector<std::vector<Att>> att_;
   std::vector<Var<T>> p_;
 };
+ONESTONE_EXTERN_CLASS(SHARING, MTAN)
 
 }  // namespace sharing
 }  // namespace onestone

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "onestone/config.hpp"
 #include "onestone/autograd/ops/combine.hpp"
 #include "onestone/autograd/ops/softmax.hpp"
 #include "onestone/nn/linear.hpp"
@@ -164,6 +165,7 @@ class PLE : public SharingStrategy<T> {
   std::vector<Level> levels_;
   std::vector<Var<T>> h_, next_, shared_out_, all_out_, pool_;
 };
+ONESTONE_EXTERN_CLASS(SHARING, PLE)
 
 /// Customized gate control (Tang et al. 2020): one PLE level — task-specific and shared experts,
 /// one gate per task over its own and the shared experts.
@@ -174,6 +176,7 @@ class CGC : public PLE<T> {
  public:
   explicit CGC(PLEOptions opt) : PLE<T>(opt.levels(1)) {}
 };
+ONESTONE_EXTERN_CLASS(SHARING, CGC)
 
 }  // namespace sharing
 }  // namespace onestone

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "onestone/config.hpp"
 #include "onestone/autograd/ops/combine.hpp"
 #include "onestone/nn/module_dict.hpp"
 #include "onestone/sharing/strategy.hpp"
@@ -115,6 +116,7 @@ class SoftSharing : public SharingStrategy<T> {
   std::vector<std::vector<nn::Parameter<T>*>> groups_;
   std::vector<Var<T>> vars_;
 };
+ONESTONE_EXTERN_CLASS(SHARING, SoftSharing)
 
 }  // namespace sharing
 }  // namespace onestone

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "onestone/config.hpp"
 #include "onestone/autograd/var.hpp"
 #include "onestone/nn/module.hpp"
 
@@ -63,6 +64,7 @@ class SharingStrategy : public nn::Module<T> {
   }
   int num_tasks_ = 0;
 };
+ONESTONE_EXTERN_CLASS(SHARING, SharingStrategy)
 
 }  // namespace sharing
 }  // namespace onestone

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "onestone/autograd/detail/gemm_simd.hpp"
+#include "onestone/config.hpp"
 #include "onestone/tensor/tensor.hpp"
 #include "onestone/tensor/threads.hpp"
 
@@ -202,8 +203,8 @@ inline void gemm_simd(GemmIsa isa, Index M, Index N, Index K, const T* A, Index 
 /// C[M, N] = op(A)·op(B) (accumulate = false) or C += op(A)·op(B), row-major, with transposes
 /// given as flags. Splits large products across `get_num_threads()` threads.
 template <typename T>
-inline void gemm(Index M, Index N, Index K, const T* A, Index lda, bool trans_a, const T* B,
-                 Index ldb, bool trans_b, T* C, Index ldc, bool accumulate) {
+void gemm(Index M, Index N, Index K, const T* A, Index lda, bool trans_a, const T* B, Index ldb,
+          bool trans_b, T* C, Index ldc, bool accumulate) {
   if (M == 1 && (trans_b ? ldb == K : ldb == N)) {
     // A single row (batch-1 inference, bias-like products): a matrix-vector product, no packing.
     // Large ones are split across threads by output columns, so that each thread reads the same
@@ -318,6 +319,12 @@ inline void gemm(Index M, Index N, Index K, const T* A, Index lda, bool trans_a,
 #endif
   run(0, M, 0, N);
 }
+
+ONESTONE_EXPLICIT(AUTOGRAD_FLOAT, void gemm<float>(Index, Index, Index, const float*, Index, bool,
+                                                   const float*, Index, bool, float*, Index, bool))
+ONESTONE_EXPLICIT(AUTOGRAD_DOUBLE,
+                  void gemm<double>(Index, Index, Index, const double*, Index, bool, const double*,
+                                    Index, bool, double*, Index, bool))
 
 }  // namespace detail
 }  // namespace autograd

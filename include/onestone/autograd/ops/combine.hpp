@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "onestone/autograd/detail/op_common.hpp"
+#include "onestone/config.hpp"
 
 namespace onestone {
 namespace autograd {
@@ -43,51 +44,59 @@ inline bool any_requires_grad(const Var<T>* xs, std::size_t n) {
 template <typename T>
 struct WeightedSumOp {
   const char* name() const { return "weighted_sum"; }
-  void backward(const BackwardContext<T>& c) const {
-    const int count = c.num_inputs() - 1;
-    const Index N = c.output_shape().numel();
-    ConstFlatArray<T> g = cflat(c.grad_output(), N);
-    const T* W = c.input(0);
-    const GradSink<T> gw = c.input_grad(0);
-    for (int k = 0; k < count; ++k) {
-      if (gw) gw.add(k, (g * cflat(c.input(k + 1), N)).sum());
-      const GradSink<T> gx = c.input_grad(k + 1);
-      if (gx) accumulate(gx, flat(gx.ptr, N), g * W[k]);
-    }
-  }
+  void backward(const BackwardContext<T>& c) const;
 };
+
+template <typename T>
+void WeightedSumOp<T>::backward(const BackwardContext<T>& c) const {
+  const int count = c.num_inputs() - 1;
+  const Index N = c.output_shape().numel();
+  ConstFlatArray<T> g = cflat(c.grad_output(), N);
+  const T* W = c.input(0);
+  const GradSink<T> gw = c.input_grad(0);
+  for (int k = 0; k < count; ++k) {
+    if (gw) gw.add(k, (g * cflat(c.input(k + 1), N)).sum());
+    const GradSink<T> gx = c.input_grad(k + 1);
+    if (gx) accumulate(gx, flat(gx.ptr, N), g * W[k]);
+  }
+}
+ONESTONE_EXTERN_CLASS(AUTOGRAD, WeightedSumOp)
 
 /// Saved state of mixture: inputs are (gates, x_0, ..., x_{E-1}).
 template <typename T>
 struct MixtureOp {
   const char* name() const { return "mixture"; }
-  void backward(const BackwardContext<T>& c) const {
-    const Index E = c.num_inputs() - 1;
-    const Shape& so = c.output_shape();
-    const Index R = so.rows(), C = so.cols();
-    ConstMatrixMap<T> G(c.grad_output(), R, C);
-    ConstMatrixMap<T> gates(c.input(0), R, E);
-    const GradSink<T> gg = c.input_grad(0);
-    for (Index e = 0; e < E; ++e) {
-      ConstMatrixMap<T> X(c.input(static_cast<int>(e) + 1), R, C);
-      if (gg) {
-        MatrixMap<T> D(gg.ptr, R, E);
-        if (gg.fresh)
-          D.col(e) = (G.array() * X.array()).rowwise().sum().matrix();
-        else
-          D.col(e) += (G.array() * X.array()).rowwise().sum().matrix();
-      }
-      const GradSink<T> gx = c.input_grad(static_cast<int>(e) + 1);
-      if (gx) {
-        MatrixMap<T> D(gx.ptr, R, C);
-        if (gx.fresh)
-          D = (G.array().colwise() * gates.col(e).array()).matrix();
-        else
-          D.array() += G.array().colwise() * gates.col(e).array();
-      }
+  void backward(const BackwardContext<T>& c) const;
+};
+
+template <typename T>
+void MixtureOp<T>::backward(const BackwardContext<T>& c) const {
+  const Index E = c.num_inputs() - 1;
+  const Shape& so = c.output_shape();
+  const Index R = so.rows(), C = so.cols();
+  ConstMatrixMap<T> G(c.grad_output(), R, C);
+  ConstMatrixMap<T> gates(c.input(0), R, E);
+  const GradSink<T> gg = c.input_grad(0);
+  for (Index e = 0; e < E; ++e) {
+    ConstMatrixMap<T> X(c.input(static_cast<int>(e) + 1), R, C);
+    if (gg) {
+      MatrixMap<T> D(gg.ptr, R, E);
+      if (gg.fresh)
+        D.col(e) = (G.array() * X.array()).rowwise().sum().matrix();
+      else
+        D.col(e) += (G.array() * X.array()).rowwise().sum().matrix();
+    }
+    const GradSink<T> gx = c.input_grad(static_cast<int>(e) + 1);
+    if (gx) {
+      MatrixMap<T> D(gx.ptr, R, C);
+      if (gx.fresh)
+        D = (G.array().colwise() * gates.col(e).array()).matrix();
+      else
+        D.array() += G.array().colwise() * gates.col(e).array();
     }
   }
-};
+}
+ONESTONE_EXTERN_CLASS(AUTOGRAD, MixtureOp)
 
 /// Saved state of pairwise_distance_penalty: the scale and the distance (inputs: the xs).
 template <typename T>
@@ -95,32 +104,36 @@ struct PairwisePenaltyOp {
   T scale;
   bool l1;
   const char* name() const { return "pairwise_distance_penalty"; }
-  void backward(const BackwardContext<T>& c) const {
-    const int count = c.num_inputs();
-    const Index N = c.input_shape(0).numel();
-    const T g = c.grad_output()[0] * scale;
-    // Σᵢ Σⱼ d(θᵢ, θⱼ): squared L2 gives ∂/∂θᵢ = 4 (T θᵢ − Σⱼ θⱼ); L1 gives 2 Σⱼ sign(θᵢ − θⱼ).
-    T* sum = l1 ? nullptr : c.template scratch<T>(static_cast<std::size_t>(N));
+  void backward(const BackwardContext<T>& c) const;
+};
+
+template <typename T>
+void PairwisePenaltyOp<T>::backward(const BackwardContext<T>& c) const {
+  const int count = c.num_inputs();
+  const Index N = c.input_shape(0).numel();
+  const T g = c.grad_output()[0] * scale;
+  // Σᵢ Σⱼ d(θᵢ, θⱼ): squared L2 gives ∂/∂θᵢ = 4 (T θᵢ − Σⱼ θⱼ); L1 gives 2 Σⱼ sign(θᵢ − θⱼ).
+  T* sum = l1 ? nullptr : c.template scratch<T>(static_cast<std::size_t>(N));
+  if (!l1) {
+    FlatArray<T> s = flat(sum, N);
+    s.setZero();
+    for (int k = 0; k < count; ++k) s += cflat(c.input(k), N);
+  }
+  for (int k = 0; k < count; ++k) {
+    GradSink<T> gs = c.input_grad(k);
+    if (!gs) continue;
+    ConstFlatArray<T> xk = cflat(c.input(k), N);
+    FlatArray<T> d = flat(gs.ptr, N);
     if (!l1) {
-      FlatArray<T> s = flat(sum, N);
-      s.setZero();
-      for (int k = 0; k < count; ++k) s += cflat(c.input(k), N);
-    }
-    for (int k = 0; k < count; ++k) {
-      GradSink<T> gs = c.input_grad(k);
-      if (!gs) continue;
-      ConstFlatArray<T> xk = cflat(c.input(k), N);
-      FlatArray<T> d = flat(gs.ptr, N);
-      if (!l1) {
-        accumulate(gs, d, (xk * static_cast<T>(count) - cflat<T>(sum, N)) * (T(4) * g));
-      } else {
-        gs.zero_if_fresh(N);
-        for (int j = 0; j < count; ++j)
-          if (j != k) d += (xk - cflat(c.input(j), N)).sign() * (T(2) * g);
-      }
+      accumulate(gs, d, (xk * static_cast<T>(count) - cflat<T>(sum, N)) * (T(4) * g));
+    } else {
+      gs.zero_if_fresh(N);
+      for (int j = 0; j < count; ++j)
+        if (j != k) d += (xk - cflat(c.input(j), N)).sign() * (T(2) * g);
     }
   }
-};
+}
+ONESTONE_EXTERN_CLASS(AUTOGRAD, PairwisePenaltyOp)
 
 }  // namespace detail
 

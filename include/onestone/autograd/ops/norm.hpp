@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "onestone/autograd/detail/op_common.hpp"
+#include "onestone/config.hpp"
 
 namespace onestone {
 namespace autograd {
@@ -14,6 +15,7 @@ namespace detail {
 /// (inputs: x, then gamma and beta when present).
 template <typename T>
 struct LayerNormOp {
+  static Var<T> apply(const Var<T>& x, const Var<T>& gamma, const Var<T>& beta, T eps);
   const T* stats;  ///< [2R]: means, then reciprocal standard deviations
   bool has_gamma, has_beta;
   const char* name() const { return "layer_norm"; }
@@ -75,32 +77,25 @@ void LayerNormOp<T>::backward(const BackwardContext<T>& c) const {
   }
 }
 
-}  // namespace detail
-
-/// Layer normalisation over the last dimension: (x − mean) / sqrt(var + eps) · gamma + beta,
-/// with the biased variance. gamma and beta ([C]) are optional (pass undefined Vars).
-///
-/// Example: `auto y = layer_norm(x, gamma, beta, 1e-5f);`
 template <typename T>
-inline Var<T> layer_norm(const Var<T>& x, const Var<T>& gamma = Var<T>(),
-                         const Var<T>& beta = Var<T>(), detail::type_identity_t<T> eps = T(1e-5)) {
+Var<T> LayerNormOp<T>::apply(const Var<T>& x, const Var<T>& gamma, const Var<T>& beta, T eps) {
   Tape<T>& t = x.tape();
   const Shape& s = x.shape();
   const Index R = s.rows(), C = s.cols();
   if (s.rank() < 1 || C == 0)
     throw std::invalid_argument("layer_norm: empty last dimension in " + s.str());
   if (gamma.defined() && gamma.numel() != C)
-    throw std::invalid_argument(detail::shapes_msg("layer_norm", s, gamma.shape(),
+    throw std::invalid_argument(shapes_msg("layer_norm", s, gamma.shape(),
                                                    "gamma must have the last dimension's size"));
   if (beta.defined() && beta.numel() != C)
-    throw std::invalid_argument(detail::shapes_msg("layer_norm", s, beta.shape(),
+    throw std::invalid_argument(shapes_msg("layer_norm", s, beta.shape(),
                                                    "beta must have the last dimension's size"));
   const bool rg = x.requires_grad() || (gamma.defined() && gamma.requires_grad()) ||
                   (beta.defined() && beta.requires_grad());
   T* stats = t.arena().template allocate<T>(static_cast<std::size_t>(2 * R));
-  const int out = detail::make_output(t, s, rg);
-  ConstMatrixMap<T> X = detail::cmat(t, x.id());
-  MatrixMap<T> Y = detail::mmat(t, out);
+  const int out = make_output(t, s, rg);
+  ConstMatrixMap<T> X = cmat(t, x.id());
+  MatrixMap<T> Y = mmat(t, out);
   using RowA = Eigen::Array<T, 1, Eigen::Dynamic>;
   for (Index r = 0; r < R; ++r) {
     const T m = X.row(r).mean();
@@ -116,8 +111,21 @@ inline Var<T> layer_norm(const Var<T>& x, const Var<T>& gamma = Var<T>(),
   int n = 1;
   if (gamma.defined()) ids[n++] = gamma.id();
   if (beta.defined()) ids[n++] = beta.id();
-  return detail::emit(t, out, detail::LayerNormOp<T>{stats, gamma.defined(), beta.defined()}, ids,
+  return emit(t, out, LayerNormOp<T>{stats, gamma.defined(), beta.defined()}, ids,
                       n);
+}
+ONESTONE_EXTERN_CLASS(AUTOGRAD, LayerNormOp)
+
+}  // namespace detail
+
+/// Layer normalisation over the last dimension: (x − mean) / sqrt(var + eps) · gamma + beta,
+/// with the biased variance. gamma and beta ([C]) are optional (pass undefined Vars).
+///
+/// Example: `auto y = layer_norm(x, gamma, beta, 1e-5f);`
+template <typename T>
+inline Var<T> layer_norm(const Var<T>& x, const Var<T>& gamma = Var<T>(),
+                         const Var<T>& beta = Var<T>(), detail::type_identity_t<T> eps = T(1e-5)) {
+  return detail::LayerNormOp<T>::apply(x, gamma, beta, eps);
 }
 
 }  // namespace autograd

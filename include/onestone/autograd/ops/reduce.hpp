@@ -5,8 +5,10 @@
 
 #include <cmath>
 #include <limits>
+#include <vector>
 
 #include "onestone/autograd/detail/op_common.hpp"
+#include "onestone/config.hpp"
 
 namespace onestone {
 namespace autograd {
@@ -22,123 +24,54 @@ inline Shape reduced_shape(const Shape& s, int axis, bool keepdim) {
   return s.without(axis);
 }
 
-/// Saved state of sum / mean over all elements: the scale (1 or 1/N).
+/// sum / mean over all elements; saved: the scale (1 or 1/N).
 template <typename T>
 struct ReduceAllOp {
   T scale;
   bool is_mean;
   const char* name() const { return is_mean ? "mean" : "sum"; }
-  void backward(const BackwardContext<T>& c) const {
-    GradSink<T> gs = c.input_grad(0);
-    if (!gs) return;
-    const Index N = c.input_shape(0).numel();
-    const T g = c.grad_output()[0] * scale;
-    FlatArray<T> d = flat(gs.ptr, N);
-    if (gs.fresh)
-      d.setConstant(g);
-    else
-      d += g;
-  }
-};
-
-/// Saved state of sum / mean along an axis: the split outer × len × inner and the scale.
-template <typename T>
-struct ReduceAxisOp {
-  Index outer, len, inner;
-  T scale;
-  bool is_mean;
-  const char* name() const { return is_mean ? "mean" : "sum"; }
-  void backward(const BackwardContext<T>& c) const {
-    GradSink<T> gs = c.input_grad(0);
-    if (!gs) return;
-    const T* G = c.grad_output();
-    for (Index o = 0; o < outer; ++o) {
-      Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>> g(G + o * inner, inner);
-      MatrixMap<T> d(gs.ptr + o * len * inner, len, inner);
-      if (gs.fresh)
-        d = (g * scale).replicate(len, 1);
-      else
-        d.rowwise() += g * scale;
-    }
-  }
-};
-
-/// Saved state of max / min along an axis (or over everything): the position of the chosen
-/// element of each output, as an index along the axis.
-template <typename T>
-struct ExtremumOp {
-  Index outer, len, inner;
-  const Index* arg;  ///< [outer·inner] positions along the axis (arena)
-  bool is_min;
-  const char* name() const { return is_min ? "min" : "max"; }
-  void backward(const BackwardContext<T>& c) const {
-    GradSink<T> gs = c.input_grad(0);
-    if (!gs) return;
-    gs.zero_if_fresh(outer * len * inner);
-    const T* G = c.grad_output();
-    for (Index o = 0; o < outer; ++o)
-      for (Index i = 0; i < inner; ++i)
-        gs.ptr[(o * len + arg[o * inner + i]) * inner + i] += G[o * inner + i];
-  }
-};
-
-/// Arg-max (or min) along the axis of an outer × len × inner view; NaN wins (it propagates).
-template <typename T>
-inline void extremum_along(const T* X, Index outer, Index len, Index inner, bool is_min, T* Y,
-                           Index* arg) {
-  for (Index o = 0; o < outer; ++o) {
-    const T* base = X + o * len * inner;
-    for (Index i = 0; i < inner; ++i) {
-      Index best = 0;
-      T m = base[i];
-      for (Index l = 1; l < len && m == m; ++l) {
-        const T v = base[l * inner + i];
-        if ((is_min ? v < m : v > m) || v != v) {
-          m = v;
-          best = l;
-        }
-      }
-      Y[o * inner + i] = m;
-      arg[o * inner + i] = best;
-    }
-  }
-}
-
-/// Saved state of logsumexp along an axis.
-template <typename T>
-struct LogSumExpOp {
-  Index outer, len, inner;
-  const char* name() const { return "logsumexp"; }
-  void backward(const BackwardContext<T>& c) const {
-    GradSink<T> gs = c.input_grad(0);
-    if (!gs) return;
-    const T* X = c.input(0);
-    const T* Y = c.output();
-    const T* G = c.grad_output();
-    for (Index o = 0; o < outer; ++o)
-      for (Index l = 0; l < len; ++l) {
-        const Index base = (o * len + l) * inner;
-        for (Index i = 0; i < inner; ++i) {
-          const Index r = o * inner + i;
-          gs.add(base + i, G[r] * std::exp(X[base + i] - Y[r]));
-        }
-      }
-  }
+  static Var<T> apply(const Var<T>& x, bool mean);
+  void backward(const BackwardContext<T>& c) const;
 };
 
 template <typename T>
-inline Var<T> reduce_all(const Var<T>& x, bool mean) {
+Var<T> ReduceAllOp<T>::apply(const Var<T>& x, bool mean) {
   Tape<T>& t = x.tape();
   const Index N = x.numel();
   const int out = make_output(t, Shape{}, x.requires_grad());
   const T s = cflat(x.data(), N).sum();
   const T scale = mean ? T(1) / static_cast<T>(N ? N : 1) : T(1);
   t.value(out)[0] = s * scale;
-  return emit(t, out, ReduceAllOp<T>{scale, mean}, {x.id()});
+  return emit(t, out, ReduceAllOp{scale, mean}, {x.id()});
 }
 
 template <typename T>
-inline Var<T> reduce_axis(const Var<T>& x, int axis, bool keepdim, bool mean) {
+void ReduceAllOp<T>::backward(const BackwardContext<T>& c) const {
+  GradSink<T> gs = c.input_grad(0);
+  if (!gs) return;
+  const Index N = c.input_shape(0).numel();
+  const T g = c.grad_output()[0] * scale;
+  FlatArray<T> d = flat(gs.ptr, N);
+  if (gs.fresh)
+    d.setConstant(g);
+  else
+    d += g;
+}
+ONESTONE_EXTERN_CLASS(AUTOGRAD, ReduceAllOp)
+
+/// sum / mean along an axis; saved: the split outer × len × inner and the scale.
+template <typename T>
+struct ReduceAxisOp {
+  Index outer, len, inner;
+  T scale;
+  bool is_mean;
+  const char* name() const { return is_mean ? "mean" : "sum"; }
+  static Var<T> apply(const Var<T>& x, int axis, bool keepdim, bool mean);
+  void backward(const BackwardContext<T>& c) const;
+};
+
+template <typename T>
+Var<T> ReduceAxisOp<T>::apply(const Var<T>& x, int axis, bool keepdim, bool mean) {
   const char* name = mean ? "mean" : "sum";
   Tape<T>& t = x.tape();
   const Shape& sx = x.shape();
@@ -159,11 +92,64 @@ inline Var<T> reduce_axis(const Var<T>& x, int axis, bool keepdim, bool mean) {
       y.noalias() = xs.colwise().sum() * scale;
     }
   }
-  return emit(t, out, ReduceAxisOp<T>{outer, len, inner, scale, mean}, {x.id()});
+  return emit(t, out, ReduceAxisOp{outer, len, inner, scale, mean}, {x.id()});
 }
 
 template <typename T>
-inline Var<T> extremum(const Var<T>& x, int axis, bool keepdim, bool is_min, bool all) {
+void ReduceAxisOp<T>::backward(const BackwardContext<T>& c) const {
+  GradSink<T> gs = c.input_grad(0);
+  if (!gs) return;
+  const T* G = c.grad_output();
+  for (Index o = 0; o < outer; ++o) {
+    Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>> g(G + o * inner, inner);
+    MatrixMap<T> d(gs.ptr + o * len * inner, len, inner);
+    if (gs.fresh)
+      d = (g * scale).replicate(len, 1);
+    else
+      d.rowwise() += g * scale;
+  }
+}
+ONESTONE_EXTERN_CLASS(AUTOGRAD, ReduceAxisOp)
+
+/// max / min along an axis (or over everything); saved: the position along the axis of the
+/// chosen element of each output.
+template <typename T>
+struct ExtremumOp {
+  Index outer, len, inner;
+  const Index* arg;  ///< [outer·inner] positions along the axis (arena)
+  bool is_min;
+  const char* name() const { return is_min ? "min" : "max"; }
+  static Var<T> apply(const Var<T>& x, int axis, bool keepdim, bool is_min, bool all);
+  /// Positions of the maxima along `axis` (argmax).
+  static Tensor<Index> argmax(const Var<T>& x, int axis);
+  /// Arg-max (or min) along the axis of an outer × len × inner view; NaN wins (it propagates).
+  static void scan(const T* X, Index outer, Index len, Index inner, bool is_min, T* Y, Index* arg);
+  void backward(const BackwardContext<T>& c) const;
+};
+
+template <typename T>
+void ExtremumOp<T>::scan(const T* X, Index outer, Index len, Index inner, bool is_min, T* Y,
+                         Index* arg) {
+  for (Index o = 0; o < outer; ++o) {
+    const T* base = X + o * len * inner;
+    for (Index i = 0; i < inner; ++i) {
+      Index best = 0;
+      T m = base[i];
+      for (Index l = 1; l < len && m == m; ++l) {
+        const T v = base[l * inner + i];
+        if ((is_min ? v < m : v > m) || v != v) {
+          m = v;
+          best = l;
+        }
+      }
+      Y[o * inner + i] = m;
+      arg[o * inner + i] = best;
+    }
+  }
+}
+
+template <typename T>
+Var<T> ExtremumOp<T>::apply(const Var<T>& x, int axis, bool keepdim, bool is_min, bool all) {
   const char* name = is_min ? "min" : "max";
   Tape<T>& t = x.tape();
   const Shape& sx = x.shape();
@@ -175,99 +161,148 @@ inline Var<T> extremum(const Var<T>& x, int axis, bool keepdim, bool is_min, boo
     const int ax = normalize_axis(name, axis, sx);
     axis_split(sx, ax, outer, len, inner);
     so = reduced_shape(sx, ax, keepdim);
-    if (len == 0)
-      throw std::invalid_argument(std::string(name) + ": axis " + std::to_string(axis) +
-                                  " of shape " + sx.str() + " is empty");
   }
   const int out = make_output(t, so, x.requires_grad());
   Index* arg = t.arena().template allocate<Index>(static_cast<std::size_t>(outer * inner));
-  extremum_along(x.data(), outer, len, inner, is_min, t.value(out), arg);
-  return emit(t, out, ExtremumOp<T>{outer, len, inner, arg, is_min}, {x.id()});
+  scan(x.data(), outer, len, inner, is_min, t.value(out), arg);
+  return emit(t, out, ExtremumOp{outer, len, inner, arg, is_min}, {x.id()});
 }
 
-}  // namespace detail
-
-/// Sum of all elements (a one-element result).
 template <typename T>
-inline Var<T> sum(const Var<T>& x) {
-  return detail::reduce_all(x, false);
-}
-/// Mean of all elements.
-template <typename T>
-inline Var<T> mean(const Var<T>& x) {
-  return detail::reduce_all(x, true);
-}
-/// Sum along `axis` (negative counts from the end); `keepdim` keeps it with size 1.
-/// Example: for x [32, 10], `sum(x, 1)` is [32] and `sum(x, 0, true)` is [1, 10].
-template <typename T>
-inline Var<T> sum(const Var<T>& x, int axis, bool keepdim = false) {
-  return detail::reduce_axis(x, axis, keepdim, false);
-}
-/// Mean along `axis`; see `sum(x, axis, keepdim)`.
-template <typename T>
-inline Var<T> mean(const Var<T>& x, int axis, bool keepdim = false) {
-  return detail::reduce_axis(x, axis, keepdim, true);
-}
-/// Maximum along `axis`; the gradient goes to the first maximal element (NaN propagates).
-/// Example: for x [B, T, C], `max(x, 1)` is [B, C] (max pooling over time).
-template <typename T>
-inline Var<T> max(const Var<T>& x, int axis, bool keepdim = false) {
-  return detail::extremum(x, axis, keepdim, false, false);
-}
-/// Minimum along `axis`; see `max(x, axis, keepdim)`.
-template <typename T>
-inline Var<T> min(const Var<T>& x, int axis, bool keepdim = false) {
-  return detail::extremum(x, axis, keepdim, true, false);
-}
-/// Maximum of all elements (a one-element result).
-template <typename T>
-inline Var<T> max(const Var<T>& x) {
-  return detail::extremum(x, 0, false, false, true);
-}
-/// Minimum of all elements.
-template <typename T>
-inline Var<T> min(const Var<T>& x) {
-  return detail::extremum(x, 0, false, true, true);
+Tensor<Index> ExtremumOp<T>::argmax(const Var<T>& x, int axis) {
+  const Shape& sx = x.shape();
+  const int ax = normalize_axis("argmax", axis, sx);
+  Index outer, len, inner;
+  axis_split(sx, ax, outer, len, inner);
+  if (len == 0) throw std::invalid_argument("argmax: axis of length 0 in shape " + sx.str());
+  Tensor<Index> out(sx.without(ax));
+  std::vector<T> vals(static_cast<std::size_t>(outer * inner));
+  scan(x.data(), outer, len, inner, false, vals.data(), out.data());
+  return out;
 }
 
-/// log Σ exp(x) along `axis`, computed stably as m + log Σ exp(x − m) with m the maximum
-/// (−∞ when every element is −∞).
 template <typename T>
-inline Var<T> logsumexp(const Var<T>& x, int axis, bool keepdim = false) {
+void ExtremumOp<T>::backward(const BackwardContext<T>& c) const {
+  GradSink<T> gs = c.input_grad(0);
+  if (!gs) return;
+  gs.zero_if_fresh(outer * len * inner);
+  const T* G = c.grad_output();
+  for (Index o = 0; o < outer; ++o)
+    for (Index i = 0; i < inner; ++i)
+      gs.ptr[(o * len + arg[o * inner + i]) * inner + i] += G[o * inner + i];
+}
+ONESTONE_EXTERN_CLASS(AUTOGRAD, ExtremumOp)
+
+/// logsumexp along an axis (saved: the split around it).
+template <typename T>
+struct LogSumExpOp {
+  Index outer, len, inner;
+  const char* name() const { return "logsumexp"; }
+  static Var<T> apply(const Var<T>& x, int axis, bool keepdim);
+  void backward(const BackwardContext<T>& c) const;
+};
+
+template <typename T>
+Var<T> LogSumExpOp<T>::apply(const Var<T>& x, int axis, bool keepdim) {
   Tape<T>& t = x.tape();
   const Shape& sx = x.shape();
-  const int ax = detail::normalize_axis("logsumexp", axis, sx);
+  const int ax = normalize_axis("logsumexp", axis, sx);
   Index outer, len, inner;
-  detail::axis_split(sx, ax, outer, len, inner);
-  const int out = detail::make_output(t, detail::reduced_shape(sx, ax, keepdim), x.requires_grad());
+  axis_split(sx, ax, outer, len, inner);
+  const int out = make_output(t, reduced_shape(sx, ax, keepdim), x.requires_grad());
   const T* X = x.data();
   T* Y = t.value(out);
   for (Index o = 0; o < outer; ++o)
     for (Index i = 0; i < inner; ++i) {
       const T* p = X + o * len * inner + i;
       T m = -std::numeric_limits<T>::infinity();
-      for (Index l = 0; l < len; ++l) m = p[l * inner] > m || p[l * inner] != p[l * inner] ? p[l * inner] : m;
+      for (Index l = 0; l < len; ++l) {
+        const T v = p[l * inner];
+        m = v > m || v != v ? v : m;
+      }
       const T shift = std::isinf(m) ? T(0) : m;
       T s = 0;
       for (Index l = 0; l < len; ++l) s += std::exp(p[l * inner] - shift);
       Y[o * inner + i] = shift + std::log(s);
     }
-  return detail::emit(t, out, detail::LogSumExpOp<T>{outer, len, inner}, {x.id()});
+  return emit(t, out, LogSumExpOp{outer, len, inner}, {x.id()});
+}
+
+template <typename T>
+void LogSumExpOp<T>::backward(const BackwardContext<T>& c) const {
+  GradSink<T> gs = c.input_grad(0);
+  if (!gs) return;
+  const T* X = c.input(0);
+  const T* Y = c.output();
+  const T* G = c.grad_output();
+  for (Index o = 0; o < outer; ++o)
+    for (Index l = 0; l < len; ++l) {
+      const Index base = (o * len + l) * inner;
+      for (Index i = 0; i < inner; ++i) {
+        const Index r = o * inner + i;
+        gs.add(base + i, G[r] * std::exp(X[base + i] - Y[r]));
+      }
+    }
+}
+ONESTONE_EXTERN_CLASS(AUTOGRAD, LogSumExpOp)
+
+}  // namespace detail
+
+/// Sum of all elements (a one-element result).
+template <typename T>
+inline Var<T> sum(const Var<T>& x) {
+  return detail::ReduceAllOp<T>::apply(x, false);
+}
+/// Mean of all elements.
+template <typename T>
+inline Var<T> mean(const Var<T>& x) {
+  return detail::ReduceAllOp<T>::apply(x, true);
+}
+/// Sum along `axis` (negative counts from the end); `keepdim` keeps it with size 1.
+/// Example: for x [32, 10], `sum(x, 1)` is [32] and `sum(x, 0, true)` is [1, 10].
+template <typename T>
+inline Var<T> sum(const Var<T>& x, int axis, bool keepdim = false) {
+  return detail::ReduceAxisOp<T>::apply(x, axis, keepdim, false);
+}
+/// Mean along `axis`; see `sum(x, axis, keepdim)`.
+template <typename T>
+inline Var<T> mean(const Var<T>& x, int axis, bool keepdim = false) {
+  return detail::ReduceAxisOp<T>::apply(x, axis, keepdim, true);
+}
+/// Maximum along `axis`; the gradient goes to the first maximal element (NaN propagates).
+/// Example: for x [B, T, C], `max(x, 1)` is [B, C] (max pooling over time).
+template <typename T>
+inline Var<T> max(const Var<T>& x, int axis, bool keepdim = false) {
+  return detail::ExtremumOp<T>::apply(x, axis, keepdim, false, false);
+}
+/// Minimum along `axis`; see `max(x, axis, keepdim)`.
+template <typename T>
+inline Var<T> min(const Var<T>& x, int axis, bool keepdim = false) {
+  return detail::ExtremumOp<T>::apply(x, axis, keepdim, true, false);
+}
+/// Maximum of all elements (a one-element result).
+template <typename T>
+inline Var<T> max(const Var<T>& x) {
+  return detail::ExtremumOp<T>::apply(x, 0, false, false, true);
+}
+/// Minimum of all elements.
+template <typename T>
+inline Var<T> min(const Var<T>& x) {
+  return detail::ExtremumOp<T>::apply(x, 0, false, true, true);
+}
+
+/// log Σ exp(x) along `axis`, computed stably as m + log Σ exp(x − m) with m the maximum
+/// (−∞ when every element is −∞).
+template <typename T>
+inline Var<T> logsumexp(const Var<T>& x, int axis, bool keepdim = false) {
+  return detail::LogSumExpOp<T>::apply(x, axis, keepdim);
 }
 
 /// Positions of the maxima along `axis` (first one on ties), without gradient: shape of x
 /// without `axis`. Example: `argmax(logits, -1)` gives the predicted classes.
 template <typename T>
 inline Tensor<Index> argmax(const Var<T>& x, int axis) {
-  const Shape& sx = x.shape();
-  const int ax = detail::normalize_axis("argmax", axis, sx);
-  Index outer, len, inner;
-  detail::axis_split(sx, ax, outer, len, inner);
-  if (len == 0) throw std::invalid_argument("argmax: axis of length 0 in shape " + sx.str());
-  Tensor<Index> out(sx.without(ax));
-  std::vector<T> vals(static_cast<std::size_t>(outer * inner));
-  detail::extremum_along(x.data(), outer, len, inner, false, vals.data(), out.data());
-  return out;
+  return detail::ExtremumOp<T>::argmax(x, axis);
 }
 
 }  // namespace autograd

@@ -9,6 +9,7 @@
 
 #include "onestone/autograd/detail/broadcast.hpp"
 #include "onestone/autograd/detail/op_common.hpp"
+#include "onestone/config.hpp"
 
 namespace onestone {
 
@@ -24,30 +25,34 @@ struct WhereOp {
   Plan plan;
   const std::uint8_t* cond;
   const char* name() const { return "where"; }
-  void backward(const BackwardContext<T>& c) const {
-    GradSink<T> ga = c.input_grad(0), gb = c.input_grad(1);
-    if (!ga && !gb) return;
-    const Index N = c.output_shape().numel();
-    const Index na = c.input_shape(0).numel(), nb = c.input_shape(1).numel();
-    // Sinks of stretched operands, and all of them when assigned element by element below.
-    if (ga) ga.zero_if_fresh(na);
-    if (gb) gb.zero_if_fresh(nb);
-    (void)N;
-    const T* G = c.grad_output();
-    const Index len = plan.row_length();
-    const Index sc = plan.inner(0), sa = plan.inner(1), sb = plan.inner(2);
-    for_rows(plan, 0, plan.rows(), [&](Index row, const Index* off) {
-      const T* g = G + row * len;
-      for (Index i = 0; i < len; ++i) {
-        if (cond[off[0] + i * sc]) {
-          if (ga) ga.ptr[off[1] + i * sa] += g[i];
-        } else if (gb) {
-          gb.ptr[off[2] + i * sb] += g[i];
-        }
-      }
-    });
-  }
+  void backward(const BackwardContext<T>& c) const;
 };
+
+template <typename T>
+void WhereOp<T>::backward(const BackwardContext<T>& c) const {
+  GradSink<T> ga = c.input_grad(0), gb = c.input_grad(1);
+  if (!ga && !gb) return;
+  const Index N = c.output_shape().numel();
+  const Index na = c.input_shape(0).numel(), nb = c.input_shape(1).numel();
+  // Sinks of stretched operands, and all of them when assigned element by element below.
+  if (ga) ga.zero_if_fresh(na);
+  if (gb) gb.zero_if_fresh(nb);
+  (void)N;
+  const T* G = c.grad_output();
+  const Index len = plan.row_length();
+  const Index sc = plan.inner(0), sa = plan.inner(1), sb = plan.inner(2);
+  for_rows(plan, 0, plan.rows(), [&](Index row, const Index* off) {
+    const T* g = G + row * len;
+    for (Index i = 0; i < len; ++i) {
+      if (cond[off[0] + i * sc]) {
+        if (ga) ga.ptr[off[1] + i * sa] += g[i];
+      } else if (gb) {
+        gb.ptr[off[2] + i * sb] += g[i];
+      }
+    }
+  });
+}
+ONESTONE_EXTERN_CLASS(AUTOGRAD, WhereOp)
 
 /// Saved state of masked_fill: the plan over (x, mask) and a copy of the mask.
 template <typename T>
@@ -55,20 +60,24 @@ struct MaskedFillOp {
   Plan plan;
   const std::uint8_t* mask;
   const char* name() const { return "masked_fill"; }
-  void backward(const BackwardContext<T>& c) const {
-    GradSink<T> gx = c.input_grad(0);
-    if (!gx) return;
-    const T* G = c.grad_output();
-    const Index len = plan.row_length();
-    const Index sm = len == 1 ? 1 : plan.inner(1);
-    for_rows(plan, 0, plan.rows(), [&](Index row, const Index* off) {
-      for (Index i = 0; i < len; ++i) {
-        const Index k = row * len + i;
-        gx.add(k, mask[off[1] + i * sm] ? T(0) : G[k]);
-      }
-    });
-  }
+  void backward(const BackwardContext<T>& c) const;
 };
+
+template <typename T>
+void MaskedFillOp<T>::backward(const BackwardContext<T>& c) const {
+  GradSink<T> gx = c.input_grad(0);
+  if (!gx) return;
+  const T* G = c.grad_output();
+  const Index len = plan.row_length();
+  const Index sm = len == 1 ? 1 : plan.inner(1);
+  for_rows(plan, 0, plan.rows(), [&](Index row, const Index* off) {
+    for (Index i = 0; i < len; ++i) {
+      const Index k = row * len + i;
+      gx.add(k, mask[off[1] + i * sm] ? T(0) : G[k]);
+    }
+  });
+}
+ONESTONE_EXTERN_CLASS(AUTOGRAD, MaskedFillOp)
 
 template <typename T>
 inline const std::uint8_t* store_mask(Tape<T>& t, const Mask& m) {

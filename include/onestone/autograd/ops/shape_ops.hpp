@@ -11,6 +11,7 @@
 
 #include "onestone/autograd/detail/broadcast.hpp"
 #include "onestone/autograd/detail/op_common.hpp"
+#include "onestone/config.hpp"
 
 namespace onestone {
 namespace autograd {
@@ -47,12 +48,16 @@ template <typename T>
 struct ViewOp {
   const char* op_name;
   const char* name() const { return op_name; }
-  void backward(const BackwardContext<T>& c) const {
-    GradSink<T> gs = c.input_grad(0);
-    if (!gs) return;
-    add_to(gs, c.grad_output(), c.output_shape().numel());
-  }
+  void backward(const BackwardContext<T>& c) const;
 };
+
+template <typename T>
+void ViewOp<T>::backward(const BackwardContext<T>& c) const {
+  GradSink<T> gs = c.input_grad(0);
+  if (!gs) return;
+  add_to(gs, c.grad_output(), c.output_shape().numel());
+}
+ONESTONE_EXTERN_CLASS(AUTOGRAD, ViewOp)
 
 template <typename T>
 inline Var<T> make_view(const Var<T>& x, const Shape& shape, const char* name) {
@@ -66,28 +71,36 @@ template <typename T>
 struct PermuteOp {
   Plan plan;
   const char* name() const { return "permute"; }
-  void backward(const BackwardContext<T>& c) const {
-    GradSink<T> gs = c.input_grad(0);
-    if (!gs) return;
-    strided_copy(plan, const_cast<T*>(c.grad_output()), gs.ptr, true, !gs.fresh);
-  }
+  void backward(const BackwardContext<T>& c) const;
 };
+
+template <typename T>
+void PermuteOp<T>::backward(const BackwardContext<T>& c) const {
+  GradSink<T> gs = c.input_grad(0);
+  if (!gs) return;
+  strided_copy(plan, const_cast<T*>(c.grad_output()), gs.ptr, true, !gs.fresh);
+}
+ONESTONE_EXTERN_CLASS(AUTOGRAD, PermuteOp)
 
 /// Saved state of narrow: the split of the input around the axis and the window.
 template <typename T>
 struct NarrowOp {
   Index outer, len, inner, start, length;
   const char* name() const { return "narrow"; }
-  void backward(const BackwardContext<T>& c) const {
-    GradSink<T> gs = c.input_grad(0);
-    if (!gs) return;
-    gs.zero_if_fresh(outer * len * inner);
-    const T* G = c.grad_output();
-    const Index block = length * inner;
-    for (Index o = 0; o < outer; ++o)
-      flat(gs.ptr + (o * len + start) * inner, block) += cflat(G + o * block, block);
-  }
+  void backward(const BackwardContext<T>& c) const;
 };
+
+template <typename T>
+void NarrowOp<T>::backward(const BackwardContext<T>& c) const {
+  GradSink<T> gs = c.input_grad(0);
+  if (!gs) return;
+  gs.zero_if_fresh(outer * len * inner);
+  const T* G = c.grad_output();
+  const Index block = length * inner;
+  for (Index o = 0; o < outer; ++o)
+    flat(gs.ptr + (o * len + start) * inner, block) += cflat(G + o * block, block);
+}
+ONESTONE_EXTERN_CLASS(AUTOGRAD, NarrowOp)
 
 /// Saved state of cat: the split around the axis (len = the output's length) and the inputs'
 /// lengths along it (arena).
@@ -97,43 +110,51 @@ struct CatOp {
   const Index* lens;
   const char* op_name;
   const char* name() const { return op_name; }
-  void backward(const BackwardContext<T>& c) const {
-    const T* G = c.grad_output();
-    Index off = 0;
-    for (int k = 0; k < c.num_inputs(); ++k) {
-      const Index block = lens[k] * inner;
-      GradSink<T> gs = c.input_grad(k);
-      if (gs)
-        for (Index o = 0; o < outer; ++o)
-          accumulate(gs, flat(gs.ptr + o * block, block),
-                     cflat(G + o * len * inner + off, block));
-      off += block;
-    }
-  }
+  void backward(const BackwardContext<T>& c) const;
 };
+
+template <typename T>
+void CatOp<T>::backward(const BackwardContext<T>& c) const {
+  const T* G = c.grad_output();
+  Index off = 0;
+  for (int k = 0; k < c.num_inputs(); ++k) {
+    const Index block = lens[k] * inner;
+    GradSink<T> gs = c.input_grad(k);
+    if (gs)
+      for (Index o = 0; o < outer; ++o)
+        accumulate(gs, flat(gs.ptr + o * block, block),
+                   cflat(G + o * len * inner + off, block));
+    off += block;
+  }
+}
+ONESTONE_EXTERN_CLASS(AUTOGRAD, CatOp)
 
 /// Saved state of expand: the broadcast plan of the input over the output.
 template <typename T>
 struct ExpandOp {
   Plan plan;
   const char* name() const { return "expand"; }
-  void backward(const BackwardContext<T>& c) const {
-    GradSink<T> gs = c.input_grad(0);
-    if (!gs) return;
-    const Index n_in = c.input_shape(0).numel();
-    const bool reduce = n_in != c.output_shape().numel();
-    if (reduce) gs.zero_if_fresh(n_in);
-    const T* G = c.grad_output();
-    const Index len = plan.row_length();
-    const Index s = len == 1 ? 1 : plan.inner(0);
-    for_rows(plan, 0, plan.rows(), [&](Index row, const Index* off) {
-      if (s)
-        accumulate(gs, flat(gs.ptr + off[0], len), cflat(G + row * len, len));
-      else
-        gs.ptr[off[0]] += cflat(G + row * len, len).sum();
-    });
-  }
+  void backward(const BackwardContext<T>& c) const;
 };
+
+template <typename T>
+void ExpandOp<T>::backward(const BackwardContext<T>& c) const {
+  GradSink<T> gs = c.input_grad(0);
+  if (!gs) return;
+  const Index n_in = c.input_shape(0).numel();
+  const bool reduce = n_in != c.output_shape().numel();
+  if (reduce) gs.zero_if_fresh(n_in);
+  const T* G = c.grad_output();
+  const Index len = plan.row_length();
+  const Index s = len == 1 ? 1 : plan.inner(0);
+  for_rows(plan, 0, plan.rows(), [&](Index row, const Index* off) {
+    if (s)
+      accumulate(gs, flat(gs.ptr + off[0], len), cflat(G + row * len, len));
+    else
+      gs.ptr[off[0]] += cflat(G + row * len, len).sum();
+  });
+}
+ONESTONE_EXTERN_CLASS(AUTOGRAD, ExpandOp)
 
 /// Saved state of index_select / gather_rows: the split around the axis and the indices.
 template <typename T>
@@ -141,17 +162,21 @@ struct IndexSelectOp {
   Index outer, len, inner, count;
   const Index* index;
   const char* name() const { return "index_select"; }
-  void backward(const BackwardContext<T>& c) const {
-    GradSink<T> gs = c.input_grad(0);
-    if (!gs) return;
-    gs.zero_if_fresh(outer * len * inner);
-    const T* G = c.grad_output();
-    for (Index o = 0; o < outer; ++o)
-      for (Index k = 0; k < count; ++k)
-        flat(gs.ptr + (o * len + index[k]) * inner, inner) +=
-            cflat(G + (o * count + k) * inner, inner);
-  }
+  void backward(const BackwardContext<T>& c) const;
 };
+
+template <typename T>
+void IndexSelectOp<T>::backward(const BackwardContext<T>& c) const {
+  GradSink<T> gs = c.input_grad(0);
+  if (!gs) return;
+  gs.zero_if_fresh(outer * len * inner);
+  const T* G = c.grad_output();
+  for (Index o = 0; o < outer; ++o)
+    for (Index k = 0; k < count; ++k)
+      flat(gs.ptr + (o * len + index[k]) * inner, inner) +=
+          cflat(G + (o * count + k) * inner, inner);
+}
+ONESTONE_EXTERN_CLASS(AUTOGRAD, IndexSelectOp)
 
 /// Saved state of gather: the input's strides, the axis and the indices (the output's shape).
 template <typename T>
@@ -162,33 +187,41 @@ struct GatherOp {
   const char* name() const { return "gather"; }
   /// Offset in the input of every output element, through f(out_offset, in_offset).
   template <typename F>
-  static void walk(const Shape& so, int axis, const Index* in_strides, const Index* index, F&& f) {
-    const int r = so.rank();
-    Index d[4] = {1, 1, 1, 1};
-    for (int k = 0; k < r; ++k) d[4 - r + k] = so.at(k);
-    Index st[4] = {0, 0, 0, 0};
-    for (int k = 0; k < r; ++k) st[4 - r + k] = in_strides[k];
-    const int ax = 4 - r + axis;
-    Index o = 0;
-    for (Index i0 = 0; i0 < d[0]; ++i0)
-      for (Index i1 = 0; i1 < d[1]; ++i1)
-        for (Index i2 = 0; i2 < d[2]; ++i2)
-          for (Index i3 = 0; i3 < d[3]; ++i3, ++o) {
-            const Index i[4] = {i0, i1, i2, i3};
-            Index off = 0;
-            for (int k = 0; k < 4; ++k) off += (k == ax ? index[o] : i[k]) * st[k];
-            f(o, off);
-          }
-  }
-  void backward(const BackwardContext<T>& c) const {
-    GradSink<T> gs = c.input_grad(0);
-    if (!gs) return;
-    gs.zero_if_fresh(c.input_shape(0).numel());
-    const T* G = c.grad_output();
-    walk(c.output_shape(), axis, in_strides, index,
-         [&](Index o, Index off) { gs.ptr[off] += G[o]; });
-  }
+  static void walk(const Shape& so, int axis, const Index* in_strides, const Index* index, F&& f);
+  void backward(const BackwardContext<T>& c) const;
 };
+
+template <typename T>
+template <typename F>
+  void GatherOp<T>::walk(const Shape& so, int axis, const Index* in_strides, const Index* index, F&& f) {
+  const int r = so.rank();
+  Index d[4] = {1, 1, 1, 1};
+  for (int k = 0; k < r; ++k) d[4 - r + k] = so.at(k);
+  Index st[4] = {0, 0, 0, 0};
+  for (int k = 0; k < r; ++k) st[4 - r + k] = in_strides[k];
+  const int ax = 4 - r + axis;
+  Index o = 0;
+  for (Index i0 = 0; i0 < d[0]; ++i0)
+    for (Index i1 = 0; i1 < d[1]; ++i1)
+      for (Index i2 = 0; i2 < d[2]; ++i2)
+        for (Index i3 = 0; i3 < d[3]; ++i3, ++o) {
+          const Index i[4] = {i0, i1, i2, i3};
+          Index off = 0;
+          for (int k = 0; k < 4; ++k) off += (k == ax ? index[o] : i[k]) * st[k];
+          f(o, off);
+        }
+}
+
+template <typename T>
+void GatherOp<T>::backward(const BackwardContext<T>& c) const {
+  GradSink<T> gs = c.input_grad(0);
+  if (!gs) return;
+  gs.zero_if_fresh(c.input_shape(0).numel());
+  const T* G = c.grad_output();
+  walk(c.output_shape(), axis, in_strides, index,
+       [&](Index o, Index off) { gs.ptr[off] += G[o]; });
+}
+ONESTONE_EXTERN_CLASS(AUTOGRAD, GatherOp)
 
 /// Checks that every index lies in [0, n) and copies the indices into the arena.
 template <typename T>

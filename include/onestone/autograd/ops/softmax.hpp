@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "onestone/autograd/detail/op_common.hpp"
+#include "onestone/config.hpp"
 
 namespace onestone {
 namespace autograd {
@@ -52,50 +53,18 @@ inline void log_softmax_strided(const T* X, Index outer, Index len, Index inner,
   }
 }
 
-/// Saved state of softmax / log_softmax: the split around the axis.
+/// softmax / log_softmax along an axis; saved: the split around the axis.
 template <typename T>
 struct SoftmaxOp {
   Index outer, len, inner;
   bool log_form;
   const char* name() const { return log_form ? "log_softmax" : "softmax"; }
-  void backward(const BackwardContext<T>& c) const {
-    GradSink<T> gs = c.input_grad(0);
-    if (!gs) return;
-    const T* Yp = c.output();
-    const T* Gp = c.grad_output();
-    if (inner == 1) {
-      ConstMatrixMap<T> Y(Yp, outer, len), G(Gp, outer, len);
-      MatrixMap<T> D(gs.ptr, outer, len);
-      for (Index r = 0; r < outer; ++r) {
-        if (log_form) {
-          const T gsum = G.row(r).sum();
-          accumulate(gs, D.row(r).array(), G.row(r).array() - Y.row(r).array().exp() * gsum);
-        } else {
-          const T dot = G.row(r).dot(Y.row(r));
-          accumulate(gs, D.row(r).array(), Y.row(r).array() * (G.row(r).array() - dot));
-        }
-      }
-      return;
-    }
-    using Arr = Eigen::Array<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-    Eigen::Map<Eigen::Array<T, 1, Eigen::Dynamic>> acc(c.template scratch<T>(inner), inner);
-    for (Index o = 0; o < outer; ++o) {
-      const Index off = o * len * inner;
-      Eigen::Map<const Arr> y(Yp + off, len, inner), g(Gp + off, len, inner);
-      Eigen::Map<Arr> d(gs.ptr + off, len, inner);
-      if (log_form) {
-        acc = g.colwise().sum();
-        accumulate(gs, d, g - y.exp().rowwise() * acc);
-      } else {
-        acc = (g * y).colwise().sum();
-        accumulate(gs, d, y * (g.rowwise() - acc));
-      }
-    }
-  }
+  static Var<T> apply(const Var<T>& x, int axis, bool log_form);
+  void backward(const BackwardContext<T>& c) const;
 };
 
 template <typename T>
-inline Var<T> softmax_impl(const Var<T>& x, int axis, bool log_form) {
+Var<T> SoftmaxOp<T>::apply(const Var<T>& x, int axis, bool log_form) {
   const char* name = log_form ? "log_softmax" : "softmax";
   Tape<T>& t = x.tape();
   const Shape& s = x.shape();
@@ -112,8 +81,45 @@ inline Var<T> softmax_impl(const Var<T>& x, int axis, bool log_form) {
                         t.arena().template allocate<T>(static_cast<std::size_t>(2 * inner)));
   }
   if (!log_form) flat(Y, s.numel()) = cflat(Y, s.numel()).exp();
-  return emit(t, out, SoftmaxOp<T>{outer, len, inner, log_form}, {x.id()});
+  return emit(t, out, SoftmaxOp{outer, len, inner, log_form}, {x.id()});
 }
+
+template <typename T>
+void SoftmaxOp<T>::backward(const BackwardContext<T>& c) const {
+  GradSink<T> gs = c.input_grad(0);
+  if (!gs) return;
+  const T* Yp = c.output();
+  const T* Gp = c.grad_output();
+  if (inner == 1) {
+    ConstMatrixMap<T> Y(Yp, outer, len), G(Gp, outer, len);
+    MatrixMap<T> D(gs.ptr, outer, len);
+    for (Index r = 0; r < outer; ++r) {
+      if (log_form) {
+        const T gsum = G.row(r).sum();
+        accumulate(gs, D.row(r).array(), G.row(r).array() - Y.row(r).array().exp() * gsum);
+      } else {
+        const T dot = G.row(r).dot(Y.row(r));
+        accumulate(gs, D.row(r).array(), Y.row(r).array() * (G.row(r).array() - dot));
+      }
+    }
+    return;
+  }
+  using Arr = Eigen::Array<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  Eigen::Map<Eigen::Array<T, 1, Eigen::Dynamic>> acc(c.template scratch<T>(inner), inner);
+  for (Index o = 0; o < outer; ++o) {
+    const Index off = o * len * inner;
+    Eigen::Map<const Arr> y(Yp + off, len, inner), g(Gp + off, len, inner);
+    Eigen::Map<Arr> d(gs.ptr + off, len, inner);
+    if (log_form) {
+      acc = g.colwise().sum();
+      accumulate(gs, d, g - y.exp().rowwise() * acc);
+    } else {
+      acc = (g * y).colwise().sum();
+      accumulate(gs, d, y * (g.rowwise() - acc));
+    }
+  }
+}
+ONESTONE_EXTERN_CLASS(AUTOGRAD, SoftmaxOp)
 
 }  // namespace detail
 
@@ -122,12 +128,12 @@ inline Var<T> softmax_impl(const Var<T>& x, int axis, bool log_form) {
 /// `softmax(logits, 1)` for logits [B, C, H, W].
 template <typename T>
 inline Var<T> softmax(const Var<T>& x, int axis = -1) {
-  return detail::softmax_impl(x, axis, false);
+  return detail::SoftmaxOp<T>::apply(x, axis, false);
 }
 /// Log-softmax along `axis` (default: the last), stable.
 template <typename T>
 inline Var<T> log_softmax(const Var<T>& x, int axis = -1) {
-  return detail::softmax_impl(x, axis, true);
+  return detail::SoftmaxOp<T>::apply(x, axis, true);
 }
 
 }  // namespace autograd

@@ -7,14 +7,58 @@
 #include <cmath>
 
 #include "onestone/autograd/detail/op_common.hpp"
+#include "onestone/config.hpp"
 #include "onestone/tensor/threads.hpp"
 
 namespace onestone {
 namespace autograd {
 namespace detail {
 
-/// Each function struct gives the value f(x) and the gradient term g·f'(x) (y = f(x) is the
-/// output, p and q the function's scalar parameters).
+/// An element-wise function Fn as an operation: forward (`apply`), saved state (the function's
+/// parameters) and backward. Fn gives the value f(x) and the gradient term g·f'(x) (y = f(x)
+/// is the output, p and q the function's scalar parameters).
+template <typename T, typename Fn>
+struct UnaryOp {
+  T p, q;
+  const char* name() const { return Fn::name; }
+  static Var<T> apply(const Var<T>& x, T p, T q);
+  void backward(const BackwardContext<T>& c) const;
+};
+
+template <typename T, typename Fn>
+Var<T> UnaryOp<T, Fn>::apply(const Var<T>& x, T p, T q) {
+  Tape<T>& t = x.tape();
+  const int out = make_output(t, x.shape(), x.requires_grad());
+  const T* xv = x.data();
+  T* yv = t.value(out);
+  onestone::detail::parallel_ranges(x.numel(), onestone::detail::kParallelElements,
+                                    [&](Index lo, Index hi) {
+                                      flat(yv + lo, hi - lo) = Fn::f(cflat(xv + lo, hi - lo), p, q);
+                                    });
+  return emit(t, out, UnaryOp{p, q}, {x.id()});
+}
+
+template <typename T, typename Fn>
+void UnaryOp<T, Fn>::backward(const BackwardContext<T>& c) const {
+  const GradSink<T> gs = c.input_grad(0);
+  if (!gs) return;
+  const T* x = c.input(0);
+  const T* y = c.output();
+  const T* g = c.grad_output();
+  const T pp = p, qq = q;
+  onestone::detail::parallel_ranges(
+      c.output_shape().numel(), onestone::detail::kParallelElements, [&](Index lo, Index hi) {
+        const Index n = hi - lo;
+        accumulate(gs, flat(gs.ptr + lo, n),
+                   Fn::df(cflat(g + lo, n), cflat(x + lo, n), cflat(y + lo, n), pp, qq));
+      });
+}
+
+template <typename T, typename Fn>
+inline Var<T> unary(const Var<T>& x, T p = T(0), T q = T(0)) {
+  return UnaryOp<T, Fn>::apply(x, p, q);
+}
+
 struct ReluFn {
   static constexpr const char* name = "relu";
   template <class X, class S>
@@ -26,6 +70,7 @@ struct ReluFn {
     return (x > S(0)).select(g, S(0));
   }
 };
+ONESTONE_EXTERN_CLASS2(AUTOGRAD, UnaryOp, ReluFn)
 struct LeakyReluFn {
   static constexpr const char* name = "leaky_relu";
   template <class X, class S>
@@ -37,6 +82,7 @@ struct LeakyReluFn {
     return (x > S(0)).select(g, g * p);
   }
 };
+ONESTONE_EXTERN_CLASS2(AUTOGRAD, UnaryOp, LeakyReluFn)
 struct GeluFn {
   static constexpr const char* name = "gelu";
   template <class X, class S>
@@ -52,6 +98,7 @@ struct GeluFn {
     });
   }
 };
+ONESTONE_EXTERN_CLASS2(AUTOGRAD, UnaryOp, GeluFn)
 struct GeluTanhFn {
   static constexpr const char* name = "gelu(tanh)";
   template <class S>
@@ -71,6 +118,7 @@ struct GeluTanhFn {
     });
   }
 };
+ONESTONE_EXTERN_CLASS2(AUTOGRAD, UnaryOp, GeluTanhFn)
 struct SiluFn {
   static constexpr const char* name = "silu";
   template <class X, class S>
@@ -83,6 +131,7 @@ struct SiluFn {
     return g * (S(1) / (S(1) + (-x).exp())) * (S(1) - y) + g * y;
   }
 };
+ONESTONE_EXTERN_CLASS2(AUTOGRAD, UnaryOp, SiluFn)
 struct SigmoidFn {
   static constexpr const char* name = "sigmoid";
   template <class X, class S>
@@ -94,6 +143,7 @@ struct SigmoidFn {
     return g * y * (S(1) - y);
   }
 };
+ONESTONE_EXTERN_CLASS2(AUTOGRAD, UnaryOp, SigmoidFn)
 struct TanhFn {
   static constexpr const char* name = "tanh";
   template <class X, class S>
@@ -105,6 +155,7 @@ struct TanhFn {
     return g * (S(1) - y.square());
   }
 };
+ONESTONE_EXTERN_CLASS2(AUTOGRAD, UnaryOp, TanhFn)
 /// log(1 + eˣ), linear above the threshold p (20, as PyTorch's default).
 struct SoftplusFn {
   static constexpr const char* name = "softplus";
@@ -117,6 +168,7 @@ struct SoftplusFn {
     return (x > p).select(g, g / (S(1) + (-x).exp()));
   }
 };
+ONESTONE_EXTERN_CLASS2(AUTOGRAD, UnaryOp, SoftplusFn)
 struct ExpFn {
   static constexpr const char* name = "exp";
   template <class X, class S>
@@ -128,6 +180,7 @@ struct ExpFn {
     return g * y;
   }
 };
+ONESTONE_EXTERN_CLASS2(AUTOGRAD, UnaryOp, ExpFn)
 struct LogFn {
   static constexpr const char* name = "log";
   template <class X, class S>
@@ -139,6 +192,7 @@ struct LogFn {
     return g / x;
   }
 };
+ONESTONE_EXTERN_CLASS2(AUTOGRAD, UnaryOp, LogFn)
 struct SqrtFn {
   static constexpr const char* name = "sqrt";
   template <class X, class S>
@@ -150,6 +204,7 @@ struct SqrtFn {
     return g * S(0.5) / y;
   }
 };
+ONESTONE_EXTERN_CLASS2(AUTOGRAD, UnaryOp, SqrtFn)
 struct PowFn {
   static constexpr const char* name = "pow";
   template <class X, class S>
@@ -161,6 +216,7 @@ struct PowFn {
     return g * p * x.pow(p - S(1));
   }
 };
+ONESTONE_EXTERN_CLASS2(AUTOGRAD, UnaryOp, PowFn)
 struct SquareFn {
   static constexpr const char* name = "square";
   template <class X, class S>
@@ -172,6 +228,7 @@ struct SquareFn {
     return g * S(2) * x;
   }
 };
+ONESTONE_EXTERN_CLASS2(AUTOGRAD, UnaryOp, SquareFn)
 struct AbsFn {
   static constexpr const char* name = "abs";
   template <class X, class S>
@@ -183,6 +240,7 @@ struct AbsFn {
     return g * x.sign();
   }
 };
+ONESTONE_EXTERN_CLASS2(AUTOGRAD, UnaryOp, AbsFn)
 /// min(max(x, p), q); the gradient passes where p ≤ x ≤ q (as PyTorch's `clamp`).
 struct ClampFn {
   static constexpr const char* name = "clamp";
@@ -195,40 +253,7 @@ struct ClampFn {
     return (x >= p && x <= q).select(g, S(0));
   }
 };
-
-/// Saved state of an element-wise function: its parameters.
-template <typename T, typename Fn>
-struct UnaryOp {
-  T p, q;
-  const char* name() const { return Fn::name; }
-  void backward(const BackwardContext<T>& c) const {
-    const GradSink<T> gs = c.input_grad(0);
-    if (!gs) return;
-    const T* x = c.input(0);
-    const T* y = c.output();
-    const T* g = c.grad_output();
-    const T pp = p, qq = q;
-    onestone::detail::parallel_ranges(
-        c.output_shape().numel(), onestone::detail::kParallelElements, [&](Index lo, Index hi) {
-          const Index n = hi - lo;
-          accumulate(gs, flat(gs.ptr + lo, n),
-                     Fn::df(cflat(g + lo, n), cflat(x + lo, n), cflat(y + lo, n), pp, qq));
-        });
-  }
-};
-
-template <typename T, typename Fn>
-inline Var<T> unary(const Var<T>& x, T p = T(0), T q = T(0)) {
-  Tape<T>& t = x.tape();
-  const int out = make_output(t, x.shape(), x.requires_grad());
-  const T* xv = x.data();
-  T* yv = t.value(out);
-  onestone::detail::parallel_ranges(x.numel(), onestone::detail::kParallelElements,
-                                    [&](Index lo, Index hi) {
-                                      flat(yv + lo, hi - lo) = Fn::f(cflat(xv + lo, hi - lo), p, q);
-                                    });
-  return emit(t, out, UnaryOp<T, Fn>{p, q}, {x.id()});
-}
+ONESTONE_EXTERN_CLASS2(AUTOGRAD, UnaryOp, ClampFn)
 
 }  // namespace detail
 
