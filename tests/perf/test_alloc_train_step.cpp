@@ -173,6 +173,52 @@ TEST_CASE("a steady-state user-written loop allocates nothing", "[perf][alloc]")
   expect_no_allocations(step, 3, 10);
 }
 
+TEST_CASE("a steady-state step of N-d operations allocates nothing", "[perf][alloc]") {
+  // An attention-like block over [B, T, D] with every family of N-d operation: batched and
+  // transposed products, permute, masked_fill, softmax along an axis, broadcasting, reductions
+  // along axes, cat / narrow / stack / index_select / gather / expand / where.
+  const Index B = 4, Tn = 6, D = 8, H = 2;
+  nn::Linear<float> qkv(nn::LinearOptions(D, 3 * D).seed(1));
+  nn::Linear<float> out(nn::LinearOptions(D, 3).seed(2));
+  optim::Adam<float> opt({qkv.parameters()[0], qkv.parameters()[1], out.parameters()[0],
+                          out.parameters()[1]},
+                         optim::AdamOptions(1e-3));
+  Tensor<float> x({B, Tn, D});
+  Generator g(3);
+  for (Index k = 0; k < x.numel(); ++k) x[k] = static_cast<float>(g.normal());
+  Mask pad({B, 1, 1, Tn});
+  for (Index b = 0; b < B; ++b) pad[b * Tn + Tn - 1 - b % 2] = 1;
+  Mask keep({B, Tn, 1});
+  for (Index k = 0; k < keep.numel(); ++k) keep[k] = static_cast<std::uint8_t>(k % 3 != 0);
+  Tensor<Index> labels({B, Tn});
+  for (Index k = 0; k < labels.numel(); ++k) labels[k] = k % 3;
+  Tensor<Index> pick = Tensor<Index>::from({0, 2, 5}, {3});
+  Tensor<Index> gi({B, 1, D});
+  Tensor<float> scale = Tensor<float>::full({1, 1, D}, 0.5f);
+  auto step = [&] {
+    opt.zero_grad();
+    Var<float> h = qkv.forward(Var<float>::from(x));          // [B, T, 3D]
+    auto parts = chunk(h, 3, -1);                              // q, k, v [B, T, D]
+    auto heads = [&](const Var<float>& v) {                    // [B, H, T, D/H]
+      return permute(reshape(v, {B, Tn, H, D / H}), {0, 2, 1, 3});
+    };
+    Var<float> q = heads(parts[0]), k = heads(parts[1]), v = heads(parts[2]);
+    Var<float> s = masked_fill(matmul(q, k, Transpose::B) * 0.5f, pad, -1e9f);
+    Var<float> a = matmul(softmax(s, -1), v);                  // [B, H, T, D/H]
+    Var<float> m = reshape(transpose(a, 1, 2), {B, Tn, D});
+    m = m * Var<float>::from(scale) + maximum(m, cat({narrow(m, 2, 0, D / 2), narrow(m, 2, D / 2, D / 2)}, 2));
+    m = where(keep, m, expand(mean(m, 1, true), Shape{B, Tn, D}));
+    Var<float> logits = permute(out.forward(m), {0, 2, 1});   // [B, 3, T]
+    Var<float> loss = losses::cross_entropy(logits, labels) +
+                      mean(logsumexp(index_select(m, 1, pick), -1)) +
+                      0.1f * sum(max(stack({m, m * 2.0f}, 0), 0)) * 1e-3f +
+                      mean(gather(m, 1, gi)) + mean(clamp(sum(m, 2), -1.0f, 1.0f));
+    loss.backward();
+    opt.step();
+  };
+  expect_no_allocations(step, 3, 10);
+}
+
 TEST_CASE("a steady-state step allocates nothing for every sharing strategy", "[perf][alloc]") {
   const auto ds = small_data();
   for (const auto& name : examples::strategy_names()) {

@@ -16,3 +16,4 @@
 #include "onestone/autograd/ops/unary.hpp"
 #include "onestone/autograd/tape.hpp"
 #include "onestone/autograd/var.hpp"
+#include "onestone/autograd/var_list.hpp"

@@ -100,13 +100,19 @@ void ReduceAxisOp<T>::backward(const BackwardContext<T>& c) const {
   GradSink<T> gs = c.input_grad(0);
   if (!gs) return;
   const T* G = c.grad_output();
+  if (inner == 1) {  // each output spreads over one contiguous row of len
+    for (Index o = 0; o < outer; ++o) {
+      FlatArray<T> d = flat(gs.ptr + o * len, len);
+      if (gs.fresh)
+        d.setConstant(G[o] * scale);
+      else
+        d += G[o] * scale;
+    }
+    return;
+  }
   for (Index o = 0; o < outer; ++o) {
-    Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>> g(G + o * inner, inner);
-    MatrixMap<T> d(gs.ptr + o * len * inner, len, inner);
-    if (gs.fresh)
-      d = (g * scale).replicate(len, 1);
-    else
-      d.rowwise() += g * scale;
+    ConstFlatArray<T> g = cflat(G + o * inner, inner);
+    for (Index l = 0; l < len; ++l) accumulate(gs, flat(gs.ptr + (o * len + l) * inner, inner), g * scale);
   }
 }
 ONESTONE_EXTERN_CLASS(AUTOGRAD, ReduceAxisOp)

@@ -11,6 +11,7 @@
 
 #include "onestone/autograd/detail/broadcast.hpp"
 #include "onestone/autograd/detail/op_common.hpp"
+#include "onestone/autograd/var_list.hpp"
 #include "onestone/config.hpp"
 
 namespace onestone {
@@ -509,8 +510,9 @@ inline Var<T> stack(std::initializer_list<Var<T>> xs, int dim = 0) {
 }
 
 /// Splits `dim` (default: the last) into pieces of the given sizes, which must add up to it.
+/// Example: `auto parts = split(x, {64, 32}, 1);` (a `VarList`: no allocation for up to 8).
 template <typename T>
-inline std::vector<Var<T>> split(const Var<T>& x, const std::vector<Index>& sizes, int dim = -1) {
+inline VarList<T> split(const Var<T>& x, std::initializer_list<Index> sizes, int dim = -1) {
   const int ax = detail::normalize_axis("split", dim, x.shape());
   Index total = 0;
   for (Index s : sizes) total += s;
@@ -518,8 +520,24 @@ inline std::vector<Var<T>> split(const Var<T>& x, const std::vector<Index>& size
     throw std::invalid_argument("split: sizes add up to " + std::to_string(total) +
                                 " but axis " + std::to_string(dim) + " of " + x.shape().str() +
                                 " has " + std::to_string(x.shape().at(ax)));
-  std::vector<Var<T>> out;
-  out.reserve(sizes.size());
+  VarList<T> out;
+  Index off = 0;
+  for (Index s : sizes) {
+    out.push_back(narrow(x, ax, off, s));
+    off += s;
+  }
+  return out;
+}
+template <typename T>
+inline VarList<T> split(const Var<T>& x, const std::vector<Index>& sizes, int dim = -1) {
+  const int ax = detail::normalize_axis("split", dim, x.shape());
+  Index total = 0;
+  for (Index s : sizes) total += s;
+  if (total != x.shape().at(ax))
+    throw std::invalid_argument("split: sizes add up to " + std::to_string(total) +
+                                " but axis " + std::to_string(dim) + " of " + x.shape().str() +
+                                " has " + std::to_string(x.shape().at(ax)));
+  VarList<T> out;
   Index off = 0;
   for (Index s : sizes) {
     out.push_back(narrow(x, ax, off, s));
@@ -528,15 +546,15 @@ inline std::vector<Var<T>> split(const Var<T>& x, const std::vector<Index>& size
   return out;
 }
 /// Splits `dim` into `chunks` pieces of equal size (the last one smaller when it does not
-/// divide), as `torch::chunk`.
+/// divide), as `torch::chunk`. Example: `auto qkv = chunk(h, 3, -1);`
 template <typename T>
-inline std::vector<Var<T>> chunk(const Var<T>& x, Index chunks, int dim = 0) {
+inline VarList<T> chunk(const Var<T>& x, Index chunks, int dim = 0) {
   const int ax = detail::normalize_axis("chunk", dim, x.shape());
   if (chunks < 1) throw std::invalid_argument("chunk: needs at least one chunk");
   const Index n = x.shape().at(ax), each = (n + chunks - 1) / chunks;
-  std::vector<Index> sizes;
-  for (Index off = 0; off < n; off += each) sizes.push_back(std::min(each, n - off));
-  return split(x, sizes, ax);
+  VarList<T> out;
+  for (Index off = 0; off < n; off += each) out.push_back(narrow(x, ax, off, std::min(each, n - off)));
+  return out;
 }
 
 /// x broadcast to `shape` (NumPy rules; a copy); the gradient sums over stretched dimensions.
