@@ -22,6 +22,7 @@
 #include "onestone/losses/cross_entropy.hpp"
 #include "onestone/losses/regression.hpp"
 #include "onestone/metrics/classification.hpp"
+#include "onestone/metrics/metric.hpp"
 #include "onestone/metrics/regression.hpp"
 #include "onestone/model/eval_report.hpp"
 #include "onestone/model/multi_task_model.hpp"

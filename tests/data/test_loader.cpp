@@ -122,7 +122,7 @@ TEST_CASE("Dataset validates tasks and looks them up by name", "[data][dataset]"
   Tensor<std::int64_t> bad({10});
   bad[4] = 3;
   REQUIRE_THROWS_WITH(ds.add_classification("bin", bad, 2), Catch::Contains("'bin'") &&
-                                                                Catch::Contains("index 4") &&
+                                                                Catch::Contains("position 4") &&
                                                                 Catch::Contains("is 3"));
   REQUIRE_THROWS_WITH(ds.add_classification("short", Tensor<std::int64_t>({9}), 2),
                       Catch::Contains("[9]") && Catch::Contains("[10, 2, 3]"));
@@ -336,4 +336,77 @@ TEST_CASE("DataLoader::next does not allocate in steady state", "[data][loader]"
   while (loader.next(b)) {
   }
   CHECK(g_news.load() - before_next == 0);
+}
+
+TEST_CASE("targets of any shape, several fields, sample weights and label masks",
+          "[data][dataset]") {
+  const Index n = 6;
+  Dataset<double> ds(Tensor<double>({n, 4}));
+  // Per-pixel labels [N, 2, 3] with an ignore value.
+  Tensor<std::int64_t> seg({n, 2, 3});
+  for (Index k = 0; k < seg.numel(); ++k) seg[k] = k % 4 == 0 ? 255 : k % 3;
+  ds.add_classification("seg", seg, 3, /*ignore_index=*/255);
+  // Boxes [N, 4] with their classes, and survival times with an event field.
+  onestone::data::Target<double> box;
+  box.name = "box";
+  box.kind = onestone::data::TargetKind::Composite;
+  box.values = Tensor<double>({n, 4});
+  box.labels = Tensor<std::int64_t>({n});
+  for (Index i = 0; i < n; ++i) {
+    box.values.at(i, 0) = double(i);
+    box.labels[i] = i % 2;
+  }
+  ds.add_target(box);
+  onestone::data::Target<double> surv;
+  surv.name = "surv";
+  surv.kind = onestone::data::TargetKind::Composite;
+  surv.values = Tensor<double>({n});
+  surv.fields.emplace_back("event", Tensor<double>({n}));
+  for (Index i = 0; i < n; ++i) {
+    surv.values[i] = 10.0 + double(i);
+    surv.fields[0].second[i] = double(i % 2);
+  }
+  ds.add_target(surv);
+  // Missing labels and sample weights.
+  onestone::Mask has_box({n});
+  for (Index i = 0; i < n; ++i) has_box[i] = i % 3 != 1;
+  ds.set_labelled("box", has_box);
+  ds.set_sample_weights("surv", Tensor<double>::from({1, 2, 0, 1, 1, 3}, {n}));
+  CHECK(ds.target("box").labelled_count() == 4);
+  CHECK_FALSE(ds.target("box").is_labelled(1));
+  CHECK(ds.target("surv").weight_of(5) == 3.0);
+  CHECK(ds.target("seg").labelled_count() == n);
+
+  DataLoader<double> loader(ds, LoaderOptions().batch_size(4).shuffle(false));
+  Batch<double> b;
+  REQUIRE(loader.next(b));
+  CHECK(b.target("seg").labels.shape() == onestone::Shape{4, 2, 3});
+  CHECK(b.target("seg").labels[0] == 255);
+  CHECK(b.target("box").values.shape() == onestone::Shape{4, 4});
+  CHECK(b.target("box").labels[3] == 1);
+  CHECK(b.target("box").weight.shape() == onestone::Shape{4});
+  CHECK(b.target("box").weight[1] == 0.0);
+  CHECK(b.target("surv").field("event")[1] == 1.0);
+  CHECK(b.target("surv").values[2] == 12.0);
+  CHECK(b.target("surv").weight[2] == 0.0);
+  CHECK_THROWS_WITH(b.target("surv").field("time"), Catch::Contains("event"));
+  // split and select keep every field and weight.
+  auto parts = ds.split(0.5, 3);
+  for (const auto* part : {&parts.first, &parts.second})
+    for (Index i = 0; i < part->size(); ++i) {
+      const double t = part->target("surv").values[i];
+      const Index id = static_cast<Index>(t - 10.0);
+      CHECK(part->target("surv").field("event")[i] == double(id % 2));
+      CHECK(part->target("box").is_labelled(i) == (id % 3 != 1));
+    }
+  // Errors name the task and the field.
+  onestone::data::Target<double> bad;
+  bad.name = "bad";
+  bad.values = Tensor<double>({n + 1});
+  CHECK_THROWS_WITH(ds.add_target(bad), Catch::Contains("'bad'") && Catch::Contains("values"));
+  CHECK_THROWS_WITH(ds.set_sample_weights("surv", Tensor<double>::from({1, 1, -1, 1, 1, 1}, {n})),
+                    Catch::Contains("position 2"));
+  CHECK_THROWS_WITH(ds.set_labelled("box", onestone::Mask({n - 1})), Catch::Contains("'box'"));
+  CHECK_THROWS_WITH(ds.add_classification("c", Tensor<std::int64_t>::full({n}, 7), 3),
+                    Catch::Contains("is 7"));
 }

@@ -57,12 +57,17 @@ class Adam : public Optimizer<T> {
     const double t = static_cast<double>(this->steps_ + 1);
     const double bc1 = 1.0 - std::pow(opt_.beta1_, t);
     const double bc2 = 1.0 - std::pow(opt_.beta2_, t);
+    // 1 − β is formed in double and rounded once (as PyTorch passes it), not from the rounded β:
+    // in float, T(1) − T(0.999) is 1.00017e-3, a 1.7e-4 relative error in every update of v.
     const T b1 = static_cast<T>(opt_.beta1_), b2 = static_cast<T>(opt_.beta2_);
+    const T omb1 = static_cast<T>(1.0 - opt_.beta1_), omb2 = static_cast<T>(1.0 - opt_.beta2_);
     const T step_size = static_cast<T>(this->lr_ / bc1);
-    const T inv_sqrt_bc2 = static_cast<T>(1.0 / std::sqrt(bc2));
+    const T sqrt_bc2 = static_cast<T>(std::sqrt(bc2));
     const T eps = static_cast<T>(opt_.eps_);
     const T wd = static_cast<T>(opt_.weight_decay_);
-    const T decay = static_cast<T>(1.0 - this->lr_ * opt_.weight_decay_);
+    // Decoupled decay as p − (lr·wd)·p: the small product is rounded once, where 1 − lr·wd in
+    // float would carry a relative error of up to 1e-3 in the decay itself.
+    const T lr_wd = static_cast<T>(this->lr_ * opt_.weight_decay_);
     using A = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>;
     using CA = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
     // Elements [i0, i0 + len) of parameter k, in chunks small enough to stay in L1 while the
@@ -77,17 +82,17 @@ class Adam : public Optimizer<T> {
         A m(m_[k].data() + i0, n);
         A v(v_[k].data() + i0, n);
         if (decoupled_) {
-          m = b1 * m + (T(1) - b1) * g;
-          v = b2 * v + (T(1) - b2) * g.square();
-          w = w * decay - step_size * m / (v.sqrt() * inv_sqrt_bc2 + eps);
+          m = b1 * m + omb1 * g;
+          v = b2 * v + omb2 * g.square();
+          w = w - lr_wd * w - step_size * m / (v.sqrt() / sqrt_bc2 + eps);
         } else if (wd != T(0)) {
-          m = b1 * m + (T(1) - b1) * (g + wd * w);
-          v = b2 * v + (T(1) - b2) * (g + wd * w).square();
-          w -= step_size * m / (v.sqrt() * inv_sqrt_bc2 + eps);
+          m = b1 * m + omb1 * (g + wd * w);
+          v = b2 * v + omb2 * (g + wd * w).square();
+          w -= step_size * m / (v.sqrt() / sqrt_bc2 + eps);
         } else {
-          m = b1 * m + (T(1) - b1) * g;
-          v = b2 * v + (T(1) - b2) * g.square();
-          w -= step_size * m / (v.sqrt() * inv_sqrt_bc2 + eps);
+          m = b1 * m + omb1 * g;
+          v = b2 * v + omb2 * g.square();
+          w -= step_size * m / (v.sqrt() / sqrt_bc2 + eps);
         }
       }
     };

@@ -49,7 +49,8 @@ class SGD : public Optimizer<T> {
   }
   void step() override {
     const T lr = static_cast<T>(this->lr_), mu = static_cast<T>(opt_.momentum_),
-            damp = static_cast<T>(opt_.dampening_), wd = static_cast<T>(opt_.weight_decay_);
+            one_minus_damp = static_cast<T>(1.0 - opt_.dampening_),
+            wd = static_cast<T>(opt_.weight_decay_);
     for (std::size_t k = 0; k < this->params_.size(); ++k) {
       nn::Parameter<T>& p = *this->params_[k];
       if (!p.requires_grad()) continue;
@@ -65,7 +66,7 @@ class SGD : public Optimizer<T> {
       const bool first = this->steps_ == 0;
       for (Index i = 0; i < n; ++i) {
         const T d = g[i] + wd * w[i];
-        b[i] = first ? d : mu * b[i] + (T(1) - damp) * d;
+        b[i] = first ? d : mu * b[i] + one_minus_damp * d;
         w[i] -= lr * (opt_.nesterov_ ? d + mu * b[i] : b[i]);
       }
     }
