@@ -81,12 +81,14 @@ struct RegressionSetup {
     opt = std::make_unique<optim::Adam<float>>(model->parameters(), optim::AdamOptions(1e-4));
     data::DataLoader<float> loader(*ds, data::LoaderOptions().batch_size(batch).shuffle(false));
     loader.next(batch_);
+    train_step = std::make_unique<onestone::train::TrainStep<float>>(*model, *opt);
   }
-  double step() { return model->train_step(batch_, *opt).total; }
+  double step() { return (*train_step)(batch_).total; }
 
   std::unique_ptr<onestone::data::Dataset<float>> ds;
   std::unique_ptr<onestone::MultiTaskModel<float>> model;
   std::unique_ptr<onestone::optim::Adam<float>> opt;
+  std::unique_ptr<onestone::train::TrainStep<float>> train_step;
   onestone::data::Batch<float> batch_;
 };
 

@@ -132,11 +132,13 @@ struct OnestoneStep {
           std::make_shared<nn::Linear<float>>(nn::LinearOptions(width, 10).seed(2))));
     if (!balancer.empty()) model_->set_balancer(weighting::make_balancer<float>(balancer), source);
     opt_ = std::make_unique<optim::Adam<float>>(model_->parameters(), optim::AdamOptions(1e-3));
+    step_ = std::make_unique<train::TrainStep<float>>(*model_, *opt_);
   }
-  double step() { return model_->train_step(batch_, *opt_).total; }
+  double step() { return (*step_)(batch_).total; }
   data::Batch<float> batch_;
   std::unique_ptr<MultiTaskModel<float>> model_;
   std::unique_ptr<optim::Adam<float>> opt_;
+  std::unique_ptr<train::TrainStep<float>> step_;
 };
 
 void BM_Onestone_TrainStep(benchmark::State& state) {
@@ -313,11 +315,13 @@ struct OnestoneMMoE {
     opt_ = std::make_unique<optim::Adam<float>>(model_->parameters(), optim::AdamOptions(1e-3));
     data::DataLoader<float> loader(*ds_, data::LoaderOptions().batch_size(batch).shuffle(false));
     loader.next(batch_);
+    step_ = std::make_unique<train::TrainStep<float>>(*model_, *opt_);
   }
-  double step() { return model_->train_step(batch_, *opt_).total; }
+  double step() { return (*step_)(batch_).total; }
   std::unique_ptr<data::Dataset<float>> ds_;
   std::unique_ptr<MultiTaskModel<float>> model_;
   std::unique_ptr<optim::Adam<float>> opt_;
+  std::unique_ptr<train::TrainStep<float>> step_;
   data::Batch<float> batch_;
 };
 void BM_Onestone_MMoEStep(benchmark::State& state) {

@@ -53,6 +53,7 @@ int main(int argc, char** argv) {
                      .loss(LossKind::CrossEntropy)
                      .weight(0.5));
   optim::Adam<float> opt(model.parameters(), optim::AdamOptions(lr));
+  train::TrainStep<float> step(model, opt);
   data::DataLoader<float> train_loader(train_set,
                                        data::LoaderOptions().batch_size(batch_size).seed(seed));
   data::DataLoader<float> test_loader(test_set,
@@ -64,7 +65,7 @@ int main(int argc, char** argv) {
     long done = 0;
     double item = 0, group = 0;
     for (const auto& batch : train_loader) {
-      const auto& r = model.train_step(batch, opt);
+      const auto& r = step(batch);
       item += r.task_losses[0];
       group += r.task_losses[1];
       ++done;

@@ -65,6 +65,7 @@ int main(int argc, char** argv) {
   // 3. Train with Adam and a cosine schedule; evaluate every epoch.
   optim::Adam<float> opt(model.parameters(), optim::AdamOptions(lr));
   optim::CosineAnnealingLR<float> schedule(opt, epochs);
+  train::TrainStep<float> step(model, opt);
   data::DataLoader<float> train_loader(train,
                                        data::LoaderOptions().batch_size(batch_size).seed(seed));
   data::DataLoader<float> test_loader(test, data::LoaderOptions().batch_size(256).shuffle(false));
@@ -74,7 +75,7 @@ int main(int argc, char** argv) {
     long done = 0;
     double total = 0;
     for (const auto& batch : train_loader) {
-      total += model.train_step(batch, opt).total;
+      total += step(batch).total;
       char buf[48];
       std::snprintf(buf, sizeof buf, "loss %.4f", total / static_cast<double>(++done));
       bar.update(done, buf);

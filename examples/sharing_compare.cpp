@@ -64,12 +64,13 @@ int main(int argc, char** argv) {
                              .loss(LossKind::MSE));
         params[name] = model.num_parameters();
         optim::Adam<float> opt(model.parameters(), optim::AdamOptions(1e-3));
+        train::TrainStep<float> step(model, opt);
         data::DataLoader<float> loader(split.first, data::LoaderOptions().batch_size(128).seed(
                                                         static_cast<std::uint64_t>(seed)));
         data::DataLoader<float> test(split.second,
                                      data::LoaderOptions().batch_size(1000).shuffle(false));
         for (long e = 0; e < epochs; ++e)
-          for (const auto& b : loader) model.train_step(b, opt);
+          for (const auto& b : loader) step(b);
         auto rep = model.evaluate(test);
         double mean = 0;
         for (int t = 0; t < 2; ++t) {

@@ -112,7 +112,9 @@ int main(int argc, char** argv) {
           objectives(reshape(x.var(), Shape{1, 2}), scale, offset, f1, f2);
           weighting::Vector<double> after(2);
           after << f1.item(), f2.item();
-          b->after_step(after);
+          weighting::StepInfo<double> info;
+          info.rows = 2;
+          b->after_step(after, info);
         }
       }
       std::printf("  (%6.2f, %6.2f)", x.value()[0], x.value()[1]);

@@ -15,7 +15,8 @@ int main() {
                        .loss(LossKind::MSE));
   optim::Adam<float> opt(model.parameters(), optim::AdamOptions(1e-3));
   data::DataLoader<float> loader(ds, data::LoaderOptions().batch_size(64));
+  train::TrainStep<float> step(model, opt);
   for (int epoch = 0; epoch < 3; ++epoch)
-    for (const auto& batch : loader) model.train_step(batch, opt);
+    for (const auto& batch : loader) step(batch);
   std::cout << model.evaluate(loader).str();
 }

@@ -24,6 +24,7 @@ struct Run {
   std::unique_ptr<MultiTaskModel<double>> model;
   std::shared_ptr<weighting::Balancer<double>> balancer;
   std::unique_ptr<optim::Adam<double>> opt;
+  std::unique_ptr<train::TrainStep<double>> step;
   std::unique_ptr<data::DataLoader<double>> loader;
   data::Batch<double> batch;
   std::vector<double> losses;
@@ -53,7 +54,8 @@ struct Run {
         loader->start_epoch();
         REQUIRE(loader->next(batch));
       }
-      const auto& r = model->train_step(batch, *opt);
+      if (!step) step = std::make_unique<train::TrainStep<double>>(*model, *opt);
+      const auto& r = (*step)(batch);
       losses.push_back(r.total);
     }
   }

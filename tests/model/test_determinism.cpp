@@ -22,12 +22,13 @@ std::vector<double> trajectory(std::uint64_t seed, int steps, Index dim = 16, In
   data::DataLoader<float> loader(ds, data::LoaderOptions().batch_size(batch_size).seed(seed));
   data::Batch<float> batch;
   std::vector<double> losses;
+  train::TrainStep<float> step(model, opt);
   for (int s = 0; s < steps; ++s) {
     if (!loader.next(batch)) {
       loader.start_epoch();
       loader.next(batch);
     }
-    losses.push_back(model.train_step(batch, opt).total);
+    losses.push_back(step(batch).total);
   }
   return losses;
 }

@@ -51,9 +51,10 @@ TEST_CASE("hard-sharing model: names, losses, training improves both tasks", "[m
   data::DataLoader<float> el(test, data::LoaderOptions().batch_size(128).shuffle(false));
   auto before = model.evaluate(el);
   optim::Adam<float> opt(model.parameters(), optim::AdamOptions(3e-3));
+  train::TrainStep<float> step(model, opt);
   for (int epoch = 0; epoch < 8; ++epoch)
     for (const auto& b : tl) {
-      const auto& r = model.train_step(b, opt);
+      const auto& r = step(b);
       REQUIRE(r.task_losses.size() == 2);
       CHECK(r.total == Approx(r.task_losses[0] + 2.0 * r.task_losses[1]).epsilon(1e-4));
     }
@@ -71,6 +72,7 @@ TEST_CASE("model input errors are clear", "[model][errors]") {
   auto model_ptr = make_model();
   auto& model = *model_ptr;
   optim::SGD<float> opt(model.parameters(), optim::SGDOptions(0.1));
+  train::TrainStep<float> step(model, opt);
   data::DataLoader<float> loader(ds, data::LoaderOptions().batch_size(32));
   data::Batch<float> b;
   REQUIRE(loader.next(b));
@@ -78,7 +80,7 @@ TEST_CASE("model input errors are clear", "[model][errors]") {
   SECTION("missing target") {
     data::Batch<float> bad = b;
     bad.targets[1].name = "other";
-    REQUIRE_THROWS_WITH(model.train_step(bad, opt), Catch::Contains("no target named 'reg'"));
+    REQUIRE_THROWS_WITH(step(bad), Catch::Contains("no target named 'reg'"));
   }
   SECTION("label type mismatch") {
     MultiTaskModel<float> m2(std::make_shared<sharing::HardSharing<float>>(
@@ -86,29 +88,30 @@ TEST_CASE("model input errors are clear", "[model][errors]") {
     m2.add_task(TaskOptions<float>("reg").head(
         std::make_shared<nn::Linear<float>>(nn::LinearOptions(8, 3))));
     optim::SGD<float> o2(m2.parameters(), optim::SGDOptions(0.1));
-    REQUIRE_THROWS_WITH(m2.train_step(b, o2), Catch::Contains("holds real values"));
+    REQUIRE_THROWS_WITH(train::TrainStep<float>(m2, o2)(b), Catch::Contains("holds no class labels"));
   }
   SECTION("wrong input width") {
     data::Batch<float> bad = b;
     bad.x.resize(Shape{32, 5});
-    REQUIRE_THROWS_WITH(model.train_step(bad, opt),
+    REQUIRE_THROWS_WITH(step(bad),
                         Catch::Contains("linear") && Catch::Contains("[32, 5]"));
   }
   SECTION("non-finite loss throws, or skips by policy") {
     data::Batch<float> bad = b;
     bad.targets[1].values[0] = std::numeric_limits<float>::infinity();
-    REQUIRE_THROWS_WITH(model.train_step(bad, opt),
+    REQUIRE_THROWS_WITH(step(bad),
                         Catch::Contains("task 'reg'") && Catch::Contains("infinite"));
-    model.set_non_finite_policy(model::NonFinitePolicy::Skip);
+    train::TrainStep<float> skipping(model, opt,
+                                     train::TrainStepOptions().non_finite(train::NonFinitePolicy::Skip));
     const Tensor<float> w0 = model.parameters()[0]->value();
-    const auto& r = model.train_step(bad, opt);
+    const auto& r = skipping(bad);
     CHECK(r.skipped);
     CHECK(model.parameters()[0]->value().vector() == w0.vector());
   }
   SECTION("label out of range") {
     data::Batch<float> bad = b;
     bad.targets[0].labels[3] = 7;
-    REQUIRE_THROWS_WITH(model.train_step(bad, opt), Catch::Contains("label 7 at position 3"));
+    REQUIRE_THROWS_WITH(step(bad), Catch::Contains("label 7 at position 3"));
   }
   SECTION("duplicate task and missing head") {
     REQUIRE_THROWS_WITH(

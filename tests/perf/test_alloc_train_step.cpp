@@ -95,12 +95,13 @@ Counts count_model_steps(MultiTaskModel<double>& model, const data::Dataset<doub
   optim::Adam<double> opt(model.parameters(), optim::AdamOptions(1e-3));
   data::DataLoader<double> loader(ds, data::LoaderOptions().batch_size(16).drop_last(true).seed(5));
   data::Batch<double> batch;
+  train::TrainStep<double> train_step(model, opt);
   auto step = [&] {
     if (!loader.next(batch)) {
       loader.start_epoch();
       loader.next(batch);
     }
-    model.train_step(batch, opt);
+    train_step(batch);
   };
   return count_allocations(step, 6, 8);
 }
@@ -146,13 +147,13 @@ TEST_CASE("a steady-state hard-sharing training step allocates nothing", "[perf]
   optim::Adam<float> opt(model.parameters(), optim::AdamOptions(1e-3));
   data::DataLoader<float> loader(ds, data::LoaderOptions().batch_size(128).seed(2));
   data::Batch<float> batch;
-
+  train::TrainStep<float> train_step(model, opt);
   auto step = [&] {
     if (!loader.next(batch)) {
       loader.start_epoch();
       loader.next(batch);
     }
-    model.train_step(batch, opt);
+    train_step(batch);
   };
   expect_no_allocations(step, 6, 12);
 }

@@ -24,8 +24,9 @@ void train_and_check(const std::string& name, int tasks) {
   data::DataLoader<float> eval(ds, data::LoaderOptions().batch_size(500).shuffle(false));
   auto before = model.evaluate(eval);
   optim::Adam<float> opt(model.parameters(), optim::AdamOptions(5e-3));
+  train::TrainStep<float> step(model, opt);
   for (int epoch = 0; epoch < 6; ++epoch)
-    for (const auto& b : loader) model.train_step(b, opt);
+    for (const auto& b : loader) step(b);
   auto after = model.evaluate(eval);
   for (int t = 0; t < tasks; ++t) {
     const std::string task = "task" + std::to_string(t);

@@ -2,11 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include "helpers.hpp"
-#include "onestone/weighting/combiners/aligned_mtl.hpp"
-#include "onestone/weighting/combiners/cagrad.hpp"
-#include "onestone/weighting/combiners/config.hpp"
-#include "onestone/weighting/combiners/imtl_g.hpp"
-#include "onestone/weighting/combiners/nash_mtl.hpp"
+#include "onestone/weighting/weighting.hpp"
 
 using namespace onestone::weighting;
 using namespace wtest;
@@ -15,7 +11,7 @@ TEST_CASE("IMTL-G: equal projections on every unit gradient", "[weighting][imtl]
   IMTLG<double> imtl;
   Vec d;
   // g1 = (2,0), g2 = (0,1): d = (2a1, a2), 2a1 = a2, a1 + a2 = 1 -> a = (1/3, 2/3), d = (2/3, 2/3).
-  imtl.combine(make2(2, 0, 0, 1), d);
+  imtl.combine_gradients(make2(2, 0, 0, 1), d);
   CHECK(imtl.weights()[0] == Approx(1.0 / 3));
   CHECK(imtl.weights()[1] == Approx(2.0 / 3));
   CHECK(d[0] == Approx(2.0 / 3));
@@ -23,33 +19,37 @@ TEST_CASE("IMTL-G: equal projections on every unit gradient", "[weighting][imtl]
   // One task: the gradient itself.
   Jac one(1, 3);
   one << 1, 2, 3;
-  imtl.combine(one, d);
+  imtl.combine_gradients(one, d);
   CHECK(d.isApprox(one.row(0).transpose()));
   onestone::Generator gen(17);
   for (int trial = 0; trial < 30; ++trial) {
     const int t = 2 + trial % 5;
     Jac J = random_jacobian(gen, t, 10);
     for (int i = 0; i < t; ++i) J.row(i) *= 0.1 + 5 * gen.uniform();
-    imtl.combine(J, d);
+    imtl.combine_gradients(J, d);
     CHECK(imtl.weights().sum() == Approx(1.0));
     const double p0 = d.dot(J.row(0).normalized());
     for (int i = 1; i < t; ++i) CHECK(d.dot(J.row(i).normalized()) == Approx(p0).epsilon(1e-8));
     // Scaling every gradient by c keeps alpha and scales d.
     const Vec a = imtl.weights();
     Vec d2;
-    imtl.combine(3.5 * J, d2);
+    imtl.combine_gradients(3.5 * J, d2);
     CHECK((imtl.weights() - a).cwiseAbs().maxCoeff() < 1e-9);
     CHECK(d2.isApprox(3.5 * d, 1e-9));
   }
   Jac zero = make2(1, 0, 0, 0);
-  CHECK_THROWS_WITH(imtl.combine(zero, d), Catch::Contains("IMTL-G") && Catch::Contains("zero"));
+  // A zero gradient leaves the weights undefined: the step falls back to the previous weights.
+  const auto before = imtl.fallbacks();
+  imtl.combine_gradients(zero, d);
+  CHECK(imtl.fallbacks() == before + 1);
+  CHECK_THAT(imtl.last_error(), Catch::Contains("imtl_g") && Catch::Contains("zero"));
 }
 
 TEST_CASE("Aligned-MTL: hand case and the Gram condition", "[weighting][aligned]") {
   AlignedMTL<double> al;
   Vec d;
   // J = diag(2, 1): G = diag(4, 1), sigma = 1, B = diag(1/2, 1), alpha = (1/2, 1), d = (1, 1).
-  al.combine(make2(2, 0, 0, 1), d);
+  al.combine_gradients(make2(2, 0, 0, 1), d);
   CHECK(al.sigma() == Approx(1.0));
   CHECK(al.weights()[0] == Approx(0.5));
   CHECK(al.weights()[1] == Approx(1.0));
@@ -59,7 +59,7 @@ TEST_CASE("Aligned-MTL: hand case and the Gram condition", "[weighting][aligned]
   for (int trial = 0; trial < 30; ++trial) {
     const int t = 2 + trial % 5;
     const Jac J = random_jacobian(gen, t, 8);
-    al.combine(J, d);
+    al.combine_gradients(J, d);
     const Mat& B = al.balance_matrix();
     const Mat Ja = B * J;  // aligned gradients
     const double s = al.sigma();
@@ -71,12 +71,12 @@ TEST_CASE("Aligned-MTL: hand case and the Gram condition", "[weighting][aligned]
     CHECK(s == Approx(al.eigenvalues().minCoeff()));
     // Global scaling: B unchanged, d scaled.
     Vec d2;
-    al.combine(2.0 * J, d2);
+    al.combine_gradients(2.0 * J, d2);
     CHECK(d2.isApprox(2.0 * d, 1e-9));
   }
   // Rank-deficient (4 tasks in 2 dimensions): B G B = sigma * (projector onto the range).
   const Jac J = random_jacobian(gen, 4, 2);
-  al.combine(J, d);
+  al.combine_gradients(J, d);
   CHECK(al.eigenvalues().size() == 2);
   const Mat& B = al.balance_matrix();
   const Mat A = B * J * J.transpose() * B;
@@ -86,12 +86,12 @@ TEST_CASE("Aligned-MTL: hand case and the Gram condition", "[weighting][aligned]
   AlignedMTL<double> med(AlignedScale::median), rmse(AlignedScale::rmse);
   Jac D = Jac::Zero(3, 3);
   D.diagonal() << 3, 2, 1;  // eigenvalues 9, 4, 1
-  med.combine(D, d);
+  med.combine_gradients(D, d);
   CHECK(med.sigma() == Approx(4.0));
-  rmse.combine(D, d);
+  rmse.combine_gradients(D, d);
   CHECK(rmse.sigma() == Approx(14.0 / 3));
   // All zero.
-  al.combine(Jac::Zero(2, 3), d);
+  al.combine_gradients(Jac::Zero(2, 3), d);
   CHECK(d.norm() == 0.0);
 }
 
@@ -99,24 +99,24 @@ TEST_CASE("ConFIG: equal positive cosine with every gradient", "[weighting][conf
   ConFIG<double> cf;
   Vec d;
   // Orthonormal: u = (1,1)/sqrt2, length = 2/sqrt2 -> d = (1, 1).
-  cf.combine(make2(1, 0, 0, 1), d);
+  cf.combine_gradients(make2(1, 0, 0, 1), d);
   CHECK(d[0] == Approx(1.0));
   CHECK(d[1] == Approx(1.0));
   // g1 = (2,0), g2 = (0,1): same unit direction, length (2 + 1)/sqrt2 -> d = (3/2, 3/2).
-  cf.combine(make2(2, 0, 0, 1), d);
+  cf.combine_gradients(make2(2, 0, 0, 1), d);
   CHECK(d[0] == Approx(1.5));
   CHECK(d[1] == Approx(1.5));
   // Conflicting g1 = (1,0), g2 = (-1,1): unit rows u1 = (1,0), u2 = (-1,1)/sqrt2; U v = 1 gives
   // v = (1, 1 + sqrt2), |v|^2 = 4 + 2 sqrt2; length = (g1 + g2).v/|v| = (1 + sqrt2)/|v|;
   // d = (1 + sqrt2)/(4 + 2 sqrt2) v = v/(2 sqrt2) = (0.35355, 0.85355).
-  cf.combine(make2(1, 0, -1, 1), d);
+  cf.combine_gradients(make2(1, 0, -1, 1), d);
   CHECK(d[0] == Approx(1 / (2 * std::sqrt(2.0))));
   CHECK(d[1] == Approx((1 + std::sqrt(2.0)) / (2 * std::sqrt(2.0))));
   onestone::Generator gen(23);
   for (int trial = 0; trial < 30; ++trial) {
     const int t = 2 + trial % 5;
     Jac J = random_jacobian(gen, t, 9);
-    cf.combine(J, d);
+    cf.combine_gradients(J, d);
     const double c0 = cosine(d, J.row(0).transpose());
     CHECK(c0 > 0);
     for (int i = 1; i < t; ++i) CHECK(cosine(d, J.row(i).transpose()) == Approx(c0).epsilon(1e-8));
@@ -125,10 +125,12 @@ TEST_CASE("ConFIG: equal positive cosine with every gradient", "[weighting][conf
     // Direction invariant to each gradient's norm.
     const Vec u = d.normalized();
     J.row(0) *= 7.0;
-    cf.combine(J, d);
+    cf.combine_gradients(J, d);
     CHECK((d.normalized() - u).norm() < 1e-9);
   }
-  CHECK_THROWS_AS(cf.combine(make2(0, 0, 1, 1), d), std::invalid_argument);
+  const auto before = cf.fallbacks();
+  cf.combine_gradients(make2(0, 0, 1, 1), d);  // a zero gradient: falls back
+  CHECK(cf.fallbacks() == before + 1);
 }
 
 TEST_CASE("Nash-MTL: bargaining equations and scale invariance", "[weighting][nash]") {
@@ -139,7 +141,7 @@ TEST_CASE("Nash-MTL: bargaining equations and scale invariance", "[weighting][na
   J3(0, 0) = 2.0;
   J3(1, 1) = 0.5;
   J3(2, 3) = -4.0;
-  nash.combine(J3, d);
+  nash.combine_gradients(J3, d);
   CHECK(nash.weights()[0] == Approx(0.5));
   CHECK(nash.weights()[1] == Approx(2.0));
   CHECK(nash.weights()[2] == Approx(0.25));
@@ -150,7 +152,8 @@ TEST_CASE("Nash-MTL: bargaining equations and scale invariance", "[weighting][na
   for (int trial = 0; trial < 40; ++trial) {
     const int t = 2 + trial % 5;
     Jac J = random_jacobian(gen, t, 10);
-    nash.combine(J, d);
+    nash.reset(t);
+    nash.combine_gradients(J, d);
     const Vec& a = nash.weights();
     const Mat G = J * J.transpose();
     CHECK((G * a - a.cwiseInverse()).norm() < 1e-6);
@@ -159,15 +162,20 @@ TEST_CASE("Nash-MTL: bargaining equations and scale invariance", "[weighting][na
     // Scaling one gradient by c divides its alpha by c and leaves d unchanged.
     const Vec a0 = a, d0 = d;
     J.row(0) *= 4.0;
-    nash.combine(J, d);
+    nash.combine_gradients(J, d);
     CHECK(nash.weights()[0] == Approx(a0[0] / 4.0).epsilon(1e-8));
     CHECK((d - d0).norm() < 1e-8 * d0.norm());
   }
-  // Opposite gradients have no bargaining solution; a zero gradient neither.
-  CHECK_THROWS_AS(nash.combine(make2(1, 0, -1, 0), d), std::runtime_error);
-  CHECK_THROWS_WITH(nash.combine(make2(1, 0, 0, 0), d), Catch::Contains("zero gradient"));
+  // Opposite gradients have no bargaining solution; a zero gradient neither: those steps fall
+  // back to the previous weights.
+  nash.reset(2);
+  nash.combine_gradients(make2(1, 0, -1, 0), d);
+  CHECK(nash.fallbacks() == 1);
+  nash.combine_gradients(make2(1, 0, 0, 0), d);
+  CHECK(nash.fallbacks() == 2);
+  CHECK_THAT(nash.last_error(), Catch::Contains("zero gradient"));
   // Still usable afterwards.
-  nash.combine(make2(1, 0, 0, 1), d);
+  nash.combine_gradients(make2(1, 0, 0, 1), d);
   CHECK(d[0] == Approx(1.0));
 }
 
@@ -177,26 +185,26 @@ TEST_CASE("CAGrad: c = 0 is the mean, hand case, and the maximin property", "[we
   Vec d;
   for (int trial = 0; trial < 10; ++trial) {
     const Jac J = random_jacobian(gen, 2 + trial % 4, 7);
-    mean.combine(J, d);
+    mean.combine_gradients(J, d);
     CHECK(d.isApprox(J.colwise().mean().transpose(), 1e-12));
   }
   // Orthonormal g1, g2: g0 = (1/2,1/2), |g0| = 1/sqrt2, sqrt(phi) = c|g0|; by symmetry
   // w = (1/2,1/2), g_w = g0, d = g0 + c g0 = 1.5 g0 = (0.75, 0.75); rescale 1/(1 + c^2) -> 0.6.
   CAGrad<double> sq(0.5), none(0.5, CAGradRescale::none), lin(0.5, CAGradRescale::linear);
   const Jac I = make2(1, 0, 0, 1);
-  sq.combine(I, d);
+  sq.combine_gradients(I, d);
   CHECK(d[0] == Approx(0.6));
   CHECK(d[1] == Approx(0.6));
-  none.combine(I, d);
+  none.combine_gradients(I, d);
   CHECK(d[0] == Approx(0.75));
-  lin.combine(I, d);
+  lin.combine_gradients(I, d);
   CHECK(d[0] == Approx(0.5));
   // Random: |d - g0| = c|g0| and d maximises min_i g_i.d over that ball; tasks in the support of
   // the dual weights all attain the minimum.
   for (int trial = 0; trial < 30; ++trial) {
     const int t = 2 + trial % 4;
     const Jac J = random_jacobian(gen, t, 6);
-    none.combine(J, d);
+    none.combine_gradients(J, d);
     CHECK(none.solver_result().converged);
     const Vec g0 = J.colwise().mean().transpose();
     CHECK((d - g0).norm() == Approx(0.5 * g0.norm()).epsilon(1e-9));

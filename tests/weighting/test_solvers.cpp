@@ -10,7 +10,7 @@
 #include "onestone/weighting/solvers/min_norm_2.hpp"
 #include "onestone/weighting/solvers/nash.hpp"
 #include "onestone/weighting/solvers/nnls.hpp"
-#include "onestone/weighting/solvers/nonneg_qp.hpp"
+
 #include "onestone/weighting/solvers/project_simplex.hpp"
 
 using namespace onestone::weighting;
@@ -201,48 +201,6 @@ Vec brute_qp(const Mat& G, const Vec& q) {
   return xb;
 }
 }  // namespace
-
-TEST_CASE("NonnegQP matches exhaustive enumeration and KKT", "[weighting][solvers]") {
-  Mat G(2, 2);
-  G << 2, 0, 0, 1;
-  Vec q(2), x;
-  q << -2, 1;
-  auto r = solvers::solve_nonneg_qp(G, q, x);
-  CHECK(r.converged);
-  CHECK(x[0] == Approx(1.0));
-  CHECK(x[1] == 0.0);
-
-  onestone::Generator gen(5);
-  solvers::NonnegQP<double> qp;
-  for (int trial = 0; trial < 60; ++trial) {
-    const int n = 2 + trial % 5;
-    const auto J = random_jacobian(gen, n, n + 3);
-    gram(J, G);
-    Vec h(n + 3);
-    for (int i = 0; i < n + 3; ++i) h[i] = gen.normal();
-    q = J * h;  // q in range(G)
-    r = qp.solve(G, q, x);
-    CHECK(r.converged);
-    CHECK(r.kkt_residual < 1e-10);
-    const Vec xb = brute_qp(G, q);
-    CHECK((x - xb).cwiseAbs().maxCoeff() < 1e-8 * (1 + xb.cwiseAbs().maxCoeff()));
-  }
-  // Rank-deficient G (more tasks than parameters): KKT still holds.
-  for (int trial = 0; trial < 40; ++trial) {
-    const auto J = random_jacobian(gen, 7, 3);
-    gram(J, G);
-    Vec u = Vec::Zero(7);
-    u[trial % 7] = 1.0;
-    Vec w;
-    solvers::QPResult<double> res = solvers::solve_lower_bounded_qp(qp, G, Vec(Vec::Zero(7)), u, w);
-    CHECK(res.converged);
-    CHECK((w - u).minCoeff() >= 0.0);
-    const Vec s = G * w;  // = J (J' w): the projection's inner products with every row
-    CHECK(s.minCoeff() >= -1e-9);
-    for (int i = 0; i < 7; ++i)
-      if (w[i] - u[i] > 1e-9) CHECK(std::abs(s[i]) < 1e-9);
-  }
-}
 
 TEST_CASE("NNLS matches exhaustive enumeration, also for ill-conditioned matrices",
           "[weighting][solvers]") {

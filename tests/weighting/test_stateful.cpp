@@ -2,9 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include "helpers.hpp"
-#include "onestone/weighting/combiners/gradvac.hpp"
-#include "onestone/weighting/combiners/mgda.hpp"
-#include "onestone/weighting/combiners/moco.hpp"
+#include "onestone/weighting/weighting.hpp"
 
 using namespace onestone::weighting;
 using namespace wtest;
@@ -16,7 +14,7 @@ TEST_CASE("MoCo: first two steps by hand", "[weighting][moco]") {
   const Jac J = make2(1, 0, 0, 2);
   MoCo<double> moco;
   Vec d;
-  moco.combine(J, d);
+  moco.combine_gradients(J, d);
   CHECK(moco.weights()[0] == Approx(0.575));
   CHECK(moco.weights()[1] == Approx(0.425));
   CHECK(d[0] == Approx(0.575));
@@ -25,7 +23,7 @@ TEST_CASE("MoCo: first two steps by hand", "[weighting][moco]") {
   // Y = J + beta_2 (J2 - J) = diag(1 + 2 beta_2, 2).
   // gamma_2 = 0.1/sqrt2; lambda' = lambda1 - gamma_2 diag(y11^2, 4) lambda1, then projected.
   const Jac J2 = make2(3, 0, 0, 2);
-  moco.combine(J2, d);
+  moco.combine_gradients(J2, d);
   const double b2 = 0.5 / std::sqrt(2.0), g2 = 0.1 / std::sqrt(2.0);
   const double y11 = 1 + 2 * b2;
   CHECK(moco.tracked()(0, 0) == Approx(y11));
@@ -38,10 +36,10 @@ TEST_CASE("MoCo: first two steps by hand", "[weighting][moco]") {
   CHECK(d[1] == Approx(2 * (l2 + shift)));
   CHECK(moco.steps() == 2);
   // Shape change needs reset.
-  CHECK_THROWS_WITH(moco.combine(Jac::Identity(3, 2), d),
-                    Catch::Contains("MoCo") && Catch::Contains("reset"));
-  moco.reset();
-  moco.combine(J, d);
+  CHECK_THROWS_WITH(moco.combine_gradients(Jac::Identity(3, 2), d),
+                    Catch::Contains("moco") && Catch::Contains("reset"));
+  moco.reset(2);
+  moco.combine_gradients(J, d);
   CHECK(moco.weights()[0] == Approx(0.575));
 }
 
@@ -52,8 +50,8 @@ TEST_CASE("MoCo: with a fixed Jacobian lambda converges to MGDA's weights", "[we
     MoCo<double> moco;
     MGDA<double> mgda;
     Vec d, dm;
-    for (int k = 0; k < 20000; ++k) moco.combine(J, d);
-    mgda.combine(J, dm);
+    for (int k = 0; k < 20000; ++k) moco.combine_gradients(J, d);
+    mgda.combine_gradients(J, dm);
     // Same min-norm point (weights may differ only if G is singular, which it is not here).
     CHECK((d - dm).norm() < 1e-3 * (1 + dm.norm()));
   }
@@ -65,22 +63,22 @@ TEST_CASE("MoCo: with a fixed Jacobian lambda converges to MGDA's weights", "[we
     Jac noisy = J;
     for (int i = 0; i < 2; ++i)
       for (int j = 0; j < 2; ++j) noisy(i, j) += 0.5 * gen.normal();
-    moco.combine(noisy, d);
+    moco.combine_gradients(noisy, d);
   }
   CHECK((moco.tracked() - J).cwiseAbs().maxCoeff() < 0.05);
   CHECK(moco.weights()[0] == Approx(0.5).margin(0.05));
 }
 
 TEST_CASE("MoCo: loss normalisation option", "[weighting][moco]") {
-  MoCoOptions<double> opt;
+  MoCoOptions opt;
   opt.normalize_by_loss = true;
   MoCo<double> moco(opt);
   Vec d, losses(2);
   losses << 2.0, 1.0;
-  moco.combine(make2(4, 0, 0, 3), d, &losses);  // rows become (2, 0) and (0, 1)
+  moco.combine_gradients(make2(4, 0, 0, 3), losses, d);  // rows become (2, 0) and (0, 1)
   CHECK(moco.tracked()(0, 0) == Approx(2.0));
   CHECK(moco.tracked()(1, 1) == Approx(1.0));
-  CHECK_THROWS_AS(moco.combine(make2(4, 0, 0, 3), d), std::invalid_argument);  // no losses
+  CHECK_THROWS_AS(moco.combine_gradients(make2(4, 0, 0, 3), d), std::invalid_argument);  // no losses
 }
 
 TEST_CASE("GradVac over many steps: targets follow the EMA of the cosines",
@@ -94,13 +92,13 @@ TEST_CASE("GradVac over many steps: targets follow the EMA of the cosines",
   J << 1, 0, 0, 0.6, 0.8, 0;  // c = 0.6
   Vec d;
   for (int k = 1; k <= 200; ++k) {
-    gv.combine(J, d);
+    gv.combine_gradients(J, d);
     CHECK(gv.targets()(0, 1) == Approx(0.6 * (1 - std::pow(1 - beta, k))));
   }
   // Once the targets are high, a gradient pair with a lower cosine is corrected up to them.
   const double t01 = gv.targets()(0, 1), t10 = gv.targets()(1, 0);
   J << 1, 0, 0, 0, 1, 0;  // orthogonal now
-  gv.combine(J, d);
+  gv.combine_gradients(J, d);
   const Vec g0c = J.transpose() * gv.coefficients().row(0).transpose();
   const Vec g1c = J.transpose() * gv.coefficients().row(1).transpose();
   CHECK(cosine(g0c, J.row(1).transpose()) == Approx(t01));
@@ -110,7 +108,7 @@ TEST_CASE("GradVac over many steps: targets follow the EMA of the cosines",
   for (int k = 0; k < 50; ++k) {
     const Jac R = random_jacobian(gen, 2, 4);
     Mat before = gv.targets();
-    gv.combine(R, d);
+    gv.combine_gradients(R, d);
     const Mat& C = gv.coefficients();
     CHECK(d.isApprox(R.transpose() * C.colwise().sum().transpose()));
     for (int i = 0; i < 2; ++i) {

@@ -5,9 +5,7 @@
 #include <utility>
 
 #include "helpers.hpp"
-#include "onestone/weighting/combiners/graddrop.hpp"
-#include "onestone/weighting/combiners/gradvac.hpp"
-#include "onestone/weighting/combiners/pcgrad.hpp"
+#include "onestone/weighting/weighting.hpp"
 
 using namespace onestone::weighting;
 using namespace wtest;
@@ -19,19 +17,19 @@ TEST_CASE("PCGrad: two conflicting gradients by hand", "[weighting][pcgrad]") {
   for (std::uint64_t seed = 0; seed < 8; ++seed) {
     PCGrad<double> pc(seed);
     Vec d;
-    pc.combine(make2(1, 0, -1, 1), d);
+    pc.combine_gradients(make2(1, 0, -1, 1), d);
     CHECK(d[0] == Approx(0.5));
     CHECK(d[1] == Approx(1.5));
     CHECK(pc.coefficients()(0, 1) == Approx(0.5));
     CHECK(pc.coefficients()(1, 0) == Approx(1.0));
-    pc.combine(make2(-1, 1, 1, 0), d);  // rows swapped
+    pc.combine_gradients(make2(-1, 1, 1, 0), d);  // rows swapped
     CHECK(d[0] == Approx(0.5));
     CHECK(d[1] == Approx(1.5));
   }
   // No conflict: the plain sum.
   PCGrad<double> pc;
   Vec d;
-  pc.combine(make2(1, 0, 1, 1), d);
+  pc.combine_gradients(make2(1, 0, 1, 1), d);
   CHECK(d[0] == Approx(2.0));
   CHECK(d[1] == Approx(1.0));
 }
@@ -48,7 +46,7 @@ TEST_CASE("PCGrad: three tasks, both orders by hand", "[weighting][pcgrad]") {
   for (std::uint64_t seed = 0; seed < 40; ++seed) {
     PCGrad<double> pc(seed);
     Vec d;
-    pc.combine(J, d);
+    pc.combine_gradients(J, d);
     const bool a = std::abs(d[0] - 0.5) < 1e-12 && std::abs(d[1] - 3.5) < 1e-12;
     const bool b = std::abs(d[0] - 0.6) < 1e-12 && std::abs(d[1] - 3.6) < 1e-12;
     CHECK((a || b));
@@ -59,8 +57,8 @@ TEST_CASE("PCGrad: three tasks, both orders by hand", "[weighting][pcgrad]") {
   PCGrad<double> p1(99), p2(99);
   for (int k = 0; k < 10; ++k) {
     Vec d1, d2;
-    p1.combine(J, d1);
-    p2.combine(J, d2);
+    p1.combine_gradients(J, d1);
+    p2.combine_gradients(J, d2);
     CHECK(d1 == d2);
   }
 }
@@ -72,7 +70,7 @@ TEST_CASE("GradDrop: sign purity and masks", "[weighting][graddrop]") {
   for (std::uint64_t seed = 0; seed < 10; ++seed) {
     GradDrop<double> gd(seed);
     Vec d;
-    gd.combine(same, d);
+    gd.combine_gradients(same, d);
     CHECK(d[0] == 4.0);
     CHECK(d[1] == -3.0);
   }
@@ -85,7 +83,7 @@ TEST_CASE("GradDrop: sign purity and masks", "[weighting][graddrop]") {
   const int n = 6000;
   for (int k = 0; k < n; ++k) {
     Vec d;
-    gd.combine(mixed, d);
+    gd.combine_gradients(mixed, d);
     CHECK(d[1] == 0.0);
     REQUIRE((d[0] == 2.0 || d[0] == -1.0));
     pos += d[0] == 2.0;
@@ -94,10 +92,10 @@ TEST_CASE("GradDrop: sign purity and masks", "[weighting][graddrop]") {
   // Leak 1: the plain sum; leak 1/2: 1/2 of the dropped part survives.
   GradDrop<double> full(1, 1.0), half(1, 0.5);
   Vec d;
-  full.combine(mixed, d);
+  full.combine_gradients(mixed, d);
   CHECK(d[0] == 1.0);
   for (int k = 0; k < 20; ++k) {
-    half.combine(mixed, d);
+    half.combine_gradients(mixed, d);
     CHECK((d[0] == Approx(1.5) || d[0] == Approx(0.0)));
   }
   CHECK_THROWS_AS(GradDrop<double>(1, 2.0), std::invalid_argument);
@@ -110,7 +108,7 @@ TEST_CASE("GradDrop: sign purity and masks", "[weighting][graddrop]") {
       GradDrop<double> blocked(9, leak);
       onestone::Generator draws(9);
       Vec d;
-      blocked.combine(W, d);
+      blocked.combine_gradients(W, d);
       REQUIRE(d.size() == W.cols());
       for (Eigen::Index k = 0; k < W.cols(); ++k) {
         double p = 0, q = 0;
@@ -129,11 +127,11 @@ TEST_CASE("GradDrop: sign purity and masks", "[weighting][graddrop]") {
   const Jac J = random_jacobian(gen, 3, 50);
   GradDrop<double> a(77), b(77);
   Vec da, db;
-  a.combine(J, da);
-  b.combine(J, db);
+  a.combine_gradients(J, da);
+  b.combine_gradients(J, db);
   CHECK(da == db);
   b.seed(78);
-  b.combine(J, db);
+  b.combine_gradients(J, db);
   CHECK(da != db);
 }
 
@@ -144,7 +142,7 @@ TEST_CASE("GradVac: first step is PCGrad, then cosines are raised to the EMA tar
   GradVac<double> gv(beta, 3);
   Vec d;
   // Step 1: targets are 0, so every conflicting pair is projected to orthogonal = PCGrad.
-  gv.combine(J, d);
+  gv.combine_gradients(J, d);
   CHECK(d[0] == Approx(0.5));
   CHECK(d[1] == Approx(1.5));
   const double phi = -1.0 / std::sqrt(2.0);  // cos(g1, g2)
@@ -154,7 +152,7 @@ TEST_CASE("GradVac: first step is PCGrad, then cosines are raised to the EMA tar
   // Step 2 (same gradients): phi = -0.707 < target = -0.00707, so each corrected gradient has
   // cosine exactly equal to the previous target with its partner's original gradient.
   const double t_prev = beta * phi;
-  gv.combine(J, d);
+  gv.combine_gradients(J, d);
   const Mat& C = gv.coefficients();
   const Vec g1c = J.transpose() * C.row(0).transpose();
   const Vec g2c = J.transpose() * C.row(1).transpose();
@@ -171,13 +169,13 @@ TEST_CASE("GradVac: first step is PCGrad, then cosines are raised to the EMA tar
   // The EMA moved again.
   CHECK(gv.targets()(0, 1) == Approx((1 - beta) * t_prev + beta * phi));
   // Reset: back to PCGrad.
-  gv.reset();
-  gv.combine(J, d);
+  gv.reset(2);
+  gv.combine_gradients(J, d);
   CHECK(d[0] == Approx(0.5));
   CHECK(d[1] == Approx(1.5));
   // Changing the number of tasks without reset is an error.
-  CHECK_THROWS_WITH(gv.combine(Jac::Identity(3, 3), d),
-                    Catch::Contains("GradVac") && Catch::Contains("reset"));
+  CHECK_THROWS_WITH(gv.combine_gradients(Jac::Identity(3, 3), d),
+                    Catch::Contains("gradvac") && Catch::Contains("reset"));
 }
 
 TEST_CASE(
@@ -188,14 +186,14 @@ TEST_CASE(
   GradVac<double> gv(0.5, 1);
   Vec d;
   const Jac A = make2(1, 0, 1, 1);
-  gv.combine(A, d);
+  gv.combine_gradients(A, d);
   CHECK(d[0] == Approx(2.0));
   CHECK(d[1] == Approx(1.0));
   const double t = 0.5 / std::sqrt(2.0);
   CHECK(gv.targets()(0, 1) == Approx(t));
   // Now orthogonal gradients: cos = 0 < t, so g1 is rotated towards g2 until cos = t.
   const Jac B = make2(1, 0, 0, 1);
-  gv.combine(B, d);
+  gv.combine_gradients(B, d);
   const Vec g1c = B.transpose() * gv.coefficients().row(0).transpose();
   CHECK(cosine(g1c, Vec::Unit(2, 1)) == Approx(t));
   // For orthogonal unit vectors (phi = 0) the added amount is w = t / sqrt(1 - t^2).

@@ -17,15 +17,46 @@ namespace model {
 struct TaskMetrics {
   std::string task;
   double loss = 0.0;
+  /// Samples with a label for this task.
+  std::size_t labelled = 0;
   std::vector<std::pair<std::string, double>> values;
+  /// Per entry of `values`: true when a higher value is better (accuracy, F1, IoU).
+  std::vector<bool> higher;
+  /// The metric used for Δm and early stopping ("" = the first value).
+  std::string primary;
 
-  /// The value of `metric`; throws std::invalid_argument when the task has no such metric.
+  /// Appends a metric value.
+  void add(const std::string& name, double value, bool higher_is_better) {
+    values.emplace_back(name, value);
+    higher.push_back(higher_is_better);
+  }
+  /// Whether higher is better for `metric` (true for unknown directions).
+  bool higher_is_better(const std::string& metric) const {
+    for (std::size_t k = 0; k < values.size(); ++k)
+      if (values[k].first == metric) return k < higher.size() ? bool(higher[k]) : true;
+    throw std::invalid_argument("TaskMetrics: task '" + task + "' has no metric '" + metric + "'");
+  }
+  /// The name of the primary metric ("loss" when the task reports no metric).
+  std::string primary_name() const {
+    if (!primary.empty()) return primary;
+    return values.empty() ? std::string("loss") : values.front().first;
+  }
+  /// The value of the primary metric (the loss when the task reports none).
+  double primary_value() const {
+    const std::string n = primary_name();
+    return n == "loss" ? loss : get(n);
+  }
+
+  /// The value of `metric` ("loss" included); throws std::invalid_argument when the task has
+  /// no such metric.
   double get(const std::string& metric) const {
+    if (metric == "loss") return loss;
     for (auto& v : values)
       if (v.first == metric) return v.second;
     throw std::invalid_argument("TaskMetrics: task '" + task + "' has no metric '" + metric + "'");
   }
   bool has(const std::string& metric) const {
+    if (metric == "loss") return true;
     for (auto& v : values)
       if (v.first == metric) return true;
     return false;

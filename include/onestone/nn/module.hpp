@@ -142,7 +142,8 @@ class Module {
   }
   /// Evaluation mode (same as `train(false)`).
   void eval() { train(false); }
-  bool is_training() const noexcept { return training_; }
+  /// True in training mode, false in evaluation mode and inside an `InferenceGuard`.
+  bool is_training() const noexcept { return training_ && !autograd::is_inference_mode(); }
 
   /// Clears every parameter's gradient.
   void zero_grad() {

@@ -42,7 +42,10 @@ class Parameter {
   void zero_grad() noexcept { grad_.zero_(); }
 
   /// This parameter as a leaf of `tape`'s current graph (registered at first use per graph).
+  /// Without recording (no-grad, inference) the parameter is viewed as a constant and nothing
+  /// is cached, so threads serving predictions from one model share no mutable state.
   Var<T> var(autograd::Tape<T>& tape = autograd::Tape<T>::current()) const {
+    if (!autograd::is_grad_enabled()) return Var<T>::from(value_, tape);
     tape.sync();
     if (tape_ != &tape || !tape.alive(id_, stamp_)) {
       auto* self = const_cast<Parameter*>(this);

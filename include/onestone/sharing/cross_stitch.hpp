@@ -66,6 +66,11 @@ class CrossStitch : public SharingStrategy<T> {
     const int Tn = opt_.num_tasks_;
     const std::size_t L = opt_.sizes_.size() - 1;
     autograd::Tape<T>& tape = x.tape();
+    detail::BorrowedVars<T> l1, l2;
+    std::vector<Var<T>>& h_ = *l1;
+    std::vector<Var<T>>& mixed_ = *l2;
+    h_.resize(static_cast<std::size_t>(Tn));
+    mixed_.resize(static_cast<std::size_t>(Tn));
     for (int t = 0; t < Tn; ++t) h_[static_cast<std::size_t>(t)] = x;
     for (std::size_t l = 0; l < L; ++l) {
       for (int t = 0; t < Tn; ++t) {
@@ -110,8 +115,6 @@ class CrossStitch : public SharingStrategy<T> {
         stitches_.push_back(&this->register_parameter("stitch" + std::to_string(l), std::move(a)));
       }
     }
-    h_.resize(static_cast<std::size_t>(Tn));
-    mixed_.resize(static_cast<std::size_t>(Tn));
   }
 
   struct ColumnModule : nn::Module<T> {
@@ -121,7 +124,6 @@ class CrossStitch : public SharingStrategy<T> {
   std::shared_ptr<nn::ModuleDict<T>> columns_;
   std::vector<std::vector<std::shared_ptr<nn::Linear<T>>>> layers_;
   std::vector<nn::Parameter<T>*> stitches_;
-  std::vector<Var<T>> h_, mixed_;
 };
 ONESTONE_EXTERN_CLASS(SHARING, CrossStitch)
 

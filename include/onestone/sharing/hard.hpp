@@ -30,11 +30,12 @@ class HardSharing : public SharingStrategy<T> {
       throw std::invalid_argument("HardSharing: output_features must be positive");
   }
   void forward_tasks(const Var<T>& x, Var<T>* reps) override {
-    z_ = trunk_->forward(x);
-    if (z_.cols() != features_)
-      throw std::invalid_argument("HardSharing: trunk produced " + z_.shape().str() +
+    Var<T> z = trunk_->forward(x);
+    if (z.cols() != features_)
+      throw std::invalid_argument("HardSharing: trunk produced " + z.shape().str() +
                                   " but output_features is " + std::to_string(features_));
-    for (int t = 0; t < this->num_tasks_; ++t) reps[t] = z_;
+    if (autograd::is_grad_enabled()) z_ = z;  // for balancing; not while serving
+    for (int t = 0; t < this->num_tasks_; ++t) reps[t] = z;
   }
   Index output_features() const override { return features_; }
   Var<T> shared_representation() const override { return z_; }

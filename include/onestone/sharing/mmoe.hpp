@@ -74,11 +74,13 @@ class MMoE : public SharingStrategy<T> {
     for (int g = 0; g < ngates; ++g)
       gates_->insert(std::to_string(g), std::make_shared<nn::Linear<T>>(
                                             nn::LinearOptions(opt.input_, opt.num_experts_)));
-    outs_.resize(static_cast<std::size_t>(opt.num_experts_));
   }
   void set_num_tasks(int n) override { this->set_declared_tasks(n, opt_.num_tasks_); }
   void forward_tasks(const Var<T>& x, Var<T>* reps) override {
     this->check_declared_tasks(opt_.num_tasks_);
+    detail::BorrowedVars<T> outs_list;
+    std::vector<Var<T>>& outs_ = *outs_list;
+    outs_.resize(experts_->size());
     for (std::size_t e = 0; e < outs_.size(); ++e) outs_[e] = experts_->at(e).forward(x);
     Var<T> shared;
     for (int t = 0; t < opt_.num_tasks_; ++t) {
@@ -86,8 +88,7 @@ class MMoE : public SharingStrategy<T> {
         if (!shared.defined()) shared = mixture(outs_, softmax(gates_->at(0).forward(x)));
         reps[t] = shared;
       } else {
-        last_gates_ = softmax(gates_->at(static_cast<std::size_t>(t)).forward(x));
-        reps[t] = mixture(outs_, last_gates_);
+        reps[t] = mixture(outs_, softmax(gates_->at(static_cast<std::size_t>(t)).forward(x)));
       }
     }
   }
@@ -101,8 +102,6 @@ class MMoE : public SharingStrategy<T> {
  private:
   MMoEOptions opt_;
   std::shared_ptr<nn::ModuleDict<T>> experts_, gates_;
-  std::vector<Var<T>> outs_;
-  Var<T> last_gates_;
 };
 ONESTONE_EXTERN_CLASS(SHARING, MMoE)
 

@@ -74,11 +74,13 @@ class MTAN : public SharingStrategy<T> {
       }
       att_.push_back(std::move(atts));
     }
-    p_.resize(L);
   }
   void set_num_tasks(int n) override { this->set_declared_tasks(n, opt_.num_tasks_); }
   void forward_tasks(const Var<T>& x, Var<T>* reps) override {
     this->check_declared_tasks(opt_.num_tasks_);
+    detail::BorrowedVars<T> p_list;
+    std::vector<Var<T>>& p_ = *p_list;
+    p_.resize(stages_.size());
     Var<T> h = x;
     for (std::size_t l = 0; l < stages_.size(); ++l) {
       h = nn::activate(stages_[l]->forward(h), opt_.activation_);
@@ -113,7 +115,6 @@ class MTAN : public SharingStrategy<T> {
   std::shared_ptr<nn::ModuleDict<T>> trunk_, attention_;
   std::vector<std::shared_ptr<nn::Linear<T>>> stages_;
   std::vector<std::vector<Att>> att_;
-  std::vector<Var<T>> p_;
 };
 ONESTONE_EXTERN_CLASS(SHARING, MTAN)
 

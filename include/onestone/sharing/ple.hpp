@@ -101,13 +101,19 @@ class PLE : public SharingStrategy<T> {
                                               in, Tn * opt.task_experts_ + opt.shared_experts_)));
       levels_.push_back(std::move(lv));
     }
-    h_.resize(static_cast<std::size_t>(Tn));
-    next_.resize(static_cast<std::size_t>(Tn));
   }
   void set_num_tasks(int n) override { this->set_declared_tasks(n, opt_.num_tasks_); }
   void forward_tasks(const Var<T>& x, Var<T>* reps) override {
     this->check_declared_tasks(opt_.num_tasks_);
     const std::size_t Tn = static_cast<std::size_t>(opt_.num_tasks_);
+    detail::BorrowedVars<T> l1, l2, l3, l4, l5;
+    std::vector<Var<T>>& h_ = *l1;
+    std::vector<Var<T>>& next_ = *l2;
+    std::vector<Var<T>>& shared_out_ = *l3;
+    std::vector<Var<T>>& all_out_ = *l4;
+    std::vector<Var<T>>& pool_ = *l5;
+    h_.resize(Tn);
+    next_.resize(Tn);
     for (auto& h : h_) h = x;
     Var<T> hs = x;
     for (std::size_t l = 0; l < levels_.size(); ++l) {
@@ -163,7 +169,6 @@ class PLE : public SharingStrategy<T> {
   };
   PLEOptions opt_;
   std::vector<Level> levels_;
-  std::vector<Var<T>> h_, next_, shared_out_, all_out_, pool_;
 };
 ONESTONE_EXTERN_CLASS(SHARING, PLE)
 

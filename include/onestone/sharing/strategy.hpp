@@ -3,6 +3,7 @@
 /// `SharingStrategy<T>`: how tasks share parameters. Given a batch, a strategy produces one
 /// representation per task, exposes its parameters, and may add a regularization term.
 
+#include <deque>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -13,6 +14,43 @@
 
 namespace onestone {
 namespace sharing {
+namespace detail {
+
+/// A list of variables borrowed from the calling thread's pool for the length of a forward
+/// pass: strategies keep their per-call scratch here rather than in members, so one model can
+/// serve predictions on several threads at once (and nested strategies get their own lists).
+/// The lists keep their capacity: no allocation in steady state.
+template <typename T>
+class BorrowedVars {
+ public:
+  BorrowedVars() : pool_(local()), index_(pool_.used++) {
+    if (pool_.lists.size() <= index_) pool_.lists.emplace_back();
+    list_ = &pool_.lists[index_];
+  }
+  ~BorrowedVars() {
+    for (auto& v : *list_) v = Var<T>();
+    --pool_.used;
+  }
+  BorrowedVars(const BorrowedVars&) = delete;
+  BorrowedVars& operator=(const BorrowedVars&) = delete;
+  std::vector<Var<T>>& operator*() { return *list_; }
+  std::vector<Var<T>>* operator->() { return list_; }
+
+ private:
+  struct Pool {
+    std::deque<std::vector<Var<T>>> lists;  // a deque keeps references valid as it grows
+    std::size_t used = 0;
+  };
+  static Pool& local() {
+    thread_local Pool pool;
+    return pool;
+  }
+  Pool& pool_;
+  std::size_t index_;
+  std::vector<Var<T>>* list_;
+};
+
+}  // namespace detail
 
 /// The interface every sharing strategy implements (hard sharing, soft sharing, cross-stitch,
 /// MTAN, MMoE, ...). `MultiTaskModel` calls `set_num_tasks` once its tasks are known, then
@@ -43,7 +81,8 @@ class SharingStrategy : public nn::Module<T> {
   virtual Index output_features() const = 0;
   /// A penalty added to the total loss (undefined Var when the strategy has none).
   virtual Var<T> regularizer() { return Var<T>(); }
-  /// The representation shared by every task in the last forward, if the strategy has one.
+  /// The representation shared by every task in the last recorded forward (kept only while
+  /// recording, for gradient balancing), if the strategy has one.
   virtual Var<T> shared_representation() const { return Var<T>(); }
   /// Parameters shared by all tasks (those per-task gradient methods combine).
   virtual std::vector<nn::Parameter<T>*> shared_parameters() const { return this->parameters(); }

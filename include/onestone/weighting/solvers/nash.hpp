@@ -1,11 +1,13 @@
 #pragma once
 /// @file nash.hpp
 /// `NashSolver` / `solve_nash()`: the Nash bargaining weights α > 0 with (Gα)ᵢ = 1/αᵢ
-/// (Navon et al. 2022, Nash-MTL).
+/// (Navon et al. 2022, Nash-MTL), and FairGrad's α-fair generalisation (Gw)ᵢ = wᵢ^{−p},
+/// p = 1/α (Ban & Ji 2024).
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <stdexcept>
 #include <type_traits>
 
 #include "onestone/weighting/jacobian.hpp"
@@ -28,6 +30,8 @@ struct NashOptions {
   /// When rounding stops the residual from decreasing above `tol` (ill-conditioned G), the
   /// result still counts as converged if the residual is ≤ accept_tol (double 1e-7, float 1e-3).
   T accept_tol = std::is_same<T, float>::value ? T(1e-3) : T(1e-7);
+  /// p in (Gw)ᵢ = wᵢ^{−p}: 1 for Nash-MTL, 1/α for FairGrad with fairness α.
+  double exponent = 1.0;
 };
 
 /// Outcome of a `NashSolver` solve.
@@ -73,26 +77,31 @@ class NashSolver {
                       bool warm_start = false) {
     detail::check_square("solve_nash", G);
     const Eigen::Index n = G.rows();
+    const T p = static_cast<T>(opt.exponent);
+    if (!(opt.exponent > 0) || !std::isfinite(opt.exponent))
+      throw std::invalid_argument("solve_nash: exponent must be finite and > 0");
     NashResult<T> res;
-    if (!(G.diagonal().minCoeff() > T(0))) {  // a zero gradient: (Gα)ᵢ = 0 ≠ 1/αᵢ
+    if (!(G.diagonal().minCoeff() > T(0))) {  // a zero gradient: (Gα)ᵢ = 0 ≠ αᵢ^{−p}
       alpha.setZero(n);
       res.residual = T(1);
       return res;
     }
     if (!(warm_start && alpha.size() == n && alpha.allFinite() && alpha.minCoeff() > T(0))) {
-      // αᵢ = 1/√Gᵢᵢ (exact for orthogonal gradients), times the best common scale
-      // s² = n / αᵀGα (the minimiser of f(s·α) over s).
-      alpha = G.diagonal().cwiseSqrt().cwiseInverse();
+      // αᵢ = Gᵢᵢ^{−1/(1+p)} (exact for orthogonal gradients), times the best common scale s,
+      // s^{1+p} = Σ αᵢ^{1−p} / αᵀGα (the minimiser of f(s·α) over s).
+      alpha = G.diagonal().array().pow(-T(1) / (T(1) + p)).matrix();
       ga_.noalias() = G * alpha;
       const T quad = alpha.dot(ga_);
-      if (quad > T(0)) alpha *= std::sqrt(static_cast<T>(n) / quad);
+      const T lin = alpha.array().pow(T(1) - p).sum();
+      if (quad > T(0)) alpha *= std::pow(lin / quad, T(1) / (T(1) + p));
     }
-
+    const bool nash = opt.exponent == 1.0;
     T best = std::numeric_limits<T>::infinity();
     int stalled = 0;
     for (;;) {
       ga_.noalias() = G * alpha;
-      res.residual = (alpha.cwiseProduct(ga_).array() - T(1)).abs().maxCoeff();
+      res.residual = nash ? (alpha.cwiseProduct(ga_).array() - T(1)).abs().maxCoeff()
+                          : (alpha.array().pow(p) * ga_.array() - T(1)).abs().maxCoeff();
       if (!std::isfinite(res.residual)) break;
       if (res.residual <= opt.tol) {
         res.converged = true;
@@ -100,17 +109,25 @@ class NashSolver {
       }
       if (res.iterations >= opt.max_iter) break;
       ++res.iterations;
-      grad_ = ga_ - alpha.cwiseInverse();
-      hess_ = G;
-      hess_.diagonal() += alpha.cwiseProduct(alpha).cwiseInverse();
+      // f(α) = ½αᵀGα − Σφ(αᵢ), φ' = α^{−p}: gradient Gα − α^{−p}, Hessian G + diag(p α^{−p−1}).
+      if (nash) {
+        grad_ = ga_ - alpha.cwiseInverse();
+        hess_ = G;
+        hess_.diagonal() += alpha.cwiseProduct(alpha).cwiseInverse();
+      } else {
+        grad_ = ga_ - alpha.array().pow(-p).matrix();
+        hess_ = G;
+        hess_.diagonal() += (p * alpha.array().pow(-p - T(1))).matrix();
+      }
       llt_.d.compute(hess_);
       if (llt_.d.info() != Eigen::Success) break;
       step_ = llt_.d.solve(grad_);
       step_ = -step_;
       if (!step_.allFinite()) break;
-      // f is self-concordant: the damped step 1/(1 + λ) (λ² = gradᵀH⁻¹grad, the Newton
-      // decrement) stays in α > 0 and decreases f; once λ < 1/4 full steps converge
-      // quadratically (Nesterov & Nemirovski; Boyd & Vandenberghe §9.6).
+      // The Newton decrement λ² = gradᵀH⁻¹grad. For Nash-MTL f is self-concordant: the damped
+      // step 1/(1 + λ) stays in α > 0 and decreases f, and full steps once λ < 1/4 converge
+      // quadratically (Nesterov & Nemirovski; Boyd & Vandenberghe §9.6). Other exponents use a
+      // backtracking line search on f.
       const T lambda2 = std::max(-grad_.dot(step_), T(0));
       const bool quadratic = lambda2 < T(0.0625);
       if (quadratic) {
@@ -122,20 +139,34 @@ class NashSolver {
           break;
         }
       }
-      T t = quadratic ? T(1) : T(1) / (T(1) + std::sqrt(lambda2));
+      T t = (quadratic || !nash) ? T(1) : T(1) / (T(1) + std::sqrt(lambda2));
       trial_ = alpha + t * step_;
-      for (int k = 0; k < 60 && !(trial_.minCoeff() > T(0)); ++k) {  // rounding safeguard
+      for (int k = 0; k < 60 && !(trial_.minCoeff() > T(0)); ++k) {  // stay in α > 0
         t *= T(0.5);
         trial_ = alpha + t * step_;
       }
       if (!(trial_.minCoeff() > T(0))) break;
+      if (!nash && !quadratic) {
+        const T f0 = objective(G, alpha, p);
+        for (int k = 0; k < 60 && objective(G, trial_, p) > f0 - T(0.25) * t * lambda2; ++k) {
+          t *= T(0.5);
+          trial_ = alpha + t * step_;
+        }
+      }
       alpha = trial_;
     }
     return res;
   }
 
  private:
-  Vector<T> ga_, grad_, step_, trial_;
+  T objective(const Matrix<T>& G, const Vector<T>& a, T p) {
+    tmp_.noalias() = G * a;
+    const T quad = T(0.5) * a.dot(tmp_);
+    const T phi = p == T(1) ? a.array().log().sum()
+                            : (a.array().pow(T(1) - p) / (T(1) - p)).sum();
+    return quad - phi;
+  }
+  Vector<T> ga_, grad_, step_, trial_, tmp_;
   Matrix<T> hess_;
   detail::Scratch<Eigen::LLT<Matrix<T>>> llt_;
 };

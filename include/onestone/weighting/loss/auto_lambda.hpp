@@ -1,0 +1,106 @@
+#pragma once
+/// @file auto_lambda.hpp
+/// `AutoLambda<T>`: task weights learned by a one-step look-ahead (Liu, Johns & Davison,
+/// TMLR 2022).
+
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "onestone/weighting/balancer.hpp"
+
+namespace onestone {
+namespace weighting {
+
+/// Auto-Lambda: the weights λ of L = Σᵢ λᵢLᵢ are meta-parameters, learned so that a step on the
+/// training loss lowers the loss of the primary tasks on a second batch ("meta batch", another
+/// shuffle of the training data, as the authors' code). With θ' = θ − α Σⱼ λⱼ∇Lⱼ(θ) (α the
+/// optimizer's learning rate),
+///     ∂L^val(θ')/∂λᵢ = −α ∇Lᵢ(θ)·∇L^val(θ'),
+/// exact here because the training step computes every task's gradient of all parameters
+/// (the paper approximates this product by finite differences). The training step computes the
+/// meta-gradient and calls `meta_step`, one Adam step on λ; then the update uses the new λ.
+/// λ starts at 0.1 and is unconstrained (as the authors); meta learning rate 1e-4; primary tasks
+/// all (multi-task) or a subset (auxiliary learning: the others help only).
+template <typename T>
+class AutoLambda : public LossWeighting<T> {
+ public:
+  bool keeps_task_state() const override { return true; }
+  explicit AutoLambda(double init = 0.1, double lr = 1e-4, std::vector<int> primary = {})
+      : init_(init), lr_(lr), primary_(std::move(primary)) {
+    if (!(lr > 0) || !std::isfinite(init))
+      throw std::invalid_argument("AutoLambda: needs lr > 0 and a finite init");
+  }
+  std::string name() const override { return "auto_lambda"; }
+  void reset(int n) override {
+    LossWeighting<T>::reset(n);
+    lambda_ = Vector<T>::Constant(n, static_cast<T>(init_));
+    m_ = v_ = Vector<T>::Zero(n);
+    meta_steps_ = 0;
+    for (int p : primary_)
+      if (p < 0 || p >= n)
+        throw std::invalid_argument("AutoLambda: primary task " + std::to_string(p) +
+                                    " outside the " + std::to_string(n) + " tasks");
+  }
+  /// True: the training step must provide a meta batch and call meta_step.
+  bool wants_meta_step() const { return true; }
+  /// Whether task t counts in the meta objective.
+  bool is_primary(int t) const {
+    if (primary_.empty()) return true;
+    for (int p : primary_)
+      if (p == t) return true;
+    return false;
+  }
+  /// One Adam step (β = 0.9, 0.999) on λ along `meta_grad` (one entry per task of `info`).
+  void meta_step(const Vector<T>& meta_grad, const StepInfo<T>& info) {
+    ++meta_steps_;
+    const double bc1 = 1.0 - std::pow(0.9, static_cast<double>(meta_steps_));
+    const double bc2 = 1.0 - std::pow(0.999, static_cast<double>(meta_steps_));
+    for (Eigen::Index r = 0; r < info.rows; ++r) {
+      const int t = info.task(r);
+      const T g = meta_grad[r];
+      m_[t] = static_cast<T>(0.9) * m_[t] + static_cast<T>(0.1) * g;
+      v_[t] = static_cast<T>(0.999) * v_[t] + static_cast<T>(0.001) * g * g;
+      lambda_[t] -= static_cast<T>(lr_) * (m_[t] / static_cast<T>(bc1)) /
+                    (std::sqrt(v_[t] / static_cast<T>(bc2)) + static_cast<T>(1e-8));
+    }
+  }
+  const Vector<T>& lambda() const { return lambda_; }
+  void get_extra_state(nn::ExtraState& s) const override {
+    LossWeighting<T>::get_extra_state(s);
+    s.put("lambda", lambda_);
+    s.put("adam_m", m_);
+    s.put("adam_v", v_);
+    s.put("meta_steps", meta_steps_);
+  }
+  void set_extra_state(const nn::ExtraState& s) override {
+    Vector<T> l, m, v;
+    s.get("lambda", l, this->num_tasks_);
+    s.get("adam_m", m, this->num_tasks_);
+    s.get("adam_v", v, this->num_tasks_);
+    const std::int64_t st = s.get_int("meta_steps", 0, std::numeric_limits<std::int64_t>::max());
+    LossWeighting<T>::set_extra_state(s);
+    lambda_ = std::move(l);
+    m_ = std::move(m);
+    v_ = std::move(v);
+    meta_steps_ = st;
+  }
+
+ protected:
+  void update_weights(const Vector<T>& losses, const StepInfo<T>& info, Vector<T>& w) override {
+    (void)losses;
+    this->gather(lambda_, info, w);
+  }
+
+ private:
+  double init_, lr_;
+  std::vector<int> primary_;
+  Vector<T> lambda_, m_, v_;
+  std::int64_t meta_steps_ = 0;
+};
+ONESTONE_EXTERN_CLASS(WEIGHTING, AutoLambda)
+
+}  // namespace weighting
+}  // namespace onestone
