@@ -18,7 +18,7 @@
 #include "onestone/model/multi_task_model.hpp"
 #include "onestone/optim/optimizer.hpp"
 #include "onestone/weighting/balanced_backward.hpp"
-#include "onestone/weighting/loss/auto_lambda.hpp"
+#include "onestone/weighting/step_context.hpp"
 
 namespace onestone {
 namespace train {
@@ -131,13 +131,12 @@ class TrainStep {
     ++steps_;
     if (result_.skipped) return false;
     weighting::Balancer<T>* b = model_.balancer();
-    if (b && b->needs_gradients()) {
-      if (model_.gradient_source() == weighting::GradientSource::Parameters && shared_.empty())
+    if (b) {
+      if (b->needs_gradients() && model_.gradient_source() == weighting::GradientSource::Parameters &&
+          shared_.empty())
         shared_ = model_.strategy().shared_parameters();
-      balanced_.run(*b, model_.gradient_source(), model_.present_losses(), model_.present_tasks(),
-                    model_.strategy().shared_representation(), shared_, model_.regularizer());
-    } else if (auto* al = dynamic_cast<weighting::AutoLambda<T>*>(b)) {
-      auto_lambda_backward(*al, batch);
+      Context ctx(*this, total, batch);
+      b->backward(ctx);
     } else {
       total.backward();
     }
@@ -188,87 +187,6 @@ class TrainStep {
   optim::Optimizer<T>& optimizer() noexcept { return opt_; }
 
  private:
-  /// Auto-Lambda: every present task's gradient of all trained parameters, the look-ahead
-  /// θ' = θ − lr Σ λᵢgᵢ, the primary tasks' loss on the meta batch at θ', its gradient v,
-  /// meta-gradients −lr·gᵢ·v, one step on λ; then the parameters' gradients Σ λᵢgᵢ.
-  void auto_lambda_backward(weighting::AutoLambda<T>& al, const data::Batch<T>& batch) {
-    const auto& params = opt_.params();
-    const std::vector<Var<T>>& losses = model_.present_losses();
-    ids_ = model_.present_tasks();
-    const std::vector<int>& ids = ids_;
-    const Eigen::Index m = static_cast<Eigen::Index>(losses.size());
-    Index P = 0;
-    for (auto* p : params) P += p->numel();
-    Jall_.resize(m, P);
-    auto gather_grads = [&](Eigen::Ref<Eigen::Matrix<T, 1, Eigen::Dynamic>> row) {
-      Index off = 0;
-      for (auto* p : params) {
-        row.segment(off, p->numel()) =
-            Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>>(p->grad().data(), p->numel());
-        off += p->numel();
-      }
-    };
-    for (Eigen::Index r = 0; r < m; ++r) {
-      for (auto* p : params) p->zero_grad();
-      losses[static_cast<std::size_t>(r)].backward();
-      gather_grads(Jall_.row(r));
-    }
-    reg_grad_.setZero(P);
-    const Var<T> reg = model_.regularizer();
-    if (reg.defined() && reg.requires_grad()) {
-      for (auto* p : params) p->zero_grad();
-      reg.backward();
-      gather_grads(reg_grad_.transpose());
-    }
-    weighting::StepInfo<T> info;
-    info.rows = m;
-    info.tasks = ids.data();
-    lam_.resize(m);
-    for (Eigen::Index r = 0; r < m; ++r) lam_[r] = al.lambda()[ids[static_cast<std::size_t>(r)]];
-    const T lr = static_cast<T>(opt_.lr());
-    // θ' = θ − lr·(Σ λᵢgᵢ + regularizer's gradient), then the meta loss and its gradient.
-    theta_.resize(P);
-    step_.noalias() = Jall_.transpose() * lam_;
-    step_ += reg_grad_;
-    Index off = 0;
-    for (auto* p : params) {
-      Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, 1>> w(p->value().data(), p->numel());
-      theta_.segment(off, p->numel()) = w;
-      w -= lr * step_.segment(off, p->numel());
-      off += p->numel();
-    }
-    data::Batch<T>& meta = meta_batch(batch);
-    autograd::Tape<T>::current().reset();
-    model_.loss(meta);
-    Var<T> val;
-    for (std::size_t k = 0; k < model_.present_tasks().size(); ++k)
-      if (al.is_primary(model_.present_tasks()[k]))
-        val = val.defined() ? val + model_.present_losses()[k] : model_.present_losses()[k];
-    v_.setZero(P);
-    if (val.defined()) {
-      for (auto* p : params) p->zero_grad();
-      val.backward();
-      gather_grads(v_.transpose());
-    }
-    off = 0;
-    for (auto* p : params) {
-      Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, 1>>(p->value().data(), p->numel()) =
-          theta_.segment(off, p->numel());
-      off += p->numel();
-    }
-    meta_grad_.noalias() = Jall_ * v_;
-    meta_grad_ *= -lr;
-    al.meta_step(meta_grad_, info);
-    for (Eigen::Index r = 0; r < m; ++r) lam_[r] = al.lambda()[ids[static_cast<std::size_t>(r)]];
-    step_.noalias() = Jall_.transpose() * lam_;
-    step_ += reg_grad_;
-    off = 0;
-    for (auto* p : params) {
-      Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, 1>>(p->grad().data(), p->numel()) =
-          step_.segment(off, p->numel());
-      off += p->numel();
-    }
-  }
   data::Batch<T>& meta_batch(const data::Batch<T>& batch) {
     if (!meta_loader_) {
       meta_ = batch;
@@ -281,6 +199,33 @@ class TrainStep {
     }
     return meta_;
   }
+
+  // The step as the balancer's backward sees it.
+  class Context final : public weighting::StepContext<T> {
+   public:
+    Context(TrainStep& s, const Var<T>& total, const data::Batch<T>& batch)
+        : s_(s), total_(total), batch_(batch) {}
+    const Var<T>& total() override { return total_; }
+    const std::vector<Var<T>>& losses() override { return s_.model_.present_losses(); }
+    const std::vector<int>& tasks() override { return s_.model_.present_tasks(); }
+    weighting::GradientSource source() override { return s_.model_.gradient_source(); }
+    Var<T> shared_representation() override { return s_.model_.strategy().shared_representation(); }
+    const std::vector<nn::Parameter<T>*>& shared_parameters() override { return s_.shared_; }
+    Var<T> regularizer() override { return s_.model_.regularizer(); }
+    weighting::BalancedBackward<T>& balanced_backward() override { return s_.balanced_; }
+    const std::vector<nn::Parameter<T>*>& trained_parameters() override { return s_.opt_.params(); }
+    double learning_rate() override { return s_.opt_.lr(); }
+    void forward_meta_batch() override {
+      data::Batch<T>& meta = s_.meta_batch(batch_);
+      autograd::Tape<T>::current().reset();
+      s_.model_.loss(meta);
+    }
+
+   private:
+    TrainStep& s_;
+    const Var<T>& total_;
+    const data::Batch<T>& batch_;
+  };
 
   model::MultiTaskModel<T>& model_;
   optim::Optimizer<T>& opt_;
@@ -295,9 +240,6 @@ class TrainStep {
   // Auto-Lambda
   data::DataLoader<T>* meta_loader_ = nullptr;
   data::Batch<T> meta_;
-  std::vector<int> ids_;
-  weighting::Jacobian<T> Jall_;
-  weighting::Vector<T> lam_, theta_, step_, v_, meta_grad_, reg_grad_;
 };
 ONESTONE_EXTERN_CLASS(TRAIN, TrainStep)
 

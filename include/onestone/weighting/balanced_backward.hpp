@@ -131,5 +131,14 @@ class BalancedBackward {
 };
 ONESTONE_EXTERN_CLASS(WEIGHTING, BalancedBackward)
 
+namespace detail {
+template <typename T>
+void balanced_step_backward(Balancer<T>& b, StepContext<T>& ctx) {
+  ctx.balanced_backward().run(b, ctx.source(), ctx.losses(), ctx.tasks(),
+                              ctx.shared_representation(), ctx.shared_parameters(),
+                              ctx.regularizer());
+}
+}  // namespace detail
+
 }  // namespace weighting
 }  // namespace onestone

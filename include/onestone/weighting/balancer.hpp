@@ -24,18 +24,18 @@
 #include "onestone/nn/module.hpp"
 #include "onestone/weighting/jacobian.hpp"
 #include "onestone/weighting/options.hpp"
+#include "onestone/weighting/step_context.hpp"
 
 namespace onestone {
 namespace weighting {
 
-/// Which per-task gradients a gradient-based method combines.
-enum class GradientSource {
-  /// ∂Lᵢ/∂z for the representation z shared by all tasks (hard sharing): one forward, the heads
-  /// back-propagated per task, the trunk once with the combined gradient. The fast default.
-  Representation,
-  /// ∂Lᵢ/∂θ for the strategy's shared parameters: T backward passes through the whole model.
-  Parameters
-};
+template <typename T>
+class Balancer;
+namespace detail {
+/// The gradient families' backward (defined in balanced_backward.hpp, included at the end).
+template <typename T>
+void balanced_step_backward(Balancer<T>& b, StepContext<T>& ctx);
+}  // namespace detail
 
 /// The three families of balancing methods (see `Balancer`).
 enum class Family { Loss, Gramian, Gradient };
@@ -161,6 +161,12 @@ class Balancer : public nn::Module<T> {
     info.losses = &losses;
     combine_gradients(J, info, d);
   }
+
+  /// The backward of one training step (called by `train::TrainStep` after the forward): the
+  /// loss family back-propagates the total; the gradient families take per-task gradients and
+  /// back-propagate their combined direction (`BalancedBackward`); a method with its own
+  /// procedure (Auto-Lambda's look-ahead) overrides this.
+  virtual void backward(StepContext<T>& ctx) { ctx.total().backward(); }
 
   /// Called at the end of every epoch (epoch-level methods such as DWA).
   virtual void end_epoch() {}
@@ -330,6 +336,8 @@ class GramianWeighting : public Balancer<T> {
   using Info = StepInfo<T>;
   using Balancer<T>::combine_gradients;
   Family family() const override { return Family::Gramian; }
+  void backward(StepContext<T>& ctx) override { detail::balanced_step_backward(*this, ctx); }
+
 
   void combine_gradients(const Jac& J, const Info& info, Vec& d) override {
     detail::check_jacobian(this->name().c_str(), J);
@@ -443,6 +451,8 @@ class GradientMethod : public Balancer<T> {
   using Info = StepInfo<T>;
   using Balancer<T>::combine_gradients;
   Family family() const override { return Family::Gradient; }
+  void backward(StepContext<T>& ctx) override { detail::balanced_step_backward(*this, ctx); }
+
 
   void combine_gradients(const Jac& J, const Info& info, Vec& d) override {
     detail::check_jacobian(this->name().c_str(), J);
@@ -477,3 +487,5 @@ class GradientMethod : public Balancer<T> {
 
 }  // namespace weighting
 }  // namespace onestone
+
+#include "onestone/weighting/balanced_backward.hpp"

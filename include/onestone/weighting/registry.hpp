@@ -198,7 +198,7 @@ const std::vector<MethodSpec<T>>& methods() {
     gram("fairgrad", "Ban & Ji, ICML 2024", G(false, false, true, true, true, 0), [](O o) {
       return detail::gramian<T>(make_shared<FairGrad<T>>(o.number("alpha", 1.0)), o);
     });
-    gram("aligned_mtl", "Senushkin et al., CVPR 2023", G(false, false, false, true, true, 1),
+    gram("aligned_mtl", "Senushkin et al., CVPR 2023", G(false, false, false, false, true, 1),
          [](O o) {
            const std::string s = o.word("scale", "min", {"min", "median", "rmse"});
            const AlignedScale sc = s == "median" ? AlignedScale::median
@@ -266,11 +266,13 @@ const std::vector<MethodSpec<T>>& methods() {
   return table;
 }
 
-/// Names of every method, in the table's order.
-inline const std::vector<std::string>& balancer_names() {
+/// Names of every method, in the table's order: `balancer_names()`. (A template so that a
+/// program that never asks builds no table: the table instantiates every method.)
+template <typename T = double>
+const std::vector<std::string>& balancer_names() {
   static const std::vector<std::string> names = [] {
     std::vector<std::string> n;
-    for (const auto& m : methods<double>()) n.push_back(m.name);
+    for (const auto& m : methods<T>()) n.push_back(m.name);
     return n;
   }();
   return names;
@@ -282,7 +284,7 @@ const MethodSpec<T>& method_spec(const std::string& name) {
   for (const auto& m : methods<T>())
     if (m.name == name) return m;
   std::string all;
-  for (const auto& n : balancer_names()) all += (all.empty() ? "" : ", ") + n;
+  for (const auto& n : balancer_names<T>()) all += (all.empty() ? "" : ", ") + n;
   throw std::invalid_argument("make_balancer: unknown method '" + name + "' (known: " + all + ")");
 }
 

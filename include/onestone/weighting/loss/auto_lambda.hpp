@@ -3,12 +3,14 @@
 /// `AutoLambda<T>`: task weights learned by a one-step look-ahead (Liu, Johns & Davison,
 /// TMLR 2022).
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "onestone/nn/parameter.hpp"
 #include "onestone/weighting/balancer.hpp"
 
 namespace onestone {
@@ -68,6 +70,76 @@ class AutoLambda : public LossWeighting<T> {
     }
   }
   const Vector<T>& lambda() const { return lambda_; }
+
+  /// The step's backward: every present task's gradient gᵢ of all trained parameters, the
+  /// look-ahead θ' = θ − α(Σ λᵢgᵢ + the regularizer's gradient), the primary tasks' loss on the
+  /// meta batch at θ', its gradient v, the meta-gradient −α gᵢ·v, one step on λ (`meta_step`);
+  /// θ restored and its gradient set to Σ λᵢgᵢ (+ the regularizer's) with the new λ.
+  void backward(StepContext<T>& ctx) override {
+    const std::vector<nn::Parameter<T>*>& params = ctx.trained_parameters();
+    const std::vector<Var<T>>& losses = ctx.losses();
+    ids_ = ctx.tasks();
+    const Eigen::Index m = static_cast<Eigen::Index>(losses.size());
+    Index P = 0;
+    for (auto* p : params) P += p->numel();
+    Jall_.resize(m, P);
+    for (Eigen::Index r = 0; r < m; ++r) {
+      for (auto* p : params) p->zero_grad();
+      losses[static_cast<std::size_t>(r)].backward();
+      gather_grads(params, Jall_.data() + r * P);  // row-major: row r is contiguous
+    }
+    reg_grad_.setZero(P);
+    const Var<T> reg = ctx.regularizer();
+    if (reg.defined() && reg.requires_grad()) {
+      for (auto* p : params) p->zero_grad();
+      reg.backward();
+      gather_grads(params, reg_grad_.data());
+    }
+    StepInfo<T> info;
+    info.rows = m;
+    info.tasks = ids_.data();
+    lam_.resize(m);
+    for (Eigen::Index r = 0; r < m; ++r) lam_[r] = lambda_[ids_[static_cast<std::size_t>(r)]];
+    const T lr = static_cast<T>(ctx.learning_rate());
+    theta_.resize(P);
+    step_.noalias() = Jall_.transpose() * lam_;
+    step_ += reg_grad_;
+    Index off = 0;
+    for (auto* p : params) {
+      Eigen::Map<Vector<T>> w(p->value().data(), p->numel());
+      theta_.segment(off, p->numel()) = w;
+      w -= lr * step_.segment(off, p->numel());
+      off += p->numel();
+    }
+    ctx.forward_meta_batch();
+    Var<T> val;
+    for (std::size_t k = 0; k < ctx.tasks().size(); ++k)
+      if (is_primary(ctx.tasks()[k]))
+        val = val.defined() ? val + ctx.losses()[k] : ctx.losses()[k];
+    v_meta_.setZero(P);
+    if (val.defined()) {
+      for (auto* p : params) p->zero_grad();
+      val.backward();
+      gather_grads(params, v_meta_.data());
+    }
+    off = 0;
+    for (auto* p : params) {
+      Eigen::Map<Vector<T>>(p->value().data(), p->numel()) = theta_.segment(off, p->numel());
+      off += p->numel();
+    }
+    meta_grad_.noalias() = Jall_ * v_meta_;
+    meta_grad_ *= -lr;
+    meta_step(meta_grad_, info);
+    for (Eigen::Index r = 0; r < m; ++r) lam_[r] = lambda_[ids_[static_cast<std::size_t>(r)]];
+    step_.noalias() = Jall_.transpose() * lam_;
+    step_ += reg_grad_;
+    off = 0;
+    for (auto* p : params) {
+      Eigen::Map<Vector<T>>(p->grad().data(), p->numel()) = step_.segment(off, p->numel());
+      off += p->numel();
+    }
+  }
+
   void get_extra_state(nn::ExtraState& s) const override {
     LossWeighting<T>::get_extra_state(s);
     s.put("lambda", lambda_);
@@ -95,10 +167,23 @@ class AutoLambda : public LossWeighting<T> {
   }
 
  private:
+  // The parameters' gradients, concatenated, into out.
+  static void gather_grads(const std::vector<nn::Parameter<T>*>& params, T* out) {
+    for (auto* p : params) {
+      const T* g = p->grad().data();
+      std::copy(g, g + p->numel(), out);
+      out += p->numel();
+    }
+  }
+
   double init_, lr_;
   std::vector<int> primary_;
   Vector<T> lambda_, m_, v_;
   std::int64_t meta_steps_ = 0;
+  // Workspace of backward (not state).
+  std::vector<int> ids_;
+  Jacobian<T> Jall_;
+  Vector<T> lam_, theta_, step_, v_meta_, meta_grad_, reg_grad_;
 };
 ONESTONE_EXTERN_CLASS(WEIGHTING, AutoLambda)
 
