@@ -18,6 +18,7 @@
 #include "onestone/io/checkpoint.hpp"
 #include "onestone/io/json.hpp"
 #include "onestone/io/safetensors.hpp"
+#include "onestone/io/state_dict.hpp"
 #include "onestone/losses/binary_cross_entropy.hpp"
 #include "onestone/losses/cross_entropy.hpp"
 #include "onestone/losses/regression.hpp"

@@ -59,6 +59,27 @@ class Module {
     params_.emplace_back(pname, std::make_unique<Parameter<T>>(std::move(value), requires_grad));
     return *params_.back().second;
   }
+  /// Registers a buffer — a tensor that is state but not trained (BatchNorm's running
+  /// statistics) — under `bname`; it appears in `named_buffers()`, in state dicts and in
+  /// checkpoints, never in `parameters()`. Returns it (owned by this module, stable address).
+  Tensor<T>& register_buffer(const std::string& bname, Tensor<T> value) {
+    check_name(bname);
+    buffers_.emplace_back(bname, std::make_unique<Tensor<T>>(std::move(value)));
+    return *buffers_.back().second;
+  }
+  /// Buffers with dotted names, depth first (as `named_parameters`).
+  std::vector<std::pair<std::string, Tensor<T>*>> named_buffers(bool recurse = true) const {
+    std::vector<std::pair<std::string, Tensor<T>*>> out;
+    collect_buffers("", recurse, out);
+    std::vector<std::pair<std::string, Tensor<T>*>> unique;
+    for (auto& b : out) {
+      bool seen = false;
+      for (auto& q : unique) seen = seen || q.second == b.second;
+      if (!seen) unique.push_back(b);
+    }
+    return unique;
+  }
+
   /// Registers a child module under `mname` and returns it.
   template <typename M>
   std::shared_ptr<M> register_module(const std::string& mname, std::shared_ptr<M> m) {
@@ -156,6 +177,8 @@ class Module {
       throw std::invalid_argument(name() + ": invalid name '" + n + "' (empty or contains '.')");
     for (auto& p : params_)
       if (p.first == n) throw std::invalid_argument(name() + ": duplicate name '" + n + "'");
+    for (auto& b : buffers_)
+      if (b.first == n) throw std::invalid_argument(name() + ": duplicate name '" + n + "'");
     for (auto& c : children_)
       if (c.first == n) throw std::invalid_argument(name() + ": duplicate name '" + n + "'");
   }
@@ -164,6 +187,12 @@ class Module {
     for (auto& p : params_) out.emplace_back(prefix + p.first, p.second.get());
     if (!recurse) return;
     for (auto& c : children_) c.second->collect(prefix + c.first + ".", true, out);
+  }
+  void collect_buffers(const std::string& prefix, bool recurse,
+                       std::vector<std::pair<std::string, Tensor<T>*>>& out) const {
+    for (auto& b : buffers_) out.emplace_back(prefix + b.first, b.second.get());
+    if (!recurse) return;
+    for (auto& c : children_) c.second->collect_buffers(prefix + c.first + ".", true, out);
   }
 
   void collect_modules(const std::string& path,
@@ -176,6 +205,7 @@ class Module {
   }
 
   std::vector<std::pair<std::string, std::unique_ptr<Parameter<T>>>> params_;
+  std::vector<std::pair<std::string, std::unique_ptr<Tensor<T>>>> buffers_;
   std::vector<std::pair<std::string, std::shared_ptr<Module<T>>>> children_;
   bool training_ = true;
 };
