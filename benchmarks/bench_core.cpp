@@ -299,6 +299,19 @@ BENCHMARK(BM_Onestone_Infer)
     ->Args({256, 2})
     ->Unit(benchmark::kMicrosecond);
 
+// Serving: MultiTaskModel::predict (thread-safe, no graph kept) into reused output tensors.
+void BM_Onestone_Predict(benchmark::State& state) {
+  set_threads(static_cast<int>(state.range(1)));
+  OnestoneStep s(state.range(0));
+  std::vector<Tensor<float>> out;
+  for (auto _ : state) {
+    s.model_->predict(s.batch_.x, out);
+    benchmark::DoNotOptimize(out[0].data());
+  }
+  bench::report_allocs(state, [&] { s.model_->predict(s.batch_.x, out); });
+}
+BENCHMARK(BM_Onestone_Predict)->Args({1, 1})->Args({1, 2})->Unit(benchmark::kMicrosecond);
+
 // MMoE train step: input 100, 8 experts of 64 units, 2 gates, towers 64→32→1, MSE, Adam.
 struct OnestoneMMoE {
   explicit OnestoneMMoE(Index batch) {
@@ -411,6 +424,8 @@ BENCHMARK(BM_Torch_Infer)
     ->Args({256, 1})
     ->Args({256, 2})
     ->Unit(benchmark::kMicrosecond);
+void BM_Torch_Predict(benchmark::State& state) { BM_Torch_Infer(state); }
+BENCHMARK(BM_Torch_Predict)->Args({1, 1})->Args({1, 2})->Unit(benchmark::kMicrosecond);
 
 // Paired runs: each iteration times one onestone step and then one libtorch step, so that both
 // see the same machine state; the ratio of the summed times is immune to the drift of this
@@ -467,6 +482,20 @@ void BM_Paired_Infer(benchmark::State& state) {
       },
       [&] { b.run(); });
 }
+void BM_Paired_Predict(benchmark::State& state) {
+  set_threads(static_cast<int>(state.range(1)));
+  OnestoneStep a(state.range(0));
+  std::vector<Tensor<float>> out;
+  TorchInfer b(state.range(0));
+  paired(
+      state,
+      [&] {
+        a.model_->predict(a.batch_.x, out);
+        benchmark::DoNotOptimize(out[0].data());
+      },
+      [&] { b.run(); });
+}
+BENCHMARK(BM_Paired_Predict)->Args({1, 1})->Args({1, 2})->UseManualTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Paired_TrainStep)
     ->Apply(train_step_args)
     ->UseManualTime()

@@ -11,7 +11,8 @@ namespace examples {
 
 inline const std::vector<std::string>& strategy_names() {
   static const std::vector<std::string> names = {"hard", "soft", "cross_stitch", "mtan",
-                                                 "omoe", "mmoe", "cgc",          "ple"};
+                                                 "omoe", "mmoe", "dselect_k",    "cgc",
+                                                 "ple"};
   return names;
 }
 
@@ -36,6 +37,8 @@ std::shared_ptr<onestone::sharing::SharingStrategy<T>> make_strategy(const std::
   if (name == "omoe")
     return std::make_shared<MMoE<T>>(MMoEOptions(tasks, in, {hidden}, 8).shared_gate(true));
   if (name == "mmoe") return std::make_shared<MMoE<T>>(MMoEOptions(tasks, in, {hidden}, 8));
+  if (name == "dselect_k")
+    return std::make_shared<DSelectK<T>>(DSelectKOptions(tasks, in, {hidden}, 8, /*k=*/2));
   if (name == "cgc")
     return std::make_shared<CGC<T>>(
         PLEOptions(tasks, in, {hidden}).shared_experts(4).task_experts(2));

@@ -171,6 +171,16 @@ TEST_CASE("export writes PyTorch's names and loads back; buffers travel too", "[
   CHECK(a.parameters().size() == 1);
   io::load_state_dict(b, p);
   CHECK((*b.mean_)[0] == 0.5);
+  // Checkpoints carry buffers too.
+  io::CheckpointState<double> ck;
+  ck.model = &a;
+  const std::string cp = dir.file("ckpt.safetensors");
+  io::save_checkpoint(cp, ck);
+  (*b.mean_)[1] = 7;
+  io::CheckpointState<double> ck2;
+  ck2.model = &b;
+  io::load_checkpoint(cp, ck2);
+  CHECK((*b.mean_)[1] == -0.5);
   // Two module names mapping to one file name is refused before anything is written.
   CHECK_THROWS_WITH(io::save_state_dict(a, p, io::NameMap().function(
                                                   {}, [](const std::string&) { return "x"; })),

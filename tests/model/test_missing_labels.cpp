@@ -262,3 +262,36 @@ TEST_CASE("a task with a user-written loss and metric trains", "[model][tasks]")
   CHECK(rep.get("q", "coverage") == Approx(0.9).margin(0.04));
   CHECK(rep.task("q").higher_is_better("coverage"));
 }
+
+TEST_CASE("gradient accumulation adds each batch's balanced gradient", "[model][missing]") {
+  const auto ds = make_data(8, true);
+  data::DataLoader<double> loader(ds, data::LoaderOptions().batch_size(16).shuffle(false));
+  data::Batch<double> b1, b2;
+  loader.next(b1);
+  loader.next(b2);
+  for (const char* name : {"upgrad", "auto_lambda", "equal"}) {
+    for (auto src : {weighting::GradientSource::Representation, weighting::GradientSource::Parameters}) {
+      INFO(name << " source " << static_cast<int>(src));
+      auto acc = make_model(), one = make_model();
+      acc->set_balancer(weighting::make_balancer<double>(name), src);
+      one->set_balancer(weighting::make_balancer<double>(name), src);
+      optim::SGD<double> o1(acc->parameters(), optim::SGDOptions(0.1));
+      optim::SGD<double> o2(one->parameters(), optim::SGDOptions(0.1));
+      train::TrainStep<double> s1(*acc, o1), s2(*one, o2);
+      o1.zero_grad();
+      s1.accumulate(b1);
+      s1.accumulate(b2);
+      // The same two batches one at a time (same balancer state evolution).
+      o2.zero_grad();
+      s2.accumulate(b1);
+      std::vector<Tensor<double>> g1;
+      for (auto* p : one->parameters()) g1.push_back(p->grad());
+      o2.zero_grad();
+      s2.accumulate(b2);
+      const auto pa = acc->parameters(), po = one->parameters();
+      for (std::size_t k = 0; k < pa.size(); ++k)
+        CHECK((pa[k]->grad().vector() - g1[k].vector() - po[k]->grad().vector()).cwiseAbs().maxCoeff() <=
+              1e-12);
+    }
+  }
+}

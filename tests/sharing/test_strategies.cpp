@@ -70,6 +70,19 @@ TEST_CASE("every strategy's gradients match finite differences", "[sharing][grad
     sharing::MTAN<double> s(sharing::MTANOptions(2, {4, 5, 3}));
     gradcheck_strategy(s, 2, 4);
   }
+  SECTION("DSelect-k, per-example gates, 4 experts, k = 2") {
+    sharing::DSelectK<double> s(sharing::DSelectKOptions(2, 4, {3}, 4, 2).entropy_reg(0.1));
+    gradcheck_strategy(s, 2, 4);
+  }
+  SECTION("DSelect-k, static gates, 3 experts (reachability term), k = 2") {
+    sharing::DSelectK<double> s(
+        sharing::DSelectKOptions(2, 4, {3}, 3, 2).per_example(false).entropy_reg(0.05));
+    gradcheck_strategy(s, 2, 4);
+  }
+  SECTION("DSelect-k, per-example gates, 5 experts, 3 tasks") {
+    sharing::DSelectK<double> s(sharing::DSelectKOptions(3, 4, {3}, 5, 3));
+    gradcheck_strategy(s, 3, 4);
+  }
   SECTION("MMoE") {
     sharing::MMoE<double> s(sharing::MMoEOptions(2, 4, {5, 3}, 3));
     gradcheck_strategy(s, 2, 4);
@@ -161,4 +174,57 @@ TEST_CASE("strategies reject mismatched task counts", "[sharing][errors]") {
   CHECK_THROWS_AS(
       sharing::PLE<float>(sharing::PLEOptions(2, 4, {3}).shared_experts(0).task_experts(0)),
       std::invalid_argument);
+}
+
+TEST_CASE("DSelect-k: smooth step, binary selectors and the gate's known values", "[sharing]") {
+  // Static gate, one selector over 4 experts: z = (+1, −1) saturates the smooth step (γ = 1) to
+  // S = (1, 0), which selects the expert with code 10, expert 2.
+  sharing::DSelectK<double> g(sharing::DSelectKOptions(1, 3, {2}, 4, 1).per_example(false));
+  g.set_num_tasks(1);
+  auto& z = g.parameter("gates.0.z");
+  z.value()[0] = 1.0;
+  z.value()[1] = -1.0;
+  Tensor<double> x({2, 3});
+  Tensor<double> q = g.gate_weights(0, x);
+  REQUIRE(q.shape() == Shape({2, 4}));
+  for (Index j = 0; j < 4; ++j) CHECK(q.at(1, j) == (j == 2 ? 1.0 : 0.0));
+  // z = (0, γ/4): S = (1/2, 27/32): r = ((1−½)(1−27/32), (½)(27/32)... by code 00, 01, 10, 11.
+  z.value()[0] = 0.0;
+  z.value()[1] = 0.25;
+  q = g.gate_weights(0, x);
+  const double s1 = 0.5, s2 = -2.0 * 0.25 * 0.25 * 0.25 + 1.5 * 0.25 + 0.5;  // 0.84375
+  CHECK(s2 == 0.84375);
+  CHECK(q.at(0, 0) == Approx((1 - s1) * (1 - s2)).epsilon(1e-15));
+  CHECK(q.at(0, 1) == Approx((1 - s1) * s2).epsilon(1e-15));
+  CHECK(q.at(0, 2) == Approx(s1 * (1 - s2)).epsilon(1e-15));
+  CHECK(q.at(0, 3) == Approx(s1 * s2).epsilon(1e-15));
+  // Two selectors on experts 1 and 3 with weights softmax(w): q = (0, a, 0, 1 − a).
+  sharing::DSelectK<double> g2(sharing::DSelectKOptions(1, 3, {2}, 4, 2).per_example(false));
+  g2.set_num_tasks(1);
+  auto& z2 = g2.parameter("gates.0.z");
+  const double zz[4] = {-1, 1, 1, 1};  // selector 0 → code 01, selector 1 → code 11
+  for (int k = 0; k < 4; ++k) z2.value()[k] = zz[k];
+  auto& w2 = g2.parameter("gates.0.w");
+  w2.value()[0] = 0.3;
+  w2.value()[1] = -0.2;
+  q = g2.gate_weights(0, x);
+  const double a = std::exp(0.3) / (std::exp(0.3) + std::exp(-0.2));
+  CHECK(q.at(0, 0) == 0.0);
+  CHECK(q.at(0, 1) == Approx(a).epsilon(1e-15));
+  CHECK(q.at(0, 2) == 0.0);
+  CHECK(q.at(0, 3) == Approx(1 - a).epsilon(1e-15));
+  // Per-example gates: every row of q sums to one, with 5 experts (3 bits, 3 unused codes).
+  sharing::DSelectK<double> g3(sharing::DSelectKOptions(2, 3, {2}, 5, 2).seed(4));
+  g3.set_num_tasks(2);
+  Tensor<double> x3({6, 3});
+  for (Index i = 0; i < x3.numel(); ++i) x3[i] = std::sin(1.3 * i);
+  const Tensor<double> q3 = g3.gate_weights(1, x3);
+  for (Index r = 0; r < 6; ++r) {
+    double s = 0;
+    for (Index j = 0; j < 5; ++j) s += q3.at(r, j);
+    CHECK(s <= 1.0 + 1e-12);  // codes without an expert may hold weight early in training
+    CHECK(s > 0.5);
+  }
+  CHECK_THROWS_WITH(sharing::DSelectK<float>(sharing::DSelectKOptions(2, 3, {2}, 4, 5)),
+                    Catch::Contains("k = 5"));
 }

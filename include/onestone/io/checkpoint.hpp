@@ -32,7 +32,8 @@ namespace onestone::io {
 /// @tparam T element type of the model, optimizer, scheduler and data loader.
 ///
 /// Fields (all pointers are borrowed; null means "not part of this checkpoint"):
-/// - `model` (required): its `named_parameters()` are stored as tensors "model.<name>", and
+/// - `model` (required): its `named_parameters()` and `named_buffers()` are stored as tensors
+///   "model.<name>", and
 ///   the extra state of each of its modules (`nn::Module::get_extra_state`: a balancing
 ///   method's loss history, moving averages, generators, warm starts) under "extra.*",
 ///   "extra_int.*" and "extra_rng.*".
@@ -241,6 +242,8 @@ void save_checkpoint(const std::string& path, const CheckpointState<T>& state,
   meta["dtype"] = safetensors_dtype_of<T>();
   for (const auto& np : state.model->named_parameters())
     tensors["model." + np.first] = to_safetensor(np.second->value());
+  for (const auto& nb : state.model->named_buffers())
+    tensors["model." + nb.first] = to_safetensor(*nb.second);
   for (const auto& nm : state.model->named_modules()) {
     nn::ExtraState es(nm.first);
     nm.second->get_extra_state(es);
@@ -332,6 +335,8 @@ void load_checkpoint(const std::string& path, CheckpointState<T>& state) {
   };
   for (const auto& np : state.model->named_parameters())
     want("model." + np.first, np.second->value(), "parameter '" + np.first + "'");
+  for (const auto& nb : state.model->named_buffers())
+    want("model." + nb.first, *nb.second, "buffer '" + nb.first + "'");
 
   std::int64_t step_count = 0;
   double lr = 0;
@@ -355,7 +360,7 @@ void load_checkpoint(const std::string& path, CheckpointState<T>& state) {
     if (n.rfind(detail::kExtraArray, 0) == 0) continue;  // module extra state, below
     problems.push_back("tensor '" + n + "' (data at byte offset " +
                        std::to_string(kv.second.file_offset) + ") " +
-                       (model_part   ? std::string("matches no parameter of the model")
+                       (model_part   ? std::string("matches no parameter or buffer of the model")
                         : optim_part ? std::string("matches no state tensor of the optimizer")
                                      : std::string("is not part of an onestone checkpoint")));
   }

@@ -31,8 +31,19 @@ class Parameter {
   Parameter(const Parameter&) = delete;
   Parameter& operator=(const Parameter&) = delete;
 
-  Tensor<T>& value() noexcept { return value_; }
+  /// The value. The non-const access counts as a change (see `version`): optimizers, loaders
+  /// and user code that write weights go through it.
+  Tensor<T>& value() noexcept {
+    ++version_;
+    return value_;
+  }
   const Tensor<T>& value() const noexcept { return value_; }
+  /// A counter that grows whenever the value may have changed (non-const `value()`,
+  /// `set_value`, `reset_value`, `mark_changed`). Layers keep derived copies of their weights
+  /// for inference (`Linear`'s transposed weight) and rebuild them when it moves.
+  std::uint64_t version() const noexcept { return version_; }
+  /// Declares a change made through a reference obtained earlier from `value()`.
+  void mark_changed() noexcept { ++version_; }
   Tensor<T>& grad() noexcept { return grad_; }
   const Tensor<T>& grad() const noexcept { return grad_; }
   const Shape& shape() const noexcept { return value_.shape(); }
@@ -63,6 +74,7 @@ class Parameter {
     value_ = std::move(v);
     grad_ = Tensor<T>(value_.shape());
     tape_ = nullptr;
+    ++version_;
   }
 
   /// Replaces the value (same shape required, so optimizers' state stays valid).
@@ -71,12 +83,14 @@ class Parameter {
       throw std::invalid_argument("Parameter::set_value: shape " + v.shape().str() +
                                   " does not match " + value_.shape().str());
     std::copy(v.data(), v.data() + v.numel(), value_.data());
+    ++version_;
   }
 
  private:
   Tensor<T> value_;
   Tensor<T> grad_;
   bool requires_grad_;
+  std::uint64_t version_ = 0;
   mutable autograd::Tape<T>* tape_ = nullptr;
   mutable int id_ = -1;
   mutable std::uint64_t stamp_ = 0;

@@ -3,6 +3,7 @@
 /// Every sharing strategy.
 
 #include "onestone/sharing/cross_stitch.hpp"
+#include "onestone/sharing/dselect_k.hpp"
 #include "onestone/sharing/hard.hpp"
 #include "onestone/sharing/mmoe.hpp"
 #include "onestone/sharing/mtan.hpp"

@@ -80,7 +80,17 @@ class BalancedBackward {
       for (auto* p : shared) P += p->numel();
       if (J_.rows() != m || J_.cols() != P) J_.resize(m, P);
       // Task-specific gradients accumulate over the T passes (each head sees only its own
-      // task); the shared ones are captured per pass and replaced by d at the end.
+      // task); the shared ones are captured per pass, and d is added at the end to what they
+      // held before the step (gradient accumulation over batches).
+      saved_.resize(P);
+      {
+        Index off = 0;
+        for (auto* p : shared) {
+          saved_.segment(off, p->numel()) =
+              Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, 1>>(p->grad().data(), p->numel());
+          off += p->numel();
+        }
+      }
       for (Eigen::Index r = 0; r < m; ++r) {
         for (auto* p : shared) p->zero_grad();
         losses[static_cast<std::size_t>(r)].backward();
@@ -95,7 +105,7 @@ class BalancedBackward {
       Index off = 0;
       for (auto* p : shared) {
         Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, 1>>(p->grad().data(), p->numel()) =
-            d_.segment(off, p->numel());
+            saved_.segment(off, p->numel()) + d_.segment(off, p->numel());
         off += p->numel();
       }
     }
@@ -126,7 +136,7 @@ class BalancedBackward {
 
   Jacobian<T> J_;
   Matrix<T> A_;
-  Vector<T> d_, values_;
+  Vector<T> d_, values_, saved_;
   StepInfo<T> info_;
 };
 ONESTONE_EXTERN_CLASS(WEIGHTING, BalancedBackward)

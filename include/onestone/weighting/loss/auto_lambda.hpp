@@ -83,6 +83,8 @@ class AutoLambda : public LossWeighting<T> {
     Index P = 0;
     for (auto* p : params) P += p->numel();
     Jall_.resize(m, P);
+    saved_.resize(P);
+    gather_grads(params, saved_.data());  // kept: gradient accumulation over batches
     for (Eigen::Index r = 0; r < m; ++r) {
       for (auto* p : params) p->zero_grad();
       losses[static_cast<std::size_t>(r)].backward();
@@ -135,7 +137,8 @@ class AutoLambda : public LossWeighting<T> {
     step_ += reg_grad_;
     off = 0;
     for (auto* p : params) {
-      Eigen::Map<Vector<T>>(p->grad().data(), p->numel()) = step_.segment(off, p->numel());
+      Eigen::Map<Vector<T>>(p->grad().data(), p->numel()) =
+          saved_.segment(off, p->numel()) + step_.segment(off, p->numel());
       off += p->numel();
     }
   }
@@ -183,7 +186,7 @@ class AutoLambda : public LossWeighting<T> {
   // Workspace of backward (not state).
   std::vector<int> ids_;
   Jacobian<T> Jall_;
-  Vector<T> lam_, theta_, step_, v_meta_, meta_grad_, reg_grad_;
+  Vector<T> lam_, theta_, step_, v_meta_, meta_grad_, reg_grad_, saved_;
 };
 ONESTONE_EXTERN_CLASS(WEIGHTING, AutoLambda)
 
