@@ -113,6 +113,15 @@ TEST_CASE("loss weighting methods: hand-derived values", "[weighting]") {
   auto L = [](double v) { return Var<double>::variable(Tensor<double>::from({v}, {1})); };
   std::vector<Var<double>> losses = {L(2.0), L(0.5)};
 
+  SECTION("static: Σ λᵢLᵢ with the given weights, ∂L/∂Lᵢ = λᵢ") {
+    auto st = weighting::make_balancer<double>("static", "weights=0.25;3");
+    st->reset(2);
+    auto total = st->combine_losses(losses, {0, 1});
+    CHECK(total.item() == Approx(0.25 * 2.0 + 3 * 0.5).epsilon(1e-15));
+    total.backward();
+    CHECK(losses[0].grad()[0] == Approx(0.25));
+    CHECK(losses[1].grad()[0] == Approx(3.0));
+  }
   SECTION("uncertainty: Σ e^{-s}L + s, stationary at s = log L") {
     weighting::UncertaintyWeighting<double> u;
     u.reset(2);

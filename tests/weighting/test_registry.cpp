@@ -3,6 +3,8 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -234,4 +236,65 @@ TEST_CASE("every method's state round-trips through extra state", "[weighting][r
       CHECK_NOTHROW(b->set_extra_state(s));
     }
   }
+}
+
+// Every method has at least one test whose answer is known (a hand-derived or published value,
+// or a property equal weighting lacks), listed here by test case name; a method added to the
+// registry without one fails this test, and so does a listed test that no longer exists.
+TEST_CASE("every method has a known-answer test that equal weighting would fail",
+          "[weighting][registry]") {
+  const std::map<std::string, std::vector<std::string>> known = {
+      {"equal", {"equal weighting through per-task gradients equals plain backward"}},
+      {"static", {"loss weighting methods: hand-derived values"}},
+      {"sum", {"Sum sums the rows", "reference values: paper, TorchJD and LibMTL conventions"}},
+      {"mean", {"reference values: paper, TorchJD and LibMTL conventions"}},
+      {"constant", {"reference values: paper, TorchJD and LibMTL conventions"}},
+      {"uncertainty", {"loss weighting methods: hand-derived values"}},
+      {"dwa", {"loss weighting methods: hand-derived values"}},
+      {"rlw", {"loss weighting methods: hand-derived values"}},
+      {"gls", {"loss weighting methods: hand-derived values"}},
+      {"famo", {"loss weighting methods: hand-derived values"}},
+      {"stch", {"loss weighting methods: hand-derived values"}},
+      {"imtl_l", {"loss weighting methods: hand-derived values"}},
+      {"auto_lambda", {"Auto-Lambda: the meta-gradient raises the weight of the helpful task"}},
+      {"mgda", {"MGDA hand-derived cases", "non-conflicting methods: g_i . d >= 0 for every task"}},
+      {"mgda_l2", {"MGDA normalisations (Sener & Koltun's code)",
+                   "MGDA-l2 is invariant to the norm of each gradient"}},
+      {"mgda_loss", {"MGDA normalisations (Sener & Koltun's code)",
+                     "reference values of the loss normalisations of MGDA"}},
+      {"mgda_loss+", {"MGDA normalisations (Sener & Koltun's code)",
+                      "reference values of the loss normalisations of MGDA"}},
+      {"pcgrad", {"PCGrad: two conflicting gradients by hand", "PCGrad: three tasks, both orders by hand"}},
+      {"gradvac", {"GradVac: first step is PCGrad, then cosines are raised to the EMA targets",
+                   "GradVac: the EMA convention of TorchJD and LibMTL (beta = 0.5) by steps"}},
+      {"imtl_g", {"IMTL-G: equal projections on every unit gradient"}},
+      {"cagrad", {"CAGrad: c = 0 is the mean, hand case, and the maximin property"}},
+      {"nash_mtl", {"Nash-MTL: bargaining equations and scale invariance"}},
+      {"fairgrad", {"reference values: paper, TorchJD and LibMTL conventions"}},
+      {"aligned_mtl", {"Aligned-MTL: hand case and the Gram condition"}},
+      {"upgrad", {"UPGrad and DualProj by hand", "UPGrad averages the projections of every row"}},
+      {"dualproj", {"UPGrad and DualProj by hand", "DualProj returns the projection of the mean (KKT)"}},
+      {"config", {"ConFIG: equal positive cosine with every gradient"}},
+      {"gradnorm", {"gradient-based balancers: GradNorm and DB-MTL on known Jacobians"}},
+      {"db_mtl", {"gradient-based balancers: GradNorm and DB-MTL on known Jacobians"}},
+      {"modo", {"MoDo and SDMGrad: hand-derived steps and fixed points"}},
+      {"sdmgrad", {"MoDo and SDMGrad: hand-derived steps and fixed points"}},
+      {"graddrop", {"GradDrop: sign purity and masks",
+                    "GradDrop: per-coordinate sign choice on the TorchJD Jacobian"}},
+      {"moco", {"MoCo: first two steps by hand", "MoCo: with a fixed Jacobian lambda converges to MGDA's weights"}},
+      {"excess_mtl", {"ExcessMTL: the authors' first two steps"}},
+  };
+  std::set<std::string> cases;
+  for (const auto& tc : Catch::getRegistryHub().getTestCaseRegistry().getAllTests())
+    cases.insert(tc.getTestCaseInfo().name);
+  for (const auto& name : weighting::balancer_names()) {
+    INFO("method " << name);
+    const auto it = known.find(name);
+    REQUIRE(it != known.end());
+    for (const auto& test : it->second) {
+      INFO("test case '" << test << "'");
+      CHECK(cases.count(test) == 1);
+    }
+  }
+  CHECK(known.size() == weighting::balancer_names().size());
 }
