@@ -5,6 +5,7 @@
 #include "onestone/autograd/grad_mode.hpp"
 #include "onestone/autograd/ops/arithmetic.hpp"
 #include "onestone/autograd/ops/combine.hpp"
+#include "onestone/autograd/ops/conv.hpp"
 #include "onestone/autograd/ops/dropout.hpp"
 #include "onestone/autograd/ops/linalg.hpp"
 #include "onestone/autograd/ops/norm.hpp"

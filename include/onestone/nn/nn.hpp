@@ -3,6 +3,7 @@
 /// Everything of the nn layer.
 
 #include "onestone/nn/activation.hpp"
+#include "onestone/nn/conv.hpp"
 #include "onestone/nn/dropout.hpp"
 #include "onestone/nn/extra_state.hpp"
 #include "onestone/nn/init.hpp"

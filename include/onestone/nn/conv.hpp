@@ -1,0 +1,114 @@
+#pragma once
+/// @file conv.hpp
+/// `Conv2d<T>`: the 2-D convolution layer (NCHW), as libtorch's `torch::nn::Conv2d`.
+
+#include <cmath>
+#include <cstdint>
+#include <string>
+
+#include "onestone/autograd/ops/conv.hpp"
+#include "onestone/config.hpp"
+#include "onestone/nn/init.hpp"
+#include "onestone/nn/module.hpp"
+
+namespace onestone {
+namespace nn {
+
+/// Options of `Conv2d`: channels, kernel size, stride, padding, dilation, groups, bias, seed.
+///
+/// Example: `Conv2dOptions(3, 64, 3).stride(1).padding(1).bias(false)`
+struct Conv2dOptions {
+  Conv2dOptions(Index in_channels, Index out_channels, Index kernel)
+      : in_(in_channels), out_(out_channels), kh_(kernel), kw_(kernel) {}
+  Conv2dOptions(Index in_channels, Index out_channels, Index kernel_h, Index kernel_w)
+      : in_(in_channels), out_(out_channels), kh_(kernel_h), kw_(kernel_w) {}
+  Conv2dOptions& stride(Index s) {
+    geometry_.stride(s);
+    return *this;
+  }
+  Conv2dOptions& padding(Index p) {
+    geometry_.padding(p);
+    return *this;
+  }
+  Conv2dOptions& dilation(Index d) {
+    geometry_.dilation(d);
+    return *this;
+  }
+  /// Groups of channels convolved separately (in = out = groups: depthwise).
+  Conv2dOptions& groups(Index g) {
+    geometry_.groups(g);
+    return *this;
+  }
+  Conv2dOptions& bias(bool on) {
+    bias_ = on;
+    return *this;
+  }
+  Conv2dOptions& seed(std::uint64_t s) {
+    seed_ = s;
+    has_seed_ = true;
+    return *this;
+  }
+  Index in_, out_, kh_, kw_;
+  autograd::Conv2dGeometry geometry_;
+  bool bias_ = true;
+  std::uint64_t seed_ = 0;
+  bool has_seed_ = false;
+};
+
+/// 2-D convolution layer: y = conv2d(x, W, b) for x [N, C, H, W], W [O, C/groups, KH, KW]
+/// ("weight"), b [O] ("bias"). Initial values as PyTorch's: W and b uniform in ±1/√fan_in with
+/// fan_in = C/groups·KH·KW (Kaiming-uniform with a = √5).
+///
+/// Example:
+/// @code
+/// onestone::nn::Conv2d<float> conv(onestone::nn::Conv2dOptions(1, 10, 5));
+/// auto y = conv.forward(x);   // x: [batch, 1, 28, 28] -> y: [batch, 10, 24, 24]
+/// @endcode
+template <typename T>
+class Conv2d : public Module<T> {
+ public:
+  explicit Conv2d(const Conv2dOptions& opt) : options_(opt) {
+    const Index g = opt.geometry_.groups_;
+    if (opt.in_ <= 0 || opt.out_ <= 0 || opt.kh_ <= 0 || opt.kw_ <= 0 || g <= 0 ||
+        opt.in_ % g != 0 || opt.out_ % g != 0)
+      throw std::invalid_argument(
+          "Conv2d: channels and kernel sizes must be positive and channels divisible by groups "
+          "(in " +
+          std::to_string(opt.in_) + ", out " + std::to_string(opt.out_) + ", kernel " +
+          std::to_string(opt.kh_) + "x" + std::to_string(opt.kw_) + ", groups " +
+          std::to_string(g) + ")");
+    Generator local(opt.seed_);
+    Generator& gen = opt.has_seed_ ? local : default_generator();
+    const Index fan_in = opt.in_ / g * opt.kh_ * opt.kw_;
+    const double bound = 1.0 / std::sqrt(static_cast<double>(fan_in));
+    Tensor<T> w({opt.out_, opt.in_ / g, opt.kh_, opt.kw_});
+    init::uniform_(w, -bound, bound, gen);
+    weight_ = &this->register_parameter("weight", std::move(w));
+    if (opt.bias_) {
+      Tensor<T> b({opt.out_});
+      init::uniform_(b, -bound, bound, gen);
+      bias_ = &this->register_parameter("bias", std::move(b));
+    }
+  }
+  Var<T> forward(const Var<T>& x) override {
+    autograd::Tape<T>& t = x.tape();
+    return autograd::conv2d(x, weight_->var(t), bias_ ? bias_->var(t) : Var<T>(),
+                            options_.geometry_);
+  }
+  std::string name() const override {
+    return "Conv2d(" + std::to_string(options_.in_) + ", " + std::to_string(options_.out_) + ", " +
+           std::to_string(options_.kh_) + "x" + std::to_string(options_.kw_) + ")";
+  }
+  Parameter<T>& weight() { return *weight_; }
+  Parameter<T>* bias() { return bias_; }
+  const Conv2dOptions& options() const { return options_; }
+
+ private:
+  Conv2dOptions options_;
+  Parameter<T>* weight_ = nullptr;
+  Parameter<T>* bias_ = nullptr;
+};
+ONESTONE_EXTERN_CLASS(NN, Conv2d)
+
+}  // namespace nn
+}  // namespace onestone

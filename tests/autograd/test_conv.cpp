@@ -1,0 +1,147 @@
+// conv2d: values against a direct loop, gradients by finite differences in double for stride,
+// padding, dilation, groups (depthwise included) and 1x1, bad shapes rejected with both shapes,
+// and the Conv2d layer's shapes and initial values.
+#include <catch2/catch.hpp>
+#include <cmath>
+
+#include "onestone/onestone.hpp"
+
+using namespace onestone;
+using autograd::Conv2dGeometry;
+
+namespace {
+Tensor<double> filled(const Shape& s, double a, double b) {
+  Tensor<double> t(s);
+  for (Index k = 0; k < t.numel(); ++k) t[k] = std::sin(a * static_cast<double>(k) + b);
+  return t;
+}
+// The definition, by a direct loop.
+Tensor<double> direct(const Tensor<double>& x, const Tensor<double>& w, const Tensor<double>* b,
+                      const Conv2dGeometry& g) {
+  const Index N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
+  const Index O = w.size(0), CG = w.size(1), KH = w.size(2), KW = w.size(3);
+  const Index G = g.groups_, OG = O / G;
+  const Index HO = (H + 2 * g.ph_ - g.dh_ * (KH - 1) - 1) / g.sh_ + 1;
+  const Index WO = (W + 2 * g.pw_ - g.dw_ * (KW - 1) - 1) / g.sw_ + 1;
+  Tensor<double> y({N, O, HO, WO});
+  for (Index n = 0; n < N; ++n)
+    for (Index o = 0; o < O; ++o)
+      for (Index oy = 0; oy < HO; ++oy)
+        for (Index ox = 0; ox < WO; ++ox) {
+          double s = b ? (*b)[o] : 0.0;
+          const Index gi = o / OG;
+          for (Index c = 0; c < CG; ++c)
+            for (Index i = 0; i < KH; ++i)
+              for (Index j = 0; j < KW; ++j) {
+                const Index yy = oy * g.sh_ - g.ph_ + i * g.dh_,
+                            xx = ox * g.sw_ - g.pw_ + j * g.dw_;
+                if (yy < 0 || yy >= H || xx < 0 || xx >= W) continue;
+                s += x[((n * C + gi * CG + c) * H + yy) * W + xx] *
+                     w[((o * CG + c) * KH + i) * KW + j];
+              }
+          y[((n * O + o) * HO + oy) * WO + ox] = s;
+        }
+  (void)C;
+  return y;
+}
+struct Case {
+  const char* what;
+  Shape x, w;
+  Conv2dGeometry g;
+};
+}  // namespace
+
+TEST_CASE("conv2d: values and gradients for every geometry", "[autograd][conv][gradcheck]") {
+  const Case cases[] = {
+      {"3x3, padding 1", {2, 3, 5, 6}, {4, 3, 3, 3}, Conv2dGeometry().padding(1)},
+      {"stride 2, no padding", {2, 2, 7, 6}, {3, 2, 3, 3}, Conv2dGeometry().stride(2)},
+      {"stride (2, 1), padding (0, 2)",
+       {1, 2, 6, 5},
+       {2, 2, 2, 3},
+       Conv2dGeometry().stride(2, 1).padding(0, 2)},
+      {"dilation 2, padding 2",
+       {1, 2, 7, 7},
+       {3, 2, 3, 3},
+       Conv2dGeometry().dilation(2).padding(2)},
+      {"groups 2", {2, 4, 5, 5}, {6, 2, 3, 3}, Conv2dGeometry().groups(2).padding(1)},
+      {"depthwise", {2, 3, 5, 4}, {3, 1, 3, 3}, Conv2dGeometry().groups(3).padding(1)},
+      {"1x1", {2, 4, 3, 3}, {5, 4, 1, 1}, Conv2dGeometry()},
+      {"1x1 stride 2", {1, 3, 5, 5}, {2, 3, 1, 1}, Conv2dGeometry().stride(2)},
+  };
+  for (const Case& cs : cases) {
+    INFO(cs.what);
+    const Tensor<double> x = filled(cs.x, 0.37, 0.1), w = filled(cs.w, 0.91, 0.4);
+    const Tensor<double> b = filled(Shape{cs.w[0]}, 1.3, 0.2);
+    // Values, with and without bias.
+    {
+      auto& tape = autograd::Tape<double>::current();
+      tape.reset();
+      const Var<double> y =
+          conv2d(Var<double>::from(x), Var<double>::from(w), Var<double>::from(b), cs.g);
+      const Tensor<double> want = direct(x, w, &b, cs.g);
+      REQUIRE(y.shape() == want.shape());
+      for (Index k = 0; k < want.numel(); ++k) CHECK(y.data()[k] == Approx(want[k]).epsilon(1e-12));
+      const Var<double> y0 =
+          conv2d(Var<double>::from(x), Var<double>::from(w), Var<double>(), cs.g);
+      const Tensor<double> want0 = direct(x, w, nullptr, cs.g);
+      for (Index k = 0; k < want0.numel(); ++k)
+        CHECK(y0.data()[k] == Approx(want0[k]).epsilon(1e-12));
+    }
+    const Tensor<double> c = filled(direct(x, w, nullptr, cs.g).shape(), 0.53, 0.7);
+    auto r = gradcheck<double>(
+        [&](const std::vector<Var<double>>& v) {
+          return sum(conv2d(v[0], v[1], v[2], cs.g) * Var<double>::from(c));
+        },
+        {x, w, b});
+    INFO(r.message());
+    CHECK(r.ok);
+  }
+}
+
+TEST_CASE("conv2d rejects bad shapes and geometry, naming both shapes",
+          "[autograd][conv][errors]") {
+  auto& tape = autograd::Tape<float>::current();
+  tape.reset();
+  auto v = [](Shape s) { return Var<float>::from(Tensor<float>(s)); };
+  using Catch::Contains;
+  CHECK_THROWS_WITH(conv2d(v({2, 3, 5}), v({4, 3, 3, 3})),
+                    Contains("conv2d") && Contains("[2, 3, 5]"));
+  CHECK_THROWS_WITH(conv2d(v({2, 3, 5, 5}), v({4, 2, 3, 3})),
+                    Contains("conv2d") && Contains("[4, 2, 3, 3]") && Contains("groups = 1"));
+  CHECK_THROWS_WITH(conv2d(v({1, 1, 2, 2}), v({1, 1, 3, 3})),
+                    Contains("larger than the padded input"));
+  CHECK_THROWS_WITH(
+      conv2d(v({1, 4, 5, 5}), v({4, 2, 3, 3}), Var<float>(), Conv2dGeometry().groups(3)),
+      Contains("groups = 3"));
+  CHECK_THROWS_WITH(conv2d(v({1, 1, 5, 5}), v({2, 1, 3, 3}), v({3})),
+                    Contains("bias of shape [3]"));
+  CHECK_THROWS_WITH(
+      conv2d(v({1, 1, 5, 5}), v({2, 1, 3, 3}), Var<float>(), Conv2dGeometry().stride(0)),
+      Contains("stride"));
+}
+
+TEST_CASE("Conv2d layer: shapes, names, PyTorch's initial bounds, float close to double",
+          "[nn][conv]") {
+  nn::Conv2d<float> conv(nn::Conv2dOptions(3, 8, 3).padding(1).stride(2).seed(1));
+  CHECK(conv.named_parameters()[0].first == "weight");
+  CHECK(conv.weight().shape() == Shape({8, 3, 3, 3}));
+  const double bound = 1.0 / std::sqrt(27.0);
+  for (Index k = 0; k < conv.weight().numel(); ++k)
+    CHECK(std::abs(conv.weight().value()[k]) <= bound);
+  auto& tape = autograd::Tape<float>::current();
+  tape.reset();
+  Tensor<float> x({2, 3, 9, 9});
+  for (Index k = 0; k < x.numel(); ++k) x[k] = std::cos(0.1f * static_cast<float>(k));
+  const Var<float> y = conv.forward(Var<float>::from(x));
+  CHECK(y.shape() == Shape({2, 8, 5, 5}));
+  // The same layer in double.
+  Tensor<double> xd({2, 3, 9, 9}), wd({8, 3, 3, 3}), bd({8});
+  for (Index k = 0; k < x.numel(); ++k) xd[k] = x[k];
+  for (Index k = 0; k < wd.numel(); ++k) wd[k] = conv.weight().value()[k];
+  for (Index k = 0; k < 8; ++k) bd[k] = conv.bias()->value()[k];
+  const Tensor<double> want = direct(xd, wd, &bd, Conv2dGeometry().padding(1).stride(2));
+  for (Index k = 0; k < want.numel(); ++k)
+    CHECK(std::abs(y.data()[k] - want[k]) <= 1e-5 * (1 + std::abs(want[k])));
+  CHECK_THROWS_WITH(nn::Conv2d<float>(nn::Conv2dOptions(3, 8, 3).groups(2)),
+                    Catch::Contains("groups 2"));
+}
