@@ -495,7 +495,11 @@ void BM_Paired_Predict(benchmark::State& state) {
       },
       [&] { b.run(); });
 }
-BENCHMARK(BM_Paired_Predict)->Args({1, 1})->Args({1, 2})->UseManualTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Paired_Predict)
+    ->Args({1, 1})
+    ->Args({1, 2})
+    ->UseManualTime()
+    ->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Paired_TrainStep)
     ->Apply(train_step_args)
     ->UseManualTime()

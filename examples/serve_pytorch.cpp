@@ -22,23 +22,21 @@ int main(int argc, char** argv) {
   }
   const std::string fixtures = std::string(ONESTONE_SOURCE_DIR) + "/tests/fixtures/";
   const std::string weights = args.get("--weights", fixtures + "pytorch_model.safetensors");
-  const std::string expected =
-      args.get("--expected", fixtures + "pytorch_expected.safetensors");
+  const std::string expected = args.get("--expected", fixtures + "pytorch_expected.safetensors");
   const std::string exported = args.get("--export", "");
 
   // 1. The same architecture as the PyTorch Net: trunk 6 → 16 → 8 (ReLU), heads "a" and "b".
   auto trunk = std::make_shared<nn::MLP<float>>(nn::MLPOptions({6, 16, 8}));
   MultiTaskModel<float> model(std::make_shared<sharing::HardSharing<float>>(trunk, 8));
-  model.add_task(TaskOptions<float>("a").head(
-      std::make_shared<nn::Linear<float>>(nn::LinearOptions(8, 3))));
-  model.add_task(TaskOptions<float>("b").head(
-      std::make_shared<nn::Linear<float>>(nn::LinearOptions(8, 1))));
+  model.add_task(
+      TaskOptions<float>("a").head(std::make_shared<nn::Linear<float>>(nn::LinearOptions(8, 3))));
+  model.add_task(
+      TaskOptions<float>("b").head(std::make_shared<nn::Linear<float>>(nn::LinearOptions(8, 1))));
 
   // 2. PyTorch's names → ours: "trunk.*" is "strategy.trunk.*" here; the heads match.
   const auto names =
       io::NameMap().prefix("trunk.", "strategy.trunk.").ignore_suffix("num_batches_tracked");
-  const auto report =
-      io::load_state_dict(model, weights, io::StateDictOptions().names(names));
+  const auto report = io::load_state_dict(model, weights, io::StateDictOptions().names(names));
   std::cout << "loaded " << report.loaded.size() << " tensors from " << weights << "\n";
 
   // 3. Serve: predict() keeps no graph and may be called from several threads at once.
@@ -49,8 +47,8 @@ int main(int argc, char** argv) {
   for (int t = 0; t < 2; ++t) {
     const Tensor<double> want = io::to_tensor<double>(ref.at(t == 0 ? "a" : "b"));
     for (Index k = 0; k < want.numel(); ++k)
-      worst = std::max(worst, std::abs(static_cast<double>(out[static_cast<std::size_t>(t)][k]) -
-                                       want[k]));
+      worst = std::max(
+          worst, std::abs(static_cast<double>(out[static_cast<std::size_t>(t)][k]) - want[k]));
   }
   std::cout << "largest difference from PyTorch's outputs: " << worst << "\n";
   if (!(worst < 1e-5)) {

@@ -10,9 +10,8 @@
 namespace examples {
 
 inline const std::vector<std::string>& strategy_names() {
-  static const std::vector<std::string> names = {"hard", "soft", "cross_stitch", "mtan",
-                                                 "omoe", "mmoe", "dselect_k",    "cgc",
-                                                 "ple"};
+  static const std::vector<std::string> names = {
+      "hard", "soft", "cross_stitch", "mtan", "omoe", "mmoe", "dselect_k", "cgc", "ple"};
   return names;
 }
 

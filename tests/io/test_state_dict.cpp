@@ -3,7 +3,6 @@
 // predicts what PyTorch's forward gives; strict mode lists every problem in one message; export
 // writes PyTorch's names; buffers travel with parameters.
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <string>
 
@@ -78,10 +77,10 @@ TEST_CASE("strict loading lists every missing, unexpected and mismatched key in 
   // nothing loaded.
   auto trunk = std::make_shared<nn::MLP<float>>(nn::MLPOptions({6, 16, 8}));
   MultiTaskModel<float> other(std::make_shared<sharing::HardSharing<float>>(trunk, 8));
-  other.add_task(TaskOptions<float>("a").head(
-      std::make_shared<nn::Linear<float>>(nn::LinearOptions(8, 4))));
-  other.add_task(TaskOptions<float>("b").head(
-      std::make_shared<nn::Linear<float>>(nn::LinearOptions(8, 1))));
+  other.add_task(
+      TaskOptions<float>("a").head(std::make_shared<nn::Linear<float>>(nn::LinearOptions(8, 4))));
+  other.add_task(
+      TaskOptions<float>("b").head(std::make_shared<nn::Linear<float>>(nn::LinearOptions(8, 1))));
   const auto w0 = other.parameters()[0]->value();
   try {
     io::load_state_dict(other, fixture("pytorch_model.safetensors"),
@@ -182,7 +181,7 @@ TEST_CASE("export writes PyTorch's names and loads back; buffers travel too", "[
   io::load_checkpoint(cp, ck2);
   CHECK((*b.mean_)[1] == -0.5);
   // Two module names mapping to one file name is refused before anything is written.
-  CHECK_THROWS_WITH(io::save_state_dict(a, p, io::NameMap().function(
-                                                  {}, [](const std::string&) { return "x"; })),
-                    Catch::Contains("both map to the file name 'x'"));
+  CHECK_THROWS_WITH(
+      io::save_state_dict(a, p, io::NameMap().function({}, [](const std::string&) { return "x"; })),
+      Catch::Contains("both map to the file name 'x'"));
 }

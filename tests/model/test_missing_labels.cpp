@@ -2,7 +2,6 @@
 // gradient methods see the labelled subsets' gradients, a batch without labels for a task
 // leaves it out of the step (for every balancing method), and any loss and metric can be used.
 #include <catch2/catch.hpp>
-
 #include <cmath>
 
 #include "onestone/onestone.hpp"
@@ -109,7 +108,8 @@ TEST_CASE("Jacobian rows are the gradients of the labelled subsets", "[model][mi
   data::Batch<double> b;
   loader.next(b);
   loader.next(b);  // rows 16..31: some labels of "a" missing
-  for (auto src : {weighting::GradientSource::Representation, weighting::GradientSource::Parameters}) {
+  for (auto src :
+       {weighting::GradientSource::Representation, weighting::GradientSource::Parameters}) {
     auto model = make_model();
     model->set_balancer(weighting::make_balancer<double>("sum"), src);
     optim::SGD<double> opt(model->parameters(), optim::SGDOptions(0.0));
@@ -145,7 +145,8 @@ TEST_CASE("Jacobian rows are the gradients of the labelled subsets", "[model][mi
         std::vector<double> g;
         for (auto* p : hand->strategy().shared_parameters())
           for (Index k = 0; k < p->numel(); ++k) g.push_back(p->grad()[k]);
-        row = Eigen::Map<const weighting::Vector<double>>(g.data(), static_cast<Eigen::Index>(g.size()));
+        row = Eigen::Map<const weighting::Vector<double>>(g.data(),
+                                                          static_cast<Eigen::Index>(g.size()));
       }
       INFO("source " << static_cast<int>(src) << " task " << task);
       CHECK((J.row(task).transpose() - row).cwiseAbs().maxCoeff() <= 1e-13);
@@ -162,7 +163,8 @@ TEST_CASE("a batch without labels for a task works with every balancing method",
   loader.next(second);
   REQUIRE(first.target("a").labelled_count() == 0);
   for (const auto& name : weighting::balancer_names()) {
-    for (auto src : {weighting::GradientSource::Representation, weighting::GradientSource::Parameters}) {
+    for (auto src :
+         {weighting::GradientSource::Representation, weighting::GradientSource::Parameters}) {
       auto b = weighting::make_balancer<double>(name);
       if (!b->needs_gradients() && src == weighting::GradientSource::Parameters) continue;
       INFO(name << " source " << static_cast<int>(src));
@@ -170,7 +172,7 @@ TEST_CASE("a batch without labels for a task works with every balancing method",
       model->set_balancer(b, src);
       optim::Adam<double> opt(model->parameters(), optim::AdamOptions(1e-3));
       train::TrainStep<double> step(*model, opt);
-      step(second);  // both tasks
+      step(second);                 // both tasks
       const auto& r = step(first);  // task a absent
       CHECK_FALSE(r.skipped);
       CHECK_FALSE(r.present[0]);
@@ -270,7 +272,8 @@ TEST_CASE("gradient accumulation adds each batch's balanced gradient", "[model][
   loader.next(b1);
   loader.next(b2);
   for (const char* name : {"upgrad", "auto_lambda", "equal"}) {
-    for (auto src : {weighting::GradientSource::Representation, weighting::GradientSource::Parameters}) {
+    for (auto src :
+         {weighting::GradientSource::Representation, weighting::GradientSource::Parameters}) {
       INFO(name << " source " << static_cast<int>(src));
       auto acc = make_model(), one = make_model();
       acc->set_balancer(weighting::make_balancer<double>(name), src);
@@ -290,8 +293,9 @@ TEST_CASE("gradient accumulation adds each batch's balanced gradient", "[model][
       s2.accumulate(b2);
       const auto pa = acc->parameters(), po = one->parameters();
       for (std::size_t k = 0; k < pa.size(); ++k)
-        CHECK((pa[k]->grad().vector() - g1[k].vector() - po[k]->grad().vector()).cwiseAbs().maxCoeff() <=
-              1e-12);
+        CHECK((pa[k]->grad().vector() - g1[k].vector() - po[k]->grad().vector())
+                  .cwiseAbs()
+                  .maxCoeff() <= 1e-12);
     }
   }
 }

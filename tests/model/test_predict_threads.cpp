@@ -2,7 +2,6 @@
 // bit for bit (also run under ThreadSanitizer by .ci/run); the heads' batch-1 path (a
 // transposed copy of the weight, LinearOptions::inference_cache) follows weight changes.
 #include <catch2/catch.hpp>
-
 #include <thread>
 #include <vector>
 
@@ -14,7 +13,8 @@ namespace {
 template <typename T>
 std::unique_ptr<MultiTaskModel<T>> serving_model() {
   auto trunk = std::make_shared<nn::MLP<T>>(nn::MLPOptions({20, 32, 16}).seed(1));
-  auto m = std::make_unique<MultiTaskModel<T>>(std::make_shared<sharing::HardSharing<T>>(trunk, 16));
+  auto m =
+      std::make_unique<MultiTaskModel<T>>(std::make_shared<sharing::HardSharing<T>>(trunk, 16));
   m->add_task(TaskOptions<T>("a")
                   .head(std::make_shared<nn::Linear<T>>(
                       nn::LinearOptions(16, 3).seed(2).inference_cache(true)))

@@ -55,9 +55,7 @@ TEST_CASE("equal weighting through per-task gradients equals plain backward",
     for (auto src : {GradientSource::Representation, GradientSource::Parameters}) {
       if (strategy == "mmoe" && src == GradientSource::Representation) continue;
       auto m = toy_model(3, strategy);
-      m->set_balancer(
-          std::make_shared<weighting::Sum<double>>(),
-          src);
+      m->set_balancer(std::make_shared<weighting::Sum<double>>(), src);
       auto g = grads_after_step(*m, b);
       REQUIRE(g.size() == g_plain.size());
       for (std::size_t k = 0; k < g.size(); ++k) {
@@ -192,7 +190,7 @@ TEST_CASE("loss weighting methods: hand-derived values", "[weighting]") {
     std::vector<Var<double>> e2 = {L(1.0), L(0.5)};
     d.combine_losses(e2);
     CHECK(d.weights()[0] == 1.0);  // the first two epochs weigh 1
-    d.end_epoch();  // r = (0.5, 1)
+    d.end_epoch();                 // r = (0.5, 1)
     d.combine_losses(e2);
     const double a = std::exp(0.25), b = std::exp(0.5);
     CHECK(d.weights()[0] == Approx(2 * a / (a + b)));
@@ -211,7 +209,7 @@ TEST_CASE("gradient-based balancers: GradNorm and DB-MTL on known Jacobians", "[
     g.combine_gradients(J, losses, d);
     CHECK(d[0] == Approx(3.0));
     CHECK(d[1] == Approx(1.0));
-    CHECK(g.weights().sum() == Approx(2.0));                  // this step used w = (1, 1)
+    CHECK(g.weights().sum() == Approx(2.0));  // this step used w = (1, 1)
     CHECK(g.learned_weights().sum() == Approx(2.0));
     CHECK(g.learned_weights()[0] < g.learned_weights()[1]);  // the next step's
   }

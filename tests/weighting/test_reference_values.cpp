@@ -4,7 +4,6 @@
 // direction differs from equal weighting's (2, 2, 2), so a method that fell back to the plain
 // sum would fail here.
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <string>
 #include <vector>
@@ -36,39 +35,69 @@ TEST_CASE("reference values: paper, TorchJD and LibMTL conventions", "[weighting
       {"constant", "weights=1;2", "TorchJD Constant([1, 2])", {8, 3, 3}, 1e-12},
       {"mgda", "", "TorchJD MGDA; hand: gamma = 60/100", {0, 1, 1}, 1e-6},
       {"mgda_l2", "", "Sener & Koltun's code, l2 (hand)", {1, 1, 1}, 1e-6},
-      {"mgda_l2", "combine=normalized", "LibMTL mgda_gn=l2 (parameter mode)",
-       {0.0153, 0.199, 0.199}, 1e-4},
+      {"mgda_l2",
+       "combine=normalized",
+       "LibMTL mgda_gn=l2 (parameter mode)",
+       {0.0153, 0.199, 0.199},
+       1e-4},
       {"pcgrad", "", "TorchJD PCGrad / the paper (sum)", {0.5848, 3.8012, 3.8012}, 1e-4},
-      {"pcgrad", "aggregate=mean", "the mean variant of some ports", {0.2924, 1.9006, 1.9006},
+      {"pcgrad",
+       "aggregate=mean",
+       "the mean variant of some ports",
+       {0.2924, 1.9006, 1.9006},
        1e-4},
       {"gradvac", "", "TorchJD GradVac, first call (= PCGrad)", {0.5848, 3.8012, 3.8012}, 1e-4},
       {"imtl_g", "", "TorchJD IMTLG", {0.0767, 1, 1}, 1e-4},
       {"aligned_mtl", "", "the authors' code and LibMTL (sum)", {0.4266, 1.9347, 1.9347}, 1e-4},
-      {"aligned_mtl", "aggregate=mean", "TorchJD AlignedMTL (mean)", {0.2133, 0.9673, 0.9673},
+      {"aligned_mtl",
+       "aggregate=mean",
+       "TorchJD AlignedMTL (mean)",
+       {0.2133, 0.9673, 0.9673},
        1e-4},
-      {"aligned_mtl", "scale=rmse", "the authors' rmse scale (sum)", {1.1528, 5.2283, 5.2283},
+      {"aligned_mtl",
+       "scale=rmse",
+       "the authors' rmse scale (sum)",
+       {1.1528, 5.2283, 5.2283},
        1e-4},
       {"config", "", "TorchJD ConFIG", {0.1588, 2.0706, 2.0706}, 1e-4},
-      {"dualproj", "", "exact projection (hand: 5/9, 10/9, 10/9)", {5.0 / 9, 10.0 / 9, 10.0 / 9},
+      {"dualproj",
+       "",
+       "exact projection (hand: 5/9, 10/9, 10/9)",
+       {5.0 / 9, 10.0 / 9, 10.0 / 9},
        1e-9},
       {"dualproj", "reg_eps=1e-4", "TorchJD / LibMTL DualProj", {0.5563, 1.1109, 1.1109}, 2e-4},
-      {"upgrad", "", "exact projections (= PCGrad-mean for 2 tasks)", {0.2924, 1.9006, 1.9006},
+      {"upgrad",
+       "",
+       "exact projections (= PCGrad-mean for 2 tasks)",
+       {0.2924, 1.9006, 1.9006},
        1e-4},
       {"upgrad", "reg_eps=1e-4", "TorchJD / LibMTL UPGrad", {0.2929, 1.9004, 1.9004}, 2e-4},
       {"cagrad", "rescale=none", "TorchJD CAGrad(c=0.5)", {0.1835, 1.2041, 1.2041}, 1e-4},
       {"cagrad", "", "the authors' code / LibMTL (rescale 1)", {0.1468, 0.9633, 0.9633}, 1e-4},
       {"cagrad", "rescale=linear", "the authors' rescale 2", {0.1223, 0.8027, 0.8027}, 1e-4},
-      {"cagrad", "c=0.4,rescale=none", "c = 0.4 (the authors' experiments)",
-       {0.3468, 1.1633, 1.1633}, 1e-4},
+      {"cagrad",
+       "c=0.4,rescale=none",
+       "c = 0.4 (the authors' experiments)",
+       {0.3468, 1.1633, 1.1633},
+       1e-4},
       {"cagrad", "c=0.4", "c = 0.4, rescale 1", {0.2990, 1.0028, 1.0028}, 1e-4},
       {"nash_mtl", "", "the paper's equations (no cap)", {0.0766, 0.9985, 0.9985}, 1e-4},
-      {"nash_mtl", "max_norm=1", "TorchJD NashMTL / the reference's clipping",
-       {0.0542, 0.7061, 0.7061}, 1e-4},
-      {"fairgrad", "", "TorchJD FairGrad(alpha=1)", {0.0766, 0.9985, 0.9985}, 1e-4},
-      {"fairgrad", "alpha=2", "alpha = 2 (the authors' experiments)", {0.0313, 0.7908, 0.7908},
+      {"nash_mtl",
+       "max_norm=1",
+       "TorchJD NashMTL / the reference's clipping",
+       {0.0542, 0.7061, 0.7061},
        1e-4},
-      {"fairgrad", "alpha=2,max_norm=1", "the authors' code: x T, then clip to norm 1",
-       {0.0280, 0.7068, 0.7068}, 1e-4},
+      {"fairgrad", "", "TorchJD FairGrad(alpha=1)", {0.0766, 0.9985, 0.9985}, 1e-4},
+      {"fairgrad",
+       "alpha=2",
+       "alpha = 2 (the authors' experiments)",
+       {0.0313, 0.7908, 0.7908},
+       1e-4},
+      {"fairgrad",
+       "alpha=2,max_norm=1",
+       "the authors' code: x T, then clip to norm 1",
+       {0.0280, 0.7068, 0.7068},
+       1e-4},
       {"fairgrad", "alpha=0.5", "alpha = 0.5", {0.1810, 1.2682, 1.2682}, 1e-4},
   };
   const Jac J = torchjd_J();
@@ -79,7 +108,8 @@ TEST_CASE("reference values: paper, TorchJD and LibMTL conventions", "[weighting
     Vec d;
     b->combine_gradients(J, d);
     REQUIRE(d.size() == 3);
-    for (int k = 0; k < 3; ++k) CHECK(d[k] == Approx(c.d[static_cast<std::size_t>(k)]).margin(c.tol));
+    for (int k = 0; k < 3; ++k)
+      CHECK(d[k] == Approx(c.d[static_cast<std::size_t>(k)]).margin(c.tol));
     CHECK(b->fallbacks() == 0);
   }
 }
@@ -165,8 +195,9 @@ TEST_CASE("ExcessMTL: the authors' first two steps", "[weighting][reference]") {
   J1 << 2, 0, 1, 0;
   J2 << 1, 0, 2, 0;
   Vec d;
-  for (auto [eta, w0, w1] : {std::tuple<const char*, double, double>{"eta=1e-2", 0.992174, 1.007826},
-                             std::tuple<const char*, double, double>{"eta=1", 0.34579, 1.65421}}) {
+  for (auto [eta, w0, w1] :
+       {std::tuple<const char*, double, double>{"eta=1e-2", 0.992174, 1.007826},
+        std::tuple<const char*, double, double>{"eta=1", 0.34579, 1.65421}}) {
     auto e = make_balancer<double>("excess_mtl", eta);
     e->reset(2);
     e->combine_gradients(J1, d);  // baseline e0 = (2, 1), weights unchanged
@@ -179,7 +210,8 @@ TEST_CASE("ExcessMTL: the authors' first two steps", "[weighting][reference]") {
   }
 }
 
-TEST_CASE("GradDrop: per-coordinate sign choice on the TorchJD Jacobian", "[weighting][reference]") {
+TEST_CASE("GradDrop: per-coordinate sign choice on the TorchJD Jacobian",
+          "[weighting][reference]") {
   const Jac J = torchjd_J();
   Vec d;
   int six = 0;

@@ -1,7 +1,6 @@
 // Property tests over every method of the registry: a method added to the table goes through
 // all of them. What is checked depends on the method's traits (non-conflicting, scaling, random).
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <map>
 #include <set>
@@ -40,15 +39,17 @@ TEST_CASE("the registry names every method once and builds it by name", "[weight
     CHECK_THROWS_WITH(make_balancer<double>(spec.name, "no_such_option=1"),
                       Catch::Contains(spec.name) && Catch::Contains("no_such_option"));
   }
-  CHECK_THROWS_WITH(make_balancer<double>("nope"), Catch::Contains("unknown method 'nope'") &&
-                                                       Catch::Contains("upgrad"));
-  CHECK_THROWS_WITH(make_balancer<double>("cagrad", "rescale=sideways"), Catch::Contains("rescale"));
+  CHECK_THROWS_WITH(make_balancer<double>("nope"),
+                    Catch::Contains("unknown method 'nope'") && Catch::Contains("upgrad"));
+  CHECK_THROWS_WITH(make_balancer<double>("cagrad", "rescale=sideways"),
+                    Catch::Contains("rescale"));
   CHECK_THROWS_WITH(make_balancer<double>("cagrad", "c=abc"), Catch::Contains("not a number"));
   auto b = make_balancer_from_spec<double>("cagrad:c=0.4,rescale=none");
   CHECK(static_cast<CAGrad<double>&>(*b).c() == 0.4);
 }
 
-TEST_CASE("every gradient method: finite directions, bad input, one task", "[weighting][registry]") {
+TEST_CASE("every gradient method: finite directions, bad input, one task",
+          "[weighting][registry]") {
   Generator gen(3);
   for (const auto& spec : methods<double>()) {
     if (spec.traits.family == Family::Loss) continue;
@@ -164,7 +165,8 @@ TEST_CASE("float instantiations agree with double", "[weighting][registry]") {
   }
 }
 
-TEST_CASE("absent tasks: every method takes a subset of its tasks", "[weighting][registry][missing]") {
+TEST_CASE("absent tasks: every method takes a subset of its tasks",
+          "[weighting][registry][missing]") {
   Generator gen(17);
   const Jac J3 = wtest::random_jacobian(gen, 3, 10);
   Jac J2(2, 10);
@@ -258,30 +260,39 @@ TEST_CASE("every method has a known-answer test that equal weighting would fail"
       {"imtl_l", {"loss weighting methods: hand-derived values"}},
       {"auto_lambda", {"Auto-Lambda: the meta-gradient raises the weight of the helpful task"}},
       {"mgda", {"MGDA hand-derived cases", "non-conflicting methods: g_i . d >= 0 for every task"}},
-      {"mgda_l2", {"MGDA normalisations (Sener & Koltun's code)",
-                   "MGDA-l2 is invariant to the norm of each gradient"}},
-      {"mgda_loss", {"MGDA normalisations (Sener & Koltun's code)",
-                     "reference values of the loss normalisations of MGDA"}},
-      {"mgda_loss+", {"MGDA normalisations (Sener & Koltun's code)",
-                      "reference values of the loss normalisations of MGDA"}},
-      {"pcgrad", {"PCGrad: two conflicting gradients by hand", "PCGrad: three tasks, both orders by hand"}},
-      {"gradvac", {"GradVac: first step is PCGrad, then cosines are raised to the EMA targets",
-                   "GradVac: the EMA convention of TorchJD and LibMTL (beta = 0.5) by steps"}},
+      {"mgda_l2",
+       {"MGDA normalisations (Sener & Koltun's code)",
+        "MGDA-l2 is invariant to the norm of each gradient"}},
+      {"mgda_loss",
+       {"MGDA normalisations (Sener & Koltun's code)",
+        "reference values of the loss normalisations of MGDA"}},
+      {"mgda_loss+",
+       {"MGDA normalisations (Sener & Koltun's code)",
+        "reference values of the loss normalisations of MGDA"}},
+      {"pcgrad",
+       {"PCGrad: two conflicting gradients by hand", "PCGrad: three tasks, both orders by hand"}},
+      {"gradvac",
+       {"GradVac: first step is PCGrad, then cosines are raised to the EMA targets",
+        "GradVac: the EMA convention of TorchJD and LibMTL (beta = 0.5) by steps"}},
       {"imtl_g", {"IMTL-G: equal projections on every unit gradient"}},
       {"cagrad", {"CAGrad: c = 0 is the mean, hand case, and the maximin property"}},
       {"nash_mtl", {"Nash-MTL: bargaining equations and scale invariance"}},
       {"fairgrad", {"reference values: paper, TorchJD and LibMTL conventions"}},
       {"aligned_mtl", {"Aligned-MTL: hand case and the Gram condition"}},
       {"upgrad", {"UPGrad and DualProj by hand", "UPGrad averages the projections of every row"}},
-      {"dualproj", {"UPGrad and DualProj by hand", "DualProj returns the projection of the mean (KKT)"}},
+      {"dualproj",
+       {"UPGrad and DualProj by hand", "DualProj returns the projection of the mean (KKT)"}},
       {"config", {"ConFIG: equal positive cosine with every gradient"}},
       {"gradnorm", {"gradient-based balancers: GradNorm and DB-MTL on known Jacobians"}},
       {"db_mtl", {"gradient-based balancers: GradNorm and DB-MTL on known Jacobians"}},
       {"modo", {"MoDo and SDMGrad: hand-derived steps and fixed points"}},
       {"sdmgrad", {"MoDo and SDMGrad: hand-derived steps and fixed points"}},
-      {"graddrop", {"GradDrop: sign purity and masks",
-                    "GradDrop: per-coordinate sign choice on the TorchJD Jacobian"}},
-      {"moco", {"MoCo: first two steps by hand", "MoCo: with a fixed Jacobian lambda converges to MGDA's weights"}},
+      {"graddrop",
+       {"GradDrop: sign purity and masks",
+        "GradDrop: per-coordinate sign choice on the TorchJD Jacobian"}},
+      {"moco",
+       {"MoCo: first two steps by hand",
+        "MoCo: with a fixed Jacobian lambda converges to MGDA's weights"}},
       {"excess_mtl", {"ExcessMTL: the authors' first two steps"}},
   };
   std::set<std::string> cases;

@@ -207,10 +207,11 @@ LoadReport load_state_dict(nn::Module<T>& module, const std::string& path,
     const std::string target = options.names_.to_module(kv.first);
     if (!target.empty() && !by_name.count(target)) report.unexpected.push_back(kv.first);
   }
-  const bool fail = !mismatched.empty() || (options.strict_ && (!missing.empty() || !unexpected.empty()));
+  const bool fail =
+      !mismatched.empty() || (options.strict_ && (!missing.empty() || !unexpected.empty()));
   if (fail) {
-    std::string msg = "load_state_dict: '" + path + "' does not fit the module (" +
-                      module.name() + "); the module was not changed.";
+    std::string msg = "load_state_dict: '" + path + "' does not fit the module (" + module.name() +
+                      "); the module was not changed.";
     auto list = [&](const char* what, const std::vector<std::string>& v) {
       if (v.empty()) return;
       msg += "\n" + std::string(what) + " (" + std::to_string(v.size()) + "):";

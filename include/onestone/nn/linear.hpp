@@ -8,8 +8,8 @@
 #include <cstdint>
 #include <mutex>
 
-#include "onestone/config.hpp"
 #include "onestone/autograd/ops/linalg.hpp"
+#include "onestone/config.hpp"
 #include "onestone/nn/init.hpp"
 #include "onestone/nn/module.hpp"
 

@@ -9,8 +9,8 @@
 #include <utility>
 #include <vector>
 
-#include "onestone/config.hpp"
 #include "onestone/autograd/var.hpp"
+#include "onestone/config.hpp"
 #include "onestone/nn/extra_state.hpp"
 #include "onestone/nn/parameter.hpp"
 

@@ -4,9 +4,9 @@
 
 #include <cstdint>
 
-#include "onestone/config.hpp"
 #include "onestone/autograd/tape.hpp"
 #include "onestone/autograd/var.hpp"
+#include "onestone/config.hpp"
 #include "onestone/tensor/tensor.hpp"
 
 namespace onestone {

@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "onestone/config.hpp"
 #include "onestone/autograd/ops/combine.hpp"
 #include "onestone/autograd/ops/softmax.hpp"
+#include "onestone/config.hpp"
 #include "onestone/nn/init.hpp"
 #include "onestone/nn/linear.hpp"
 #include "onestone/nn/mlp.hpp"
@@ -94,7 +94,8 @@ struct DSelectKOptions {
 /// Example:
 /// @code
 /// auto ds = std::make_shared<onestone::sharing::DSelectK<float>>(
-///     onestone::sharing::DSelectKOptions(/*tasks=*/2, /*input=*/100, {64}, /*experts=*/8, /*k=*/2));
+///     onestone::sharing::DSelectKOptions(/*tasks=*/2, /*input=*/100, {64}, /*experts=*/8,
+///     /*k=*/2));
 /// onestone::MultiTaskModel<float> model(ds);
 /// @endcode
 template <typename T>
@@ -108,8 +109,8 @@ class DSelectK : public SharingStrategy<T> {
       throw std::invalid_argument(
           "DSelectK: need >= 1 task, >= 1 expert, a positive input width and expert sizes");
     if (opt.k_ < 1 || opt.k_ > opt.num_experts_)
-      throw std::invalid_argument("DSelectK: k = " + std::to_string(opt.k_) +
-                                  " must be in [1, " + std::to_string(opt.num_experts_) + "]");
+      throw std::invalid_argument("DSelectK: k = " + std::to_string(opt.k_) + " must be in [1, " +
+                                  std::to_string(opt.num_experts_) + "]");
     if (!(opt.gamma_ > 0) || !(opt.entropy_reg_ >= 0))
       throw std::invalid_argument("DSelectK: needs gamma > 0 and entropy_reg >= 0");
     Generator local(opt.seed_);
@@ -139,8 +140,8 @@ class DSelectK : public SharingStrategy<T> {
     for (int t = 0; t < opt.num_tasks_; ++t) {
       auto gate = std::make_shared<nn::Module<T>>();
       if (opt.per_example_) {
-        auto z = gate->register_module(
-            "z", std::make_shared<nn::Linear<T>>(nn::LinearOptions(opt.input_, opt.k_ * m_ > 0 ? opt.k_ * m_ : 1)));
+        auto z = gate->register_module("z", std::make_shared<nn::Linear<T>>(nn::LinearOptions(
+                                                opt.input_, opt.k_ * m_ > 0 ? opt.k_ * m_ : 1)));
         auto w = gate->register_module(
             "w", std::make_shared<nn::Linear<T>>(nn::LinearOptions(opt.input_, opt.k_)));
         for (auto* p : z->parameters()) nn::init::uniform_(p->value(), -zb, zb, gen);
@@ -234,8 +235,9 @@ class DSelectK : public SharingStrategy<T> {
     } else {
       for (int l = 0; l < m_; ++l) {
         const Var<T> sl = narrow(s, last, l, 1);  // [.., k, 1]
-        const Var<T> f = Var<T>::from(bit_a_[static_cast<std::size_t>(l)], tape) +
-                         sl * Var<T>::from(bit_b_[static_cast<std::size_t>(l)], tape);  // [.., k, n]
+        const Var<T> f =
+            Var<T>::from(bit_a_[static_cast<std::size_t>(l)], tape) +
+            sl * Var<T>::from(bit_b_[static_cast<std::size_t>(l)], tape);  // [.., k, n]
         r = l == 0 ? f : r * f;
       }
     }

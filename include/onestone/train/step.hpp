@@ -108,13 +108,14 @@ class TrainStep {
     Var<T> total = model_.loss(batch);
     for (int i = 0; i < n; ++i) {
       if (!model_.present(i)) continue;
-      const double li = static_cast<double>(model_.task_losses()[static_cast<std::size_t>(i)].item());
+      const double li =
+          static_cast<double>(model_.task_losses()[static_cast<std::size_t>(i)].item());
       result_.task_losses[static_cast<std::size_t>(i)] = li;
       result_.present[static_cast<std::size_t>(i)] = true;
       if (!std::isfinite(li)) {
         if (options_.policy_ == NonFinitePolicy::Throw)
-          throw std::runtime_error("TrainStep: the loss of task '" + model_.task(i).name_ + "' is " +
-                                   (std::isnan(li) ? "NaN" : "infinite") + " at step " +
+          throw std::runtime_error("TrainStep: the loss of task '" + model_.task(i).name_ +
+                                   "' is " + (std::isnan(li) ? "NaN" : "infinite") + " at step " +
                                    std::to_string(steps_));
         result_.skipped = true;
         result_.skip_reason = "non-finite loss of task '" + model_.task(i).name_ + "'";
@@ -132,8 +133,8 @@ class TrainStep {
     if (result_.skipped) return false;
     weighting::Balancer<T>* b = model_.balancer();
     if (b) {
-      if (b->needs_gradients() && model_.gradient_source() == weighting::GradientSource::Parameters &&
-          shared_.empty())
+      if (b->needs_gradients() &&
+          model_.gradient_source() == weighting::GradientSource::Parameters && shared_.empty())
         shared_ = model_.strategy().shared_parameters();
       Context ctx(*this, total, batch);
       b->backward(ctx);

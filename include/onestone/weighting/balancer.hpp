@@ -55,9 +55,9 @@ inline const char* family_name(Family f) {
 /// @endcode
 template <typename T>
 struct StepInfo {
-  Eigen::Index rows = 0;               ///< tasks present (rows of J)
-  const int* tasks = nullptr;          ///< task id of each row; null: row r is task r
-  const Vector<T>* losses = nullptr;   ///< one loss per row, or null
+  Eigen::Index rows = 0;              ///< tasks present (rows of J)
+  const int* tasks = nullptr;         ///< task id of each row; null: row r is task r
+  const Vector<T>* losses = nullptr;  ///< one loss per row, or null
   int task(Eigen::Index r) const { return tasks ? tasks[r] : static_cast<int>(r); }
   /// True when every one of `n` tasks is present in natural order.
   bool complete(int n) const {
@@ -173,9 +173,7 @@ class Balancer : public nn::Module<T> {
   /// True for methods that need the losses on the same batch after the optimizer step (FAMO).
   virtual bool wants_loss_after_step() const { return false; }
   /// Receives those losses (one per present task of the step).
-  virtual void after_step(const Vec& new_losses, const Info& info) {
-    (void)new_losses, (void)info;
-  }
+  virtual void after_step(const Vec& new_losses, const Info& info) { (void)new_losses, (void)info; }
   /// Same with every task present.
   void after_step(const Vec& new_losses) {
     Info info;
@@ -338,7 +336,6 @@ class GramianWeighting : public Balancer<T> {
   Family family() const override { return Family::Gramian; }
   void backward(StepContext<T>& ctx) override { detail::balanced_step_backward(*this, ctx); }
 
-
   void combine_gradients(const Jac& J, const Info& info, Vec& d) override {
     detail::check_jacobian(this->name().c_str(), J);
     prepare(J, info);
@@ -452,7 +449,6 @@ class GradientMethod : public Balancer<T> {
   using Balancer<T>::combine_gradients;
   Family family() const override { return Family::Gradient; }
   void backward(StepContext<T>& ctx) override { detail::balanced_step_backward(*this, ctx); }
-
 
   void combine_gradients(const Jac& J, const Info& info, Vec& d) override {
     detail::check_jacobian(this->name().c_str(), J);

@@ -48,11 +48,11 @@ struct MethodTraits {
   Family family = Family::Loss;
   const char* paper = "";
   bool needs_losses = false;
-  bool random = false;          ///< draws random numbers (seeded; option `seed`)
-  bool stateful = false;        ///< keeps state across steps (beyond a generator)
-  bool non_conflicting = false; ///< gᵢ·d ≥ 0 for every task (for linearly independent gᵢ)
-  bool scaling_known = false;   ///< d(cJ) = c^k·d(J) holds for a fresh method
-  double scaling_power = 1;     ///< that k
+  bool random = false;           ///< draws random numbers (seeded; option `seed`)
+  bool stateful = false;         ///< keeps state across steps (beyond a generator)
+  bool non_conflicting = false;  ///< gᵢ·d ≥ 0 for every task (for linearly independent gᵢ)
+  bool scaling_known = false;    ///< d(cJ) = c^k·d(J) holds for a fresh method
+  double scaling_power = 1;      ///< that k
 };
 
 /// One row of the registry.
@@ -185,8 +185,9 @@ const std::vector<MethodSpec<T>>& methods() {
     gram("imtl_g", "Liu et al., ICLR 2021", G(false, false, false, false, true, 1),
          [](O o) { return detail::gramian<T>(make_shared<IMTLG<T>>(), o); });
     gram("cagrad", "Liu et al., NeurIPS 2021", G(false, false, false, false, true, 1), [](O o) {
-      const std::string r = o.word("rescale", "squared", {"none", "squared", "linear", "0", "1", "2"});
-      const CAGradRescale rs = (r == "none" || r == "0") ? CAGradRescale::none
+      const std::string r =
+          o.word("rescale", "squared", {"none", "squared", "linear", "0", "1", "2"});
+      const CAGradRescale rs = (r == "none" || r == "0")     ? CAGradRescale::none
                                : (r == "linear" || r == "2") ? CAGradRescale::linear
                                                              : CAGradRescale::squared;
       return detail::gramian<T>(make_shared<CAGrad<T>>(o.number("c", 0.5), rs), o);
@@ -242,9 +243,9 @@ const std::vector<MethodSpec<T>>& methods() {
          });
     gram("db_mtl", "Lin et al. 2023", G(true, false, true, false, true, 1, Family::Gradient),
          [](O o) {
-           return std::shared_ptr<Balancer<T>>(make_shared<DBMTL<T>>(
-               o.number("beta", 0.9), o.number("beta_sigma", 0.5),
-               o.word("init", "first", {"first", "zero"}) == "zero"));
+           return std::shared_ptr<Balancer<T>>(
+               make_shared<DBMTL<T>>(o.number("beta", 0.9), o.number("beta_sigma", 0.5),
+                                     o.word("init", "first", {"first", "zero"}) == "zero"));
          });
     gram("moco", "Fernando et al., ICLR 2023",
          G(false, false, true, false, false, 1, Family::Gradient), [](O o) {

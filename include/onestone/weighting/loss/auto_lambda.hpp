@@ -116,8 +116,7 @@ class AutoLambda : public LossWeighting<T> {
     ctx.forward_meta_batch();
     Var<T> val;
     for (std::size_t k = 0; k < ctx.tasks().size(); ++k)
-      if (is_primary(ctx.tasks()[k]))
-        val = val.defined() ? val + ctx.losses()[k] : ctx.losses()[k];
+      if (is_primary(ctx.tasks()[k])) val = val.defined() ? val + ctx.losses()[k] : ctx.losses()[k];
     v_meta_.setZero(P);
     if (val.defined()) {
       for (auto* p : params) p->zero_grad();
