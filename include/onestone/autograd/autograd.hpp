@@ -9,6 +9,7 @@
 #include "onestone/autograd/ops/dropout.hpp"
 #include "onestone/autograd/ops/linalg.hpp"
 #include "onestone/autograd/ops/norm.hpp"
+#include "onestone/autograd/ops/pool.hpp"
 #include "onestone/autograd/operation.hpp"
 #include "onestone/autograd/ops/reduce.hpp"
 #include "onestone/autograd/ops/select.hpp"

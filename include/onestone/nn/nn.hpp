@@ -13,4 +13,5 @@
 #include "onestone/nn/module.hpp"
 #include "onestone/nn/module_dict.hpp"
 #include "onestone/nn/parameter.hpp"
+#include "onestone/nn/pool.hpp"
 #include "onestone/nn/sequential.hpp"

@@ -1,0 +1,215 @@
+#pragma once
+/// @file pool.hpp
+/// 2-D max and average pooling on NCHW tensors (PyTorch's `max_pool2d`, `avg_pool2d`).
+
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <stdexcept>
+#include <string>
+
+#include "onestone/autograd/detail/op_common.hpp"
+#include "onestone/config.hpp"
+
+namespace onestone {
+namespace autograd {
+
+/// Window of a 2-D pooling: kernel, stride (default: the kernel) and zero padding per axis.
+///
+/// Example: `Pool2dGeometry(3).stride(2).padding(1)`
+struct Pool2dGeometry {
+  explicit Pool2dGeometry(Index k) : kh_(k), kw_(k), sh_(k), sw_(k) {}
+  Pool2dGeometry(Index kh, Index kw) : kh_(kh), kw_(kw), sh_(kh), sw_(kw) {}
+  Pool2dGeometry& stride(Index s) { return stride(s, s); }
+  Pool2dGeometry& stride(Index sh, Index sw) {
+    sh_ = sh;
+    sw_ = sw;
+    return *this;
+  }
+  Pool2dGeometry& padding(Index p) { return padding(p, p); }
+  Pool2dGeometry& padding(Index ph, Index pw) {
+    ph_ = ph;
+    pw_ = pw;
+    return *this;
+  }
+  /// Average pooling: divide by the whole window, padding included (default, as PyTorch), or by
+  /// the input elements the window covers.
+  Pool2dGeometry& count_include_pad(bool on) {
+    count_include_pad_ = on;
+    return *this;
+  }
+  Index kh_, kw_, sh_, sw_, ph_ = 0, pw_ = 0;
+  bool count_include_pad_ = true;
+};
+
+namespace detail {
+
+/// Sizes of one pooling.
+struct PoolDims {
+  Index NC, H, W, HO, WO, kh, kw, sh, sw, ph, pw;
+  bool include_pad;
+};
+
+inline PoolDims pool_dims(const char* op, const Shape& s, const Pool2dGeometry& g) {
+  if (s.rank() != 4)
+    throw std::invalid_argument(std::string(op) + ": expected input [N, C, H, W], got " + s.str());
+  if (g.kh_ < 1 || g.kw_ < 1 || g.sh_ < 1 || g.sw_ < 1 || g.ph_ < 0 || g.pw_ < 0 ||
+      2 * g.ph_ > g.kh_ || 2 * g.pw_ > g.kw_)
+    throw std::invalid_argument(
+        std::string(op) + ": kernel and stride must be >= 1 and padding at most half the kernel " +
+        "(got kernel " + std::to_string(g.kh_) + "x" + std::to_string(g.kw_) + ", stride " +
+        std::to_string(g.sh_) + "x" + std::to_string(g.sw_) + ", padding " + std::to_string(g.ph_) +
+        "x" + std::to_string(g.pw_) + ") for input " + s.str());
+  PoolDims d;
+  d.NC = s[0] * s[1];
+  d.H = s[2];
+  d.W = s[3];
+  d.kh = g.kh_;
+  d.kw = g.kw_;
+  d.sh = g.sh_;
+  d.sw = g.sw_;
+  d.ph = g.ph_;
+  d.pw = g.pw_;
+  d.include_pad = g.count_include_pad_;
+  if (d.H + 2 * d.ph < d.kh || d.W + 2 * d.pw < d.kw)
+    throw std::invalid_argument(std::string(op) + ": kernel " + std::to_string(d.kh) + "x" +
+                                std::to_string(d.kw) + " is larger than the padded input " +
+                                s.str());
+  d.HO = (d.H + 2 * d.ph - d.kh) / d.sh + 1;
+  d.WO = (d.W + 2 * d.pw - d.kw) / d.sw + 1;
+  return d;
+}
+
+/// Saved state of max_pool2d: the sizes and, per output, the flat index of its maximum within
+/// its (n, c) plane (in the tape's arena).
+template <typename T>
+struct MaxPool2dOp {
+  PoolDims d;
+  const std::int32_t* argmax;
+  const char* name() const { return "max_pool2d"; }
+  static Var<T> apply(const Var<T>& x, const Pool2dGeometry& g) {
+    Tape<T>& t = x.tape();
+    const PoolDims d = pool_dims("max_pool2d", x.shape(), g);
+    const Shape& s = x.shape();
+    const int out = make_output(t, Shape{s[0], s[1], d.HO, d.WO}, x.requires_grad());
+    T* y = t.value(out);
+    const Index per = d.HO * d.WO;
+    std::int32_t* am = t.arena().template allocate<std::int32_t>(
+        static_cast<std::size_t>(d.NC * per > 0 ? d.NC * per : 1));
+    const T* X = x.data();
+    for (Index p = 0; p < d.NC; ++p) {
+      const T* xp = X + p * d.H * d.W;
+      for (Index oy = 0; oy < d.HO; ++oy)
+        for (Index ox = 0; ox < d.WO; ++ox) {
+          const Index y0 = oy * d.sh - d.ph, x0 = ox * d.sw - d.pw;
+          T best = -std::numeric_limits<T>::infinity();
+          Index arg = -1;
+          for (Index i = std::max<Index>(0, y0); i < std::min(d.H, y0 + d.kh); ++i)
+            for (Index j = std::max<Index>(0, x0); j < std::min(d.W, x0 + d.kw); ++j) {
+              const T v = xp[i * d.W + j];
+              // NaN propagates, as PyTorch: a NaN is the maximum.
+              if (arg < 0 || v > best || v != v) {
+                best = v;
+                arg = i * d.W + j;
+                if (v != v) break;
+              }
+            }
+          const Index o = p * per + oy * d.WO + ox;
+          y[o] = best;
+          am[o] = static_cast<std::int32_t>(arg);
+        }
+    }
+    return emit(t, out, MaxPool2dOp{d, am}, {x.id()});
+  }
+  void backward(const BackwardContext<T>& c) const {
+    GradSink<T> gx = c.input_grad(0);
+    if (!gx) return;
+    gx.zero_if_fresh(d.NC * d.H * d.W);
+    const T* g = c.grad_output();
+    const Index per = d.HO * d.WO;
+    for (Index p = 0; p < d.NC; ++p)
+      for (Index k = 0; k < per; ++k) gx.ptr[p * d.H * d.W + argmax[p * per + k]] += g[p * per + k];
+  }
+};
+
+/// Saved state of avg_pool2d: the sizes.
+template <typename T>
+struct AvgPool2dOp {
+  PoolDims d;
+  const char* name() const { return "avg_pool2d"; }
+  // The divisor of output (oy, ox).
+  T divisor(Index oy, Index ox) const {
+    if (d.include_pad) return static_cast<T>(d.kh * d.kw);
+    const Index y0 = oy * d.sh - d.ph, x0 = ox * d.sw - d.pw;
+    const Index h = std::min(d.H, y0 + d.kh) - std::max<Index>(0, y0);
+    const Index w = std::min(d.W, x0 + d.kw) - std::max<Index>(0, x0);
+    return static_cast<T>(h * w);
+  }
+  static Var<T> apply(const Var<T>& x, const Pool2dGeometry& g) {
+    Tape<T>& t = x.tape();
+    const PoolDims d = pool_dims("avg_pool2d", x.shape(), g);
+    const Shape& s = x.shape();
+    const int out = make_output(t, Shape{s[0], s[1], d.HO, d.WO}, x.requires_grad());
+    const AvgPool2dOp op{d};
+    T* y = t.value(out);
+    const T* X = x.data();
+    for (Index p = 0; p < d.NC; ++p) {
+      const T* xp = X + p * d.H * d.W;
+      for (Index oy = 0; oy < d.HO; ++oy)
+        for (Index ox = 0; ox < d.WO; ++ox) {
+          const Index y0 = oy * d.sh - d.ph, x0 = ox * d.sw - d.pw;
+          T sum = 0;
+          for (Index i = std::max<Index>(0, y0); i < std::min(d.H, y0 + d.kh); ++i)
+            for (Index j = std::max<Index>(0, x0); j < std::min(d.W, x0 + d.kw); ++j)
+              sum += xp[i * d.W + j];
+          y[(p * d.HO + oy) * d.WO + ox] = sum / op.divisor(oy, ox);
+        }
+    }
+    return emit(t, out, op, {x.id()});
+  }
+  void backward(const BackwardContext<T>& c) const {
+    GradSink<T> gx = c.input_grad(0);
+    if (!gx) return;
+    gx.zero_if_fresh(d.NC * d.H * d.W);
+    const T* g = c.grad_output();
+    for (Index p = 0; p < d.NC; ++p) {
+      T* dx = gx.ptr + p * d.H * d.W;
+      for (Index oy = 0; oy < d.HO; ++oy)
+        for (Index ox = 0; ox < d.WO; ++ox) {
+          const Index y0 = oy * d.sh - d.ph, x0 = ox * d.sw - d.pw;
+          const T v = g[(p * d.HO + oy) * d.WO + ox] / divisor(oy, ox);
+          for (Index i = std::max<Index>(0, y0); i < std::min(d.H, y0 + d.kh); ++i)
+            for (Index j = std::max<Index>(0, x0); j < std::min(d.W, x0 + d.kw); ++j)
+              dx[i * d.W + j] += v;
+        }
+    }
+  }
+};
+
+}  // namespace detail
+
+/// Max pooling of x [N, C, H, W] over windows of `g` (padding counts as −∞): [N, C, HO, WO]
+/// with HO = ⌊(H + 2·ph − kh)/sh⌋ + 1. The gradient goes to each window's (first) maximum; a
+/// NaN in a window is its maximum, as in PyTorch.
+///
+/// Example: `auto y = max_pool2d(x, Pool2dGeometry(2));   // [N, C, 28, 28] -> [N, C, 14, 14]`
+template <typename T>
+inline Var<T> max_pool2d(const Var<T>& x, const Pool2dGeometry& g) {
+  return detail::MaxPool2dOp<T>::apply(x, g);
+}
+
+/// Average pooling of x [N, C, H, W] over windows of `g`; the divisor is the window size
+/// (`count_include_pad`, default, as PyTorch) or the number of input elements it covers.
+/// Global average pooling is `mean` over axes 2 and 3.
+///
+/// Example: `auto y = avg_pool2d(x, Pool2dGeometry(3).stride(1).padding(1));`
+template <typename T>
+inline Var<T> avg_pool2d(const Var<T>& x, const Pool2dGeometry& g) {
+  return detail::AvgPool2dOp<T>::apply(x, g);
+}
+
+}  // namespace autograd
+using autograd::avg_pool2d;
+using autograd::max_pool2d;
+using autograd::Pool2dGeometry;
+}  // namespace onestone

@@ -1,0 +1,90 @@
+// max_pool2d and avg_pool2d: hand-computed values, finite-difference gradients in double,
+// NaN propagation, bad geometry rejected naming the operation and the input's shape.
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <limits>
+
+#include "onestone/onestone.hpp"
+
+using namespace onestone;
+
+namespace {
+Tensor<double> ramp() {  // 1..16 as [1, 1, 4, 4]
+  Tensor<double> x({1, 1, 4, 4});
+  for (Index k = 0; k < 16; ++k) x[k] = static_cast<double>(k + 1);
+  return x;
+}
+void check_values(const Var<double>& y, std::initializer_list<double> want) {
+  REQUIRE(y.numel() == static_cast<Index>(want.size()));
+  Index k = 0;
+  for (double w : want) CHECK(y.data()[k++] == Approx(w).epsilon(1e-15));
+}
+}  // namespace
+
+TEST_CASE("pooling: hand-computed values", "[autograd][pool]") {
+  auto& tape = autograd::Tape<double>::current();
+  tape.reset();
+  const Var<double> x = Var<double>::from(ramp());
+  check_values(max_pool2d(x, Pool2dGeometry(2)), {6, 8, 14, 16});
+  check_values(avg_pool2d(x, Pool2dGeometry(2)), {3.5, 5.5, 11.5, 13.5});
+  check_values(max_pool2d(x, Pool2dGeometry(3).stride(2).padding(1)), {6, 8, 14, 16});
+  // 3x3, stride 1, padding 1: the corner window holds 1, 2, 5, 6.
+  const Var<double> a = avg_pool2d(x, Pool2dGeometry(3).stride(1).padding(1));
+  CHECK(a.shape() == Shape({1, 1, 4, 4}));
+  CHECK(a.data()[0] == Approx(14.0 / 9));
+  CHECK(a.data()[5] == Approx((1 + 2 + 3 + 5 + 6 + 7 + 9 + 10 + 11) / 9.0));
+  const Var<double> e =
+      avg_pool2d(x, Pool2dGeometry(3).stride(1).padding(1).count_include_pad(false));
+  CHECK(e.data()[0] == Approx(14.0 / 4));
+  CHECK(e.data()[1] == Approx((1 + 2 + 3 + 5 + 6 + 7) / 6.0));
+  // Rectangular window and stride.
+  check_values(max_pool2d(x, Pool2dGeometry(1, 2).stride(2, 2)), {2, 4, 10, 12});
+  // A NaN is the maximum of its window.
+  Tensor<double> xn = ramp();
+  xn[0] = std::numeric_limits<double>::quiet_NaN();
+  const Var<double> m = max_pool2d(Var<double>::from(xn), Pool2dGeometry(2));
+  CHECK(std::isnan(m.data()[0]));
+  CHECK(m.data()[1] == 8);
+}
+
+TEST_CASE("pooling: gradients by finite differences", "[autograd][pool][gradcheck]") {
+  Tensor<double> x({2, 3, 6, 5});
+  for (Index k = 0; k < x.numel(); ++k) x[k] = std::sin(1.7 * static_cast<double>(k) + 0.3);
+  const Pool2dGeometry geoms[] = {Pool2dGeometry(2), Pool2dGeometry(3).stride(2).padding(1),
+                                  Pool2dGeometry(3).stride(1).padding(1),
+                                  Pool2dGeometry(2, 3).stride(1, 2),
+                                  Pool2dGeometry(3).stride(1).padding(1).count_include_pad(false)};
+  for (const auto& g : geoms) {
+    INFO("kernel " << g.kh_ << "x" << g.kw_ << " stride " << g.sh_ << "x" << g.sw_ << " padding "
+                   << g.ph_ << " include_pad " << g.count_include_pad_);
+    for (int kind = 0; kind < 2; ++kind) {
+      auto r = gradcheck<double>(
+          [&](const std::vector<Var<double>>& v) {
+            const Var<double> y = kind == 0 ? max_pool2d(v[0], g) : avg_pool2d(v[0], g);
+            Tensor<double> c(y.shape());
+            for (Index k = 0; k < c.numel(); ++k) c[k] = std::cos(0.61 * static_cast<double>(k));
+            return sum(y * Var<double>::from(std::move(c)));
+          },
+          {x});
+      INFO((kind == 0 ? "max" : "avg") << ": " << r.message());
+      CHECK(r.ok);
+    }
+  }
+}
+
+TEST_CASE("pooling rejects bad input", "[autograd][pool][errors]") {
+  auto& tape = autograd::Tape<float>::current();
+  tape.reset();
+  const Var<float> x = Var<float>::from(Tensor<float>({1, 2, 4, 4}));
+  using Catch::Contains;
+  CHECK_THROWS_WITH(max_pool2d(Var<float>::from(Tensor<float>({2, 4, 4})), Pool2dGeometry(2)),
+                    Contains("max_pool2d") && Contains("[2, 4, 4]"));
+  CHECK_THROWS_WITH(avg_pool2d(x, Pool2dGeometry(5)),
+                    Contains("avg_pool2d") && Contains("larger than the padded input"));
+  CHECK_THROWS_WITH(max_pool2d(x, Pool2dGeometry(2).padding(2)),
+                    Contains("padding at most half the kernel"));
+  CHECK_THROWS_WITH(avg_pool2d(x, Pool2dGeometry(2).stride(0)), Contains("stride"));
+  nn::MaxPool2d<float> pool(Pool2dGeometry(2));
+  CHECK(pool.forward(x).shape() == Shape({1, 2, 2, 2}));
+  CHECK(pool.parameters().empty());
+}
