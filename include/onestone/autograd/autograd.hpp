@@ -3,6 +3,7 @@
 /// Everything of the autograd layer: tape, Var, no-grad guard and all operations.
 
 #include "onestone/autograd/grad_mode.hpp"
+#include "onestone/autograd/operation.hpp"
 #include "onestone/autograd/ops/arithmetic.hpp"
 #include "onestone/autograd/ops/combine.hpp"
 #include "onestone/autograd/ops/conv.hpp"
@@ -10,7 +11,6 @@
 #include "onestone/autograd/ops/linalg.hpp"
 #include "onestone/autograd/ops/norm.hpp"
 #include "onestone/autograd/ops/pool.hpp"
-#include "onestone/autograd/operation.hpp"
 #include "onestone/autograd/ops/reduce.hpp"
 #include "onestone/autograd/ops/select.hpp"
 #include "onestone/autograd/ops/shape_ops.hpp"
