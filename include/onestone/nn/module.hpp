@@ -71,13 +71,7 @@ class Module {
   std::vector<std::pair<std::string, Tensor<T>*>> named_buffers(bool recurse = true) const {
     std::vector<std::pair<std::string, Tensor<T>*>> out;
     collect_buffers("", recurse, out);
-    std::vector<std::pair<std::string, Tensor<T>*>> unique;
-    for (auto& b : out) {
-      bool seen = false;
-      for (auto& q : unique) seen = seen || q.second == b.second;
-      if (!seen) unique.push_back(b);
-    }
-    return unique;
+    return first_of_each(std::move(out));
   }
 
   /// Registers a child module under `mname` and returns it.
@@ -106,13 +100,7 @@ class Module {
   std::vector<std::pair<std::string, Parameter<T>*>> named_parameters(bool recurse = true) const {
     std::vector<std::pair<std::string, Parameter<T>*>> out;
     collect("", recurse, out);
-    std::vector<std::pair<std::string, Parameter<T>*>> unique;
-    for (auto& p : out) {
-      bool seen = false;
-      for (auto& q : unique) seen = seen || q.second == p.second;
-      if (!seen) unique.push_back(p);
-    }
-    return unique;
+    return first_of_each(std::move(out));
   }
   /// Parameters without names.
   std::vector<Parameter<T>*> parameters(bool recurse = true) const {
@@ -172,6 +160,18 @@ class Module {
   }
 
  private:
+  // Keeps the first name of each object reached through several paths (shared submodules).
+  template <typename P>
+  static std::vector<std::pair<std::string, P*>> first_of_each(
+      std::vector<std::pair<std::string, P*>> all) {
+    std::vector<std::pair<std::string, P*>> unique;
+    for (auto& e : all) {
+      bool seen = false;
+      for (auto& q : unique) seen = seen || q.second == e.second;
+      if (!seen) unique.push_back(std::move(e));
+    }
+    return unique;
+  }
   void check_name(const std::string& n) const {
     if (n.empty() || n.find('.') != std::string::npos)
       throw std::invalid_argument(name() + ": invalid name '" + n + "' (empty or contains '.')");

@@ -48,6 +48,15 @@ namespace detail {
 struct PoolDims {
   Index NC, H, W, HO, WO, kh, kw, sh, sw, ph, pw;
   bool include_pad;
+  /// The input rows [i0, i1) and columns [j0, j1) that output (oy, ox)'s window covers.
+  struct Window {
+    Index i0, i1, j0, j1;
+  };
+  Window window(Index oy, Index ox) const {
+    const Index y0 = oy * sh - ph, x0 = ox * sw - pw;
+    return {std::max<Index>(0, y0), std::min(H, y0 + kh), std::max<Index>(0, x0),
+            std::min(W, x0 + kw)};
+  }
 };
 
 inline PoolDims pool_dims(const char* op, const Shape& s, const Pool2dGeometry& g) {
@@ -101,11 +110,11 @@ struct MaxPool2dOp {
       const T* xp = X + p * d.H * d.W;
       for (Index oy = 0; oy < d.HO; ++oy)
         for (Index ox = 0; ox < d.WO; ++ox) {
-          const Index y0 = oy * d.sh - d.ph, x0 = ox * d.sw - d.pw;
+          const PoolDims::Window win = d.window(oy, ox);
           T best = -std::numeric_limits<T>::infinity();
           Index arg = -1;
-          for (Index i = std::max<Index>(0, y0); i < std::min(d.H, y0 + d.kh); ++i)
-            for (Index j = std::max<Index>(0, x0); j < std::min(d.W, x0 + d.kw); ++j) {
+          for (Index i = win.i0; i < win.i1; ++i)
+            for (Index j = win.j0; j < win.j1; ++j) {
               const T v = xp[i * d.W + j];
               // NaN propagates, as PyTorch: a NaN is the maximum.
               if (arg < 0 || v > best || v != v) {
@@ -140,10 +149,8 @@ struct AvgPool2dOp {
   // The divisor of output (oy, ox).
   T divisor(Index oy, Index ox) const {
     if (d.include_pad) return static_cast<T>(d.kh * d.kw);
-    const Index y0 = oy * d.sh - d.ph, x0 = ox * d.sw - d.pw;
-    const Index h = std::min(d.H, y0 + d.kh) - std::max<Index>(0, y0);
-    const Index w = std::min(d.W, x0 + d.kw) - std::max<Index>(0, x0);
-    return static_cast<T>(h * w);
+    const PoolDims::Window win = d.window(oy, ox);
+    return static_cast<T>((win.i1 - win.i0) * (win.j1 - win.j0));
   }
   static Var<T> apply(const Var<T>& x, const Pool2dGeometry& g) {
     Tape<T>& t = x.tape();
@@ -157,11 +164,10 @@ struct AvgPool2dOp {
       const T* xp = X + p * d.H * d.W;
       for (Index oy = 0; oy < d.HO; ++oy)
         for (Index ox = 0; ox < d.WO; ++ox) {
-          const Index y0 = oy * d.sh - d.ph, x0 = ox * d.sw - d.pw;
+          const PoolDims::Window win = d.window(oy, ox);
           T sum = 0;
-          for (Index i = std::max<Index>(0, y0); i < std::min(d.H, y0 + d.kh); ++i)
-            for (Index j = std::max<Index>(0, x0); j < std::min(d.W, x0 + d.kw); ++j)
-              sum += xp[i * d.W + j];
+          for (Index i = win.i0; i < win.i1; ++i)
+            for (Index j = win.j0; j < win.j1; ++j) sum += xp[i * d.W + j];
           y[(p * d.HO + oy) * d.WO + ox] = sum / op.divisor(oy, ox);
         }
     }
@@ -176,11 +182,10 @@ struct AvgPool2dOp {
       T* dx = gx.ptr + p * d.H * d.W;
       for (Index oy = 0; oy < d.HO; ++oy)
         for (Index ox = 0; ox < d.WO; ++ox) {
-          const Index y0 = oy * d.sh - d.ph, x0 = ox * d.sw - d.pw;
+          const PoolDims::Window win = d.window(oy, ox);
           const T v = g[(p * d.HO + oy) * d.WO + ox] / divisor(oy, ox);
-          for (Index i = std::max<Index>(0, y0); i < std::min(d.H, y0 + d.kh); ++i)
-            for (Index j = std::max<Index>(0, x0); j < std::min(d.W, x0 + d.kw); ++j)
-              dx[i * d.W + j] += v;
+          for (Index i = win.i0; i < win.i1; ++i)
+            for (Index j = win.j0; j < win.j1; ++j) dx[i * d.W + j] += v;
         }
     }
   }
