@@ -67,35 +67,59 @@ TEST_CASE("conv2d: values and gradients for every geometry", "[autograd][conv][g
       {"depthwise", {2, 3, 5, 4}, {3, 1, 3, 3}, Conv2dGeometry().groups(3).padding(1)},
       {"1x1", {2, 4, 3, 3}, {5, 4, 1, 1}, Conv2dGeometry()},
       {"1x1 stride 2", {1, 3, 5, 5}, {2, 3, 1, 1}, Conv2dGeometry().stride(2)},
+      {"groups 2, five samples", {5, 4, 4, 4}, {6, 2, 3, 3}, Conv2dGeometry().groups(2).padding(1)},
   };
-  for (const Case& cs : cases) {
-    INFO(cs.what);
-    const Tensor<double> x = filled(cs.x, 0.37, 0.1), w = filled(cs.w, 0.91, 0.4);
-    const Tensor<double> b = filled(Shape{cs.w[0]}, 1.3, 0.2);
-    // Values, with and without bias.
-    {
-      auto& tape = autograd::Tape<double>::current();
-      tape.reset();
-      const Var<double> y =
-          conv2d(Var<double>::from(x), Var<double>::from(w), Var<double>::from(b), cs.g);
-      const Tensor<double> want = direct(x, w, &b, cs.g);
-      REQUIRE(y.shape() == want.shape());
-      for (Index k = 0; k < want.numel(); ++k) CHECK(y.data()[k] == Approx(want[k]).epsilon(1e-12));
-      const Var<double> y0 =
-          conv2d(Var<double>::from(x), Var<double>::from(w), Var<double>(), cs.g);
-      const Tensor<double> want0 = direct(x, w, nullptr, cs.g);
-      for (Index k = 0; k < want0.numel(); ++k)
-        CHECK(y0.data()[k] == Approx(want0[k]).epsilon(1e-12));
+  // Samples are lowered in chunks (one product per chunk): the default budget (one chunk here),
+  // one sample per chunk, and two samples per chunk (a shorter last chunk when N is odd).
+  // The forward's columns are kept for the weight's gradient (default) or recomputed (chunking
+  // 1 sets the keep budget to 0).
+  const Index default_budget = autograd::detail::conv_chunk_budget();
+  const Index default_keep = autograd::detail::conv_keep_budget();
+  struct Restore {
+    Index b, k;
+    ~Restore() {
+      autograd::detail::conv_chunk_budget() = b;
+      autograd::detail::conv_keep_budget() = k;
     }
-    const Tensor<double> c = filled(direct(x, w, nullptr, cs.g).shape(), 0.53, 0.7);
-    auto r = gradcheck<double>(
-        [&](const std::vector<Var<double>>& v) {
-          return sum(conv2d(v[0], v[1], v[2], cs.g) * Var<double>::from(c));
-        },
-        {x, w, b});
-    INFO(r.message());
-    CHECK(r.ok);
-  }
+  } restore{default_budget, default_keep};
+  for (int chunking = 0; chunking < 3; ++chunking)
+    for (const Case& cs : cases) {
+      {
+        // rows · cols of the lowering: (C/groups · KH · KW) · (HO · WO).
+        const Shape ys = direct(Tensor<double>(cs.x), Tensor<double>(cs.w), nullptr, cs.g).shape();
+        const Index per = cs.w[1] * cs.w[2] * cs.w[3] * ys[2] * ys[3];
+        autograd::detail::conv_chunk_budget() =
+            chunking == 0 ? default_budget : (chunking == 1 ? 1 : 2 * per);
+        autograd::detail::conv_keep_budget() = chunking == 1 ? 0 : default_keep;
+      }
+      INFO(cs.what << ", chunking " << chunking);
+      const Tensor<double> x = filled(cs.x, 0.37, 0.1), w = filled(cs.w, 0.91, 0.4);
+      const Tensor<double> b = filled(Shape{cs.w[0]}, 1.3, 0.2);
+      // Values, with and without bias.
+      {
+        auto& tape = autograd::Tape<double>::current();
+        tape.reset();
+        const Var<double> y =
+            conv2d(Var<double>::from(x), Var<double>::from(w), Var<double>::from(b), cs.g);
+        const Tensor<double> want = direct(x, w, &b, cs.g);
+        REQUIRE(y.shape() == want.shape());
+        for (Index k = 0; k < want.numel(); ++k)
+          CHECK(y.data()[k] == Approx(want[k]).epsilon(1e-12));
+        const Var<double> y0 =
+            conv2d(Var<double>::from(x), Var<double>::from(w), Var<double>(), cs.g);
+        const Tensor<double> want0 = direct(x, w, nullptr, cs.g);
+        for (Index k = 0; k < want0.numel(); ++k)
+          CHECK(y0.data()[k] == Approx(want0[k]).epsilon(1e-12));
+      }
+      const Tensor<double> c = filled(direct(x, w, nullptr, cs.g).shape(), 0.53, 0.7);
+      auto r = gradcheck<double>(
+          [&](const std::vector<Var<double>>& v) {
+            return sum(conv2d(v[0], v[1], v[2], cs.g) * Var<double>::from(c));
+          },
+          {x, w, b});
+      INFO(r.message());
+      CHECK(r.ok);
+    }
 }
 
 TEST_CASE("conv2d rejects bad shapes and geometry, naming both shapes",

@@ -88,3 +88,38 @@ TEST_CASE("pooling rejects bad input", "[autograd][pool][errors]") {
   CHECK(pool.forward(x).shape() == Shape({1, 2, 2, 2}));
   CHECK(pool.parameters().empty());
 }
+
+TEST_CASE("max_pool2d 2x2 stride 2 (fast path) equals the window maximum on odd sizes",
+          "[autograd][pool]") {
+  auto& tape = autograd::Tape<double>::current();
+  tape.reset();
+  Tensor<double> x({2, 3, 7, 9});
+  Generator g(11);
+  for (Index k = 0; k < x.numel(); ++k) x[k] = std::floor(g.uniform(0, 6));  // many ties
+  const Var<double> xv = Var<double>::variable(x);
+  const Var<double> y = max_pool2d(xv, Pool2dGeometry(2));
+  REQUIRE(y.shape() == (Shape{2, 3, 3, 4}));
+  Tensor<double> seed(y.shape());
+  for (Index k = 0; k < seed.numel(); ++k) seed[k] = static_cast<double>(k + 1);
+  Tensor<double> dx(x.shape());
+  for (Index p = 0; p < 6; ++p)
+    for (Index oy = 0; oy < 3; ++oy)
+      for (Index ox = 0; ox < 4; ++ox) {
+        double best = -1;
+        Index arg = -1;
+        for (Index i = 0; i < 2; ++i)
+          for (Index j = 0; j < 2; ++j) {
+            const Index at = (p * 7 + 2 * oy + i) * 9 + 2 * ox + j;
+            if (x[at] > best) {
+              best = x[at];
+              arg = at;  // the first maximum in row-major order
+            }
+          }
+        const Index o = (p * 3 + oy) * 4 + ox;
+        CHECK(y.data()[o] == best);
+        dx[arg] += seed[o];
+      }
+  y.backward(seed);
+  const Tensor<double> got = xv.grad();
+  for (Index k = 0; k < x.numel(); ++k) CHECK(got[k] == dx[k]);
+}

@@ -1,12 +1,15 @@
 #pragma once
 /// @file conv.hpp
-/// `Conv2d<T>`: the 2-D convolution layer (NCHW), as libtorch's `torch::nn::Conv2d`.
+/// `Conv2d<T>`, `ConvTranspose2d<T>`: the 2-D (transposed) convolution layers (NCHW), as
+/// libtorch's `torch::nn::Conv2d` and `torch::nn::ConvTranspose2d`.
 
 #include <cmath>
 #include <cstdint>
+#include <stdexcept>
 #include <string>
 
 #include "onestone/autograd/ops/conv.hpp"
+#include "onestone/autograd/ops/conv_transpose.hpp"
 #include "onestone/config.hpp"
 #include "onestone/nn/init.hpp"
 #include "onestone/nn/module.hpp"
@@ -109,6 +112,110 @@ class Conv2d : public Module<T> {
   Parameter<T>* bias_ = nullptr;
 };
 ONESTONE_EXTERN_CLASS(NN, Conv2d)
+
+/// Options of `ConvTranspose2d`: channels, kernel size, stride, padding, output padding,
+/// dilation, groups, bias, seed.
+///
+/// Example: `ConvTranspose2dOptions(64, 32, 3).stride(2).padding(1).output_padding(1)`
+struct ConvTranspose2dOptions {
+  ConvTranspose2dOptions(Index in_channels, Index out_channels, Index kernel)
+      : in_(in_channels), out_(out_channels), kh_(kernel), kw_(kernel) {}
+  ConvTranspose2dOptions(Index in_channels, Index out_channels, Index kernel_h, Index kernel_w)
+      : in_(in_channels), out_(out_channels), kh_(kernel_h), kw_(kernel_w) {}
+  ConvTranspose2dOptions& stride(Index s) {
+    geometry_.stride(s);
+    return *this;
+  }
+  ConvTranspose2dOptions& padding(Index p) {
+    geometry_.padding(p);
+    return *this;
+  }
+  /// Extra rows and columns on the output's bottom and right (smaller than stride or dilation).
+  ConvTranspose2dOptions& output_padding(Index p) {
+    geometry_.output_padding(p);
+    return *this;
+  }
+  ConvTranspose2dOptions& dilation(Index d) {
+    geometry_.dilation(d);
+    return *this;
+  }
+  ConvTranspose2dOptions& groups(Index g) {
+    geometry_.groups(g);
+    return *this;
+  }
+  ConvTranspose2dOptions& bias(bool on) {
+    bias_ = on;
+    return *this;
+  }
+  ConvTranspose2dOptions& seed(std::uint64_t s) {
+    seed_ = s;
+    has_seed_ = true;
+    return *this;
+  }
+  Index in_, out_, kh_, kw_;
+  autograd::ConvTranspose2dGeometry geometry_;
+  bool bias_ = true;
+  std::uint64_t seed_ = 0;
+  bool has_seed_ = false;
+};
+
+/// 2-D transposed convolution layer: y = conv_transpose2d(x, W, b) for x [N, C_in, H, W],
+/// W [C_in, C_out/groups, KH, KW] ("weight"), b [C_out] ("bias"). Initial values as
+/// PyTorch's: W and b uniform in ±1/√fan_in with fan_in = W.size(1)·KH·KW = C_out/groups·KH·KW
+/// (Kaiming-uniform with a = √5 computes the fan from the weight's second dimension).
+///
+/// Example:
+/// @code
+/// onestone::nn::ConvTranspose2d<float> up(
+///     onestone::nn::ConvTranspose2dOptions(16, 8, 2).stride(2));
+/// auto y = up.forward(x);   // x: [batch, 16, 7, 7] -> y: [batch, 8, 14, 14]
+/// @endcode
+template <typename T>
+class ConvTranspose2d : public Module<T> {
+ public:
+  explicit ConvTranspose2d(const ConvTranspose2dOptions& opt) : options_(opt) {
+    const Index g = opt.geometry_.groups_;
+    if (opt.in_ <= 0 || opt.out_ <= 0 || opt.kh_ <= 0 || opt.kw_ <= 0 || g <= 0 ||
+        opt.in_ % g != 0 || opt.out_ % g != 0)
+      throw std::invalid_argument(
+          "ConvTranspose2d: channels and kernel sizes must be positive and channels divisible "
+          "by groups (in " +
+          std::to_string(opt.in_) + ", out " + std::to_string(opt.out_) + ", kernel " +
+          std::to_string(opt.kh_) + "x" + std::to_string(opt.kw_) + ", groups " +
+          std::to_string(g) + ")");
+    Generator local(opt.seed_);
+    Generator& gen = opt.has_seed_ ? local : default_generator();
+    const Index fan_in = opt.out_ / g * opt.kh_ * opt.kw_;
+    const double bound = 1.0 / std::sqrt(static_cast<double>(fan_in));
+    Tensor<T> w({opt.in_, opt.out_ / g, opt.kh_, opt.kw_});
+    init::uniform_(w, -bound, bound, gen);
+    weight_ = &this->register_parameter("weight", std::move(w));
+    if (opt.bias_) {
+      Tensor<T> b({opt.out_});
+      init::uniform_(b, -bound, bound, gen);
+      bias_ = &this->register_parameter("bias", std::move(b));
+    }
+  }
+  Var<T> forward(const Var<T>& x) override {
+    autograd::Tape<T>& t = x.tape();
+    return autograd::conv_transpose2d(x, weight_->var(t), bias_ ? bias_->var(t) : Var<T>(),
+                                      options_.geometry_);
+  }
+  std::string name() const override {
+    return "ConvTranspose2d(" + std::to_string(options_.in_) + ", " +
+           std::to_string(options_.out_) + ", " + std::to_string(options_.kh_) + "x" +
+           std::to_string(options_.kw_) + ")";
+  }
+  Parameter<T>& weight() { return *weight_; }
+  Parameter<T>* bias() { return bias_; }
+  const ConvTranspose2dOptions& options() const { return options_; }
+
+ private:
+  ConvTranspose2dOptions options_;
+  Parameter<T>* weight_ = nullptr;
+  Parameter<T>* bias_ = nullptr;
+};
+ONESTONE_EXTERN_CLASS(NN, ConvTranspose2d)
 
 }  // namespace nn
 }  // namespace onestone

@@ -73,6 +73,24 @@ inline void parallel_ranges(std::int64_t n, std::int64_t min_parallel, F&& f) {
   (void)min_parallel;
   if (n > 0) f(std::int64_t(0), n);
 }
+
+/// Calls f(i) for every i in [0, n) — independent items (samples, planes) of `per_item`
+/// elements of work each — split into contiguous blocks across threads when the whole work is
+/// at least `kParallelElements`, else in order on the caller. Each call must write only its own
+/// item's memory: the result is then the same on any number of threads.
+template <typename F>
+inline void parallel_for(std::int64_t n, std::int64_t per_item, F&& f) {
+#ifdef _OPENMP
+  const int threads = get_num_threads();
+  if (threads > 1 && n > 1 && n * per_item >= kParallelElements && !omp_in_parallel()) {
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (std::int64_t i = 0; i < n; ++i) f(i);
+    return;
+  }
+#endif
+  (void)per_item;
+  for (std::int64_t i = 0; i < n; ++i) f(i);
+}
 }  // namespace detail
 
 }  // namespace onestone

@@ -11,6 +11,7 @@
 #include "onestone/autograd/detail/gemm.hpp"
 #include "onestone/autograd/detail/op_common.hpp"
 #include "onestone/config.hpp"
+#include "onestone/tensor/threads.hpp"
 
 namespace onestone {
 namespace autograd {
@@ -55,12 +56,45 @@ struct ConvDims {
   Index cols() const { return HO * WO; }       // im2col columns
 };
 
+/// Samples per im2col chunk: as many as keep the chunk's columns within ~8 MB of float, so that
+/// one large matrix product (split across threads) serves many samples at once.
+/// The budget in elements (tests lower it to exercise several chunks; not thread-safe to change).
+inline Index& conv_chunk_budget() {
+  static Index budget = Index(1) << 21;
+  return budget;
+}
+/// Up to this many elements of im2col columns (64 MB of float) are kept from forward for the
+/// weight's gradient; larger ones are recomputed in backward.
+inline Index& conv_keep_budget() {
+  static Index budget = Index(1) << 24;
+  return budget;
+}
+inline Index conv_chunk(const ConvDims& d) {
+  const Index per = std::max<Index>(1, d.rows() * d.cols());
+  return std::max<Index>(1, std::min(d.N, conv_chunk_budget() / per));
+}
+
+/// Calls f(k, q) for each sample k of a chunk of m and each of its `parts` (channels), across
+/// threads when the work (`per` elements a part) is large enough; every call writes only its own
+/// sample's part.
+template <typename F>
+inline void for_parts(Index m, Index parts, Index per, F&& f) {
+  onestone::detail::parallel_for(m * parts, per, [&](std::int64_t i) {
+    f(static_cast<Index>(i / parts), static_cast<Index>(i % parts));
+  });
+}
+
 /// col[(c·KH + i)·KW + j, oy·WO + ox] = x[c, oy·sh − ph + i·dh, ox·sw − pw + j·dw] (0 outside),
-/// for the CG channels of one sample and group starting at x.
+/// for the CG channels of one sample and group starting at x; rows of col are `ld` apart
+/// (default: one sample's columns, L = HO·WO).
 template <typename T>
-void im2col(const ConvDims& d, const T* x, T* col) {
-  const Index L = d.cols();
-  for (Index c = 0; c < d.CG; ++c)
+#if defined(__GNUC__) && !defined(__clang__)
+// Keeps GCC from turning the short row copies back into memcpy/memset calls.
+__attribute__((optimize("no-tree-loop-distribute-patterns")))
+#endif
+void im2col(const ConvDims& d, const T* x, T* col, Index ld = -1, Index c0 = 0, Index c1 = -1) {
+  const Index L = ld < 0 ? d.cols() : ld;
+  for (Index c = c0; c < (c1 < 0 ? d.CG : c1); ++c)
     for (Index i = 0; i < d.KH; ++i)
       for (Index j = 0; j < d.KW; ++j) {
         T* dst = col + ((c * d.KH + i) * d.KW + j) * L;
@@ -78,9 +112,11 @@ void im2col(const ConvDims& d, const T* x, T* col) {
             // Contiguous run: the valid output columns read x0 + ox in [0, W).
             const Index lo = std::min(d.WO, std::max<Index>(0, -x0));
             const Index hi = std::max(lo, std::min(d.WO, d.W - x0));
-            std::fill(row, row + lo, T(0));
-            std::copy(srow + x0 + lo, srow + x0 + hi, row + lo);
-            std::fill(row + hi, row + d.WO, T(0));
+            // Plain loops: rows are short (a library call per row cost more than the copy).
+            for (Index ox = 0; ox < lo; ++ox) row[ox] = T(0);
+            const T* __restrict from = srow + x0;
+            for (Index ox = lo; ox < hi; ++ox) row[ox] = from[ox];
+            for (Index ox = hi; ox < d.WO; ++ox) row[ox] = T(0);
           } else {
             for (Index ox = 0; ox < d.WO; ++ox) {
               const Index xx = ox * d.sw + x0;
@@ -91,11 +127,12 @@ void im2col(const ConvDims& d, const T* x, T* col) {
       }
 }
 
-/// The adjoint of im2col: dx[c, y, x] += Σ col entries that read it.
+/// The adjoint of im2col: dx[c, y, x] += Σ col entries that read it (rows of col `ld` apart).
 template <typename T>
-void col2im_add(const ConvDims& d, const T* col, T* dx) {
-  const Index L = d.cols();
-  for (Index c = 0; c < d.CG; ++c)
+void col2im_add(const ConvDims& d, const T* col, T* dx, Index ld = -1, Index c0 = 0,
+                Index c1 = -1) {
+  const Index L = ld < 0 ? d.cols() : ld;
+  for (Index c = c0; c < (c1 < 0 ? d.CG : c1); ++c)
     for (Index i = 0; i < d.KH; ++i)
       for (Index j = 0; j < d.KW; ++j) {
         const T* src = col + ((c * d.KH + i) * d.KW + j) * L;
@@ -106,9 +143,18 @@ void col2im_add(const ConvDims& d, const T* col, T* dx) {
           T* drow = dst + y * d.W;
           const T* row = src + oy * d.WO;
           const Index x0 = j * d.dw - d.pw;
-          for (Index ox = 0; ox < d.WO; ++ox) {
-            const Index xx = ox * d.sw + x0;
-            if (xx >= 0 && xx < d.W) drow[xx] += row[ox];
+          if (d.sw == 1) {
+            // Contiguous run (vectorised): output columns [lo, hi) add into x0 + ox.
+            const Index lo = std::min(d.WO, std::max<Index>(0, -x0));
+            const Index hi = std::max(lo, std::min(d.WO, d.W - x0));
+            T* __restrict out = drow + x0;
+            const T* __restrict in = row;
+            for (Index ox = lo; ox < hi; ++ox) out[ox] += in[ox];
+          } else {
+            for (Index ox = 0; ox < d.WO; ++ox) {
+              const Index xx = ox * d.sw + x0;
+              if (xx >= 0 && xx < d.W) drow[xx] += row[ox];
+            }
           }
         }
       }
@@ -119,6 +165,9 @@ template <typename T>
 struct Conv2dOp {
   ConvDims d;
   bool has_bias;
+  /// The forward's im2col columns, chunk after chunk per group (kept when the weight needs a
+  /// gradient and they fit in `conv_keep_budget()`), or null: backward then recomputes them.
+  const T* cols;
   const char* name() const { return "conv2d"; }
   static Var<T> apply(const Var<T>& x, const Var<T>& w, const Var<T>& b, const Conv2dGeometry& g);
   void backward(const BackwardContext<T>& c) const;
@@ -179,26 +228,33 @@ Var<T> Conv2dOp<T>::apply(const Var<T>& x, const Var<T>& w, const Var<T>& b,
   T* Y = t.value(out);
   const T* X = x.data();
   const T* Wt = w.data();
-  const Index R = d.rows(), L = d.cols();
-  const bool pointwise = d.KH == 1 && d.KW == 1 && d.sh == 1 && d.sw == 1 && d.ph == 0 && d.pw == 0;
-  T* col = pointwise ? nullptr : t.arena().template allocate<T>(static_cast<std::size_t>(R * L));
-  for (Index n = 0; n < d.N; ++n)
-    for (Index gi = 0; gi < d.G; ++gi) {
-      const T* xg = X + (n * d.C + gi * d.CG) * d.H * d.W;
-      T* yg = Y + (n * d.O + gi * d.OG) * L;
-      if (b.defined())
-        for (Index o = 0; o < d.OG; ++o)
-          std::fill(yg + o * L, yg + (o + 1) * L, b.data()[gi * d.OG + o]);
-      const T* B = xg;
-      if (!pointwise) {
-        im2col(d, xg, col);
-        B = col;
-      }
-      // Y_g [OG, L] (+)= W_g [OG, R] · col [R, L]
-      gemm<T>(d.OG, L, R, Wt + gi * d.OG * R, R, false, B, L, false, yg, L, b.defined());
+  const T* B = b.defined() ? b.data() : nullptr;
+  const Index R = d.rows(), L = d.cols(), nb = conv_chunk(d);
+  const bool keep =
+      w.requires_grad() && is_grad_enabled() && d.G * R * d.N * L <= conv_keep_budget();
+  T* const cols = t.arena().template allocate<T>(
+      static_cast<std::size_t>(keep ? d.G * R * d.N * L : R * nb * L));
+  T* yc = t.arena().template allocate<T>(static_cast<std::size_t>(d.OG * nb * L));
+  for (Index gi = 0; gi < d.G; ++gi)
+    for (Index n0 = 0; n0 < d.N; n0 += nb) {
+      const Index m = std::min(nb, d.N - n0), ld = m * L;
+      T* col = keep ? cols + (gi * d.N + n0) * R * L : cols;
+      // col [R, m·L] holds the chunk's samples side by side: one large product per chunk.
+      for_parts(m, d.CG, d.KH * d.KW * L, [&](Index k, Index c) {
+        im2col(d, X + ((n0 + k) * d.C + gi * d.CG) * d.H * d.W, col + k * L, ld, c, c + 1);
+      });
+      // yc [OG, m·L] = W_g [OG, R] · col [R, m·L]
+      gemm<T>(d.OG, ld, R, Wt + gi * d.OG * R, R, false, col, ld, false, yc, ld, false);
+      for_parts(m, d.OG, L, [&](Index k, Index o) {
+        const T* src = yc + o * ld + k * L;
+        T* dst = Y + ((n0 + k) * d.O + gi * d.OG + o) * L;
+        const T bias = B ? B[gi * d.OG + o] : T(0);
+        for (Index l = 0; l < L; ++l) dst[l] = src[l] + bias;
+      });
     }
-  if (b.defined()) return emit(t, out, Conv2dOp{d, true}, {x.id(), w.id(), b.id()});
-  return emit(t, out, Conv2dOp{d, false}, {x.id(), w.id()});
+  const T* kept = keep ? cols : nullptr;
+  if (b.defined()) return emit(t, out, Conv2dOp{d, true, kept}, {x.id(), w.id(), b.id()});
+  return emit(t, out, Conv2dOp{d, false, kept}, {x.id(), w.id()});
 }
 
 template <typename T>
@@ -206,54 +262,56 @@ void Conv2dOp<T>::backward(const BackwardContext<T>& c) const {
   const T* dY = c.grad_output();
   const T* X = c.input(0);
   const T* Wt = c.input(1);
-  const Index R = d.rows(), L = d.cols();
+  const Index R = d.rows(), L = d.cols(), nb = conv_chunk(d);
   GradSink<T> gx = c.input_grad(0), gw = c.input_grad(1);
-  const bool pointwise = d.KH == 1 && d.KW == 1 && d.sh == 1 && d.sw == 1 && d.ph == 0 && d.pw == 0;
-  T* col =
-      (!pointwise && (gx || gw)) ? c.template scratch<T>(static_cast<std::size_t>(R * L)) : nullptr;
   if (has_bias) {
     GradSink<T> gb = c.input_grad(2);
     if (gb) {
       for (Index o = 0; o < d.O; ++o) {
         T s = 0;
-        for (Index n = 0; n < d.N; ++n) {
-          const T* g = dY + (n * d.O + o) * L;
-          for (Index k = 0; k < L; ++k) s += g[k];
-        }
+        for (Index n = 0; n < d.N; ++n) s += ConstVectorMap<T>(dY + (n * d.O + o) * L, L).sum();
         gb.add(o, s);
       }
     }
   }
-  if (gw) {
-    gw.zero_if_fresh(d.O * R);
-    for (Index n = 0; n < d.N; ++n)
-      for (Index gi = 0; gi < d.G; ++gi) {
-        const T* xg = X + (n * d.C + gi * d.CG) * d.H * d.W;
-        const T* B = xg;
-        if (!pointwise) {
-          im2col(d, xg, col);
-          B = col;
-        }
-        // dW_g [OG, R] += dY_g [OG, L] · colᵀ [L, R]
-        gemm<T>(d.OG, R, L, dY + (n * d.O + gi * d.OG) * L, L, false, B, L, true,
-                gw.ptr + gi * d.OG * R, R, true);
+  if (!gx && !gw) return;
+  T* const scratch = c.template scratch<T>(static_cast<std::size_t>(R * nb * L));
+  T* dyc = c.template scratch<T>(static_cast<std::size_t>(d.OG * nb * L));
+  T* dwt = gw ? c.template scratch<T>(static_cast<std::size_t>(R * d.OG)) : nullptr;
+  if (gw) gw.zero_if_fresh(d.O * R);
+  if (gx) gx.zero_if_fresh(d.N * d.C * d.H * d.W);
+  for (Index gi = 0; gi < d.G; ++gi)
+    for (Index n0 = 0; n0 < d.N; n0 += nb) {
+      const Index m = std::min(nb, d.N - n0), ld = m * L;
+      // dyc [OG, m·L]: the chunk's output gradient of this group, samples side by side.
+      for_parts(m, d.OG, L, [&](Index k, Index o) {
+        std::copy(dY + ((n0 + k) * d.O + gi * d.OG + o) * L,
+                  dY + ((n0 + k) * d.O + gi * d.OG + o + 1) * L, dyc + o * ld + k * L);
+      });
+      if (gw) {
+        const T* col = cols ? cols + (gi * d.N + n0) * R * L : scratch;
+        if (!cols)
+          for_parts(m, d.CG, d.KH * d.KW * L, [&](Index k, Index ch) {
+            im2col(d, X + ((n0 + k) * d.C + gi * d.CG) * d.H * d.W, scratch + k * L, ld, ch,
+                   ch + 1);
+          });
+        // dW_gᵀ [R, OG] = col [R, m·L] · dycᵀ [m·L, OG] (the transposed operand is the small
+        // one), added transposed into dW_g [OG, R].
+        gemm<T>(R, d.OG, ld, col, ld, false, dyc, ld, true, dwt, d.OG, false);
+        T* dw = gw.ptr + gi * d.OG * R;
+        for (Index o = 0; o < d.OG; ++o)
+          for (Index r = 0; r < R; ++r) dw[o * R + r] += dwt[r * d.OG + o];
       }
-  }
-  if (gx) {
-    gx.zero_if_fresh(d.N * d.C * d.H * d.W);
-    for (Index n = 0; n < d.N; ++n)
-      for (Index gi = 0; gi < d.G; ++gi) {
-        T* dxg = gx.ptr + (n * d.C + gi * d.CG) * d.H * d.W;
-        const T* dyg = dY + (n * d.O + gi * d.OG) * L;
-        if (pointwise) {
-          // dX_g [CG, L] += W_gᵀ [R = CG, OG] · dY_g [OG, L]
-          gemm<T>(R, L, d.OG, Wt + gi * d.OG * R, R, true, dyg, L, false, dxg, L, true);
-        } else {
-          gemm<T>(R, L, d.OG, Wt + gi * d.OG * R, R, true, dyg, L, false, col, L, false);
-          col2im_add(d, col, dxg);
-        }
+      if (gx) {
+        T* col = scratch;
+        // dcol [R, m·L] = W_gᵀ [R, OG] · dyc [OG, m·L], then scattered back onto the input.
+        gemm<T>(R, ld, d.OG, Wt + gi * d.OG * R, R, true, dyc, ld, false, col, ld, false);
+        for_parts(m, d.CG, d.KH * d.KW * L, [&](Index k, Index ch) {
+          col2im_add(d, col + k * L, gx.ptr + ((n0 + k) * d.C + gi * d.CG) * d.H * d.W, ld, ch,
+                     ch + 1);
+        });
       }
-  }
+    }
 }
 ONESTONE_EXTERN_CLASS(AUTOGRAD, Conv2dOp)
 
@@ -262,8 +320,9 @@ ONESTONE_EXTERN_CLASS(AUTOGRAD, Conv2dOp)
 /// 2-D convolution of x [N, C, H, W] with weight [O, C/groups, KH, KW] and an optional bias [O]
 /// (pass an undefined Var for none), as PyTorch's `torch.nn.functional.conv2d`: the output is
 /// [N, O, HO, WO] with HO = ⌊(H + 2·ph − dh·(KH − 1) − 1)/sh⌋ + 1 (and WO alike). Lowered onto
-/// onestone's GEMM through im2col, one sample and group at a time (scratch in the tape's
-/// arena: no heap allocation in steady state); 1×1 convolutions skip im2col.
+/// onestone's GEMM through im2col, several samples side by side per group (chunks whose columns
+/// fit in ~8 MB), so that each chunk is one large product split across threads; scratch in the
+/// tape's arena: no heap allocation in steady state.
 ///
 /// Example: `auto y = conv2d(x, w, b, Conv2dGeometry().stride(2).padding(1));`
 template <typename T>

@@ -1,7 +1,10 @@
 #pragma once
 /// @file dropout.hpp
-/// Inverted dropout: in training, zero each element with probability p and scale the rest by
-/// 1/(1−p); identity otherwise.
+/// Inverted dropout: in training, zero each element (`dropout`) or each whole channel
+/// (`dropout2d`) with probability p and scale the rest by 1/(1−p); identity otherwise.
+
+#include <stdexcept>
+#include <string>
 
 #include "onestone/autograd/detail/op_common.hpp"
 #include "onestone/config.hpp"
@@ -42,6 +45,47 @@ Var<T> DropoutOp<T>::apply(const Var<T>& x, T p, bool training, Generator& gen) 
   return emit(t, out, DropoutOp<T>{mask}, {x.id()});
 }
 ONESTONE_EXTERN_CLASS(AUTOGRAD, DropoutOp)
+
+/// Saved state of dropout2d: the mask per (sample, channel) (0 or 1/(1−p), in the arena) and
+/// the number of values per channel.
+template <typename T>
+struct Dropout2dOp {
+  static Var<T> apply(const Var<T>& x, T p, bool training, Generator& gen);
+  const T* mask;
+  Index NC, S;
+  const char* name() const { return "dropout2d"; }
+  void backward(const BackwardContext<T>& c) const;
+};
+
+template <typename T>
+void Dropout2dOp<T>::backward(const BackwardContext<T>& c) const {
+  const GradSink<T> gs = c.input_grad(0);
+  if (!gs) return;
+  const T* g = c.grad_output();
+  for (Index p = 0; p < NC; ++p)
+    accumulate(gs, flat(gs.ptr + p * S, S), cflat(g + p * S, S) * mask[p]);
+}
+template <typename T>
+Var<T> Dropout2dOp<T>::apply(const Var<T>& x, T p, bool training, Generator& gen) {
+  const Shape& s = x.shape();
+  if (s.rank() != 4)
+    throw std::invalid_argument("dropout2d: expected input [N, C, H, W], got " + s.str());
+  if (!(p >= T(0) && p <= T(1)))
+    throw std::invalid_argument("dropout2d: probability " + std::to_string(p) + " not in [0, 1]");
+  if (!training || p == T(0)) return x;
+  Tape<T>& t = x.tape();
+  const Index NC = s[0] * s[1], S = s[2] * s[3];
+  T* mask = t.arena().template allocate<T>(static_cast<std::size_t>(NC > 0 ? NC : 1));
+  const T keep_scale = p < T(1) ? T(1) / (T(1) - p) : T(0);
+  const double pd = static_cast<double>(p);
+  for (Index k = 0; k < NC; ++k) mask[k] = gen.uniform() < pd ? T(0) : keep_scale;
+  const int out = make_output(t, s, x.requires_grad());
+  const T* X = t.value(x.id());
+  T* Y = t.value(out);
+  for (Index k = 0; k < NC; ++k) flat(Y + k * S, S) = cflat(X + k * S, S) * mask[k];
+  return emit(t, out, Dropout2dOp<T>{mask, NC, S}, {x.id()});
+}
+ONESTONE_EXTERN_CLASS(AUTOGRAD, Dropout2dOp)
 }  // namespace detail
 
 /// Inverted dropout with drop probability p in [0, 1], drawing the mask from `gen`.
@@ -54,6 +98,19 @@ inline Var<T> dropout(const Var<T>& x, detail::type_identity_t<T> p, bool traini
   return detail::DropoutOp<T>::apply(x, p, training, gen);
 }
 
+/// Channel dropout of x [N, C, H, W] with drop probability p in [0, 1], as PyTorch's
+/// `dropout2d`: each (sample, channel) plane is zeroed as a whole with probability p (one
+/// draw from `gen` per plane, in order) and the others are scaled by 1/(1−p). Returns x itself
+/// when `training` is false or p is 0.
+///
+/// Example: `auto h = dropout2d(features, 0.2f, model.is_training(), gen);`
+template <typename T>
+inline Var<T> dropout2d(const Var<T>& x, detail::type_identity_t<T> p, bool training,
+                        Generator& gen = default_generator()) {
+  return detail::Dropout2dOp<T>::apply(x, p, training, gen);
+}
+
 }  // namespace autograd
 using autograd::dropout;
+using autograd::dropout2d;
 }  // namespace onestone

@@ -1,8 +1,10 @@
 #pragma once
 /// @file pool.hpp
-/// 2-D max and average pooling on NCHW tensors (PyTorch's `max_pool2d`, `avg_pool2d`).
+/// 2-D max, average and adaptive average pooling on NCHW tensors (PyTorch's `max_pool2d`,
+/// `avg_pool2d`, `adaptive_avg_pool2d`).
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <limits>
 #include <stdexcept>
@@ -10,6 +12,7 @@
 
 #include "onestone/autograd/detail/op_common.hpp"
 #include "onestone/config.hpp"
+#include "onestone/tensor/threads.hpp"
 
 namespace onestone {
 namespace autograd {
@@ -106,7 +109,29 @@ struct MaxPool2dOp {
     std::int32_t* am = t.arena().template allocate<std::int32_t>(
         static_cast<std::size_t>(d.NC * per > 0 ? d.NC * per : 1));
     const T* X = x.data();
-    for (Index p = 0; p < d.NC; ++p) {
+    if (d.kh == 2 && d.kw == 2 && d.sh == 2 && d.sw == 2 && d.ph == 0 && d.pw == 0) {
+      // The common 2x2 window, stride 2: four candidates, first maximum wins, NaN propagates.
+      onestone::detail::parallel_for(d.NC, d.H * d.W, [&](std::int64_t p) {
+        const T* xp = X + p * d.H * d.W;
+        for (Index oy = 0; oy < d.HO; ++oy) {
+          const T* r0 = xp + 2 * oy * d.W;
+          const T* r1 = r0 + d.W;
+          T* yo = y + p * per + oy * d.WO;
+          std::int32_t* ao = am + p * per + oy * d.WO;
+          for (Index ox = 0; ox < d.WO; ++ox) {
+            const Index c = 2 * ox;
+            const T v[4] = {r0[c], r0[c + 1], r1[c], r1[c + 1]};
+            int k = 0;
+            for (int q = 1; q < 4; ++q)
+              if (v[q] > v[k] || (v[q] != v[q] && v[k] == v[k])) k = q;
+            yo[ox] = v[k];
+            ao[ox] = static_cast<std::int32_t>((2 * oy + (k >> 1)) * d.W + c + (k & 1));
+          }
+        }
+      });
+      return emit(t, out, MaxPool2dOp{d, am}, {x.id()});
+    }
+    onestone::detail::parallel_for(d.NC, d.H * d.W, [&](std::int64_t p) {
       const T* xp = X + p * d.H * d.W;
       for (Index oy = 0; oy < d.HO; ++oy)
         for (Index ox = 0; ox < d.WO; ++ox) {
@@ -127,7 +152,7 @@ struct MaxPool2dOp {
           y[o] = best;
           am[o] = static_cast<std::int32_t>(arg);
         }
-    }
+    });
     return emit(t, out, MaxPool2dOp{d, am}, {x.id()});
   }
   void backward(const BackwardContext<T>& c) const {
@@ -136,8 +161,9 @@ struct MaxPool2dOp {
     gx.zero_if_fresh(d.NC * d.H * d.W);
     const T* g = c.grad_output();
     const Index per = d.HO * d.WO;
-    for (Index p = 0; p < d.NC; ++p)
+    onestone::detail::parallel_for(d.NC, d.H * d.W, [&](std::int64_t p) {
       for (Index k = 0; k < per; ++k) gx.ptr[p * d.H * d.W + argmax[p * per + k]] += g[p * per + k];
+    });
   }
 };
 
@@ -160,7 +186,7 @@ struct AvgPool2dOp {
     const AvgPool2dOp op{d};
     T* y = t.value(out);
     const T* X = x.data();
-    for (Index p = 0; p < d.NC; ++p) {
+    onestone::detail::parallel_for(d.NC, d.H * d.W, [&](std::int64_t p) {
       const T* xp = X + p * d.H * d.W;
       for (Index oy = 0; oy < d.HO; ++oy)
         for (Index ox = 0; ox < d.WO; ++ox) {
@@ -170,8 +196,68 @@ struct AvgPool2dOp {
             for (Index j = win.j0; j < win.j1; ++j) sum += xp[i * d.W + j];
           y[(p * d.HO + oy) * d.WO + ox] = sum / op.divisor(oy, ox);
         }
-    }
+    });
     return emit(t, out, op, {x.id()});
+  }
+  void backward(const BackwardContext<T>& c) const {
+    GradSink<T> gx = c.input_grad(0);
+    if (!gx) return;
+    gx.zero_if_fresh(d.NC * d.H * d.W);
+    const T* g = c.grad_output();
+    onestone::detail::parallel_for(d.NC, d.H * d.W, [&](std::int64_t p) {
+      T* dx = gx.ptr + p * d.H * d.W;
+      for (Index oy = 0; oy < d.HO; ++oy)
+        for (Index ox = 0; ox < d.WO; ++ox) {
+          const PoolDims::Window win = d.window(oy, ox);
+          const T v = g[(p * d.HO + oy) * d.WO + ox] / divisor(oy, ox);
+          for (Index i = win.i0; i < win.i1; ++i)
+            for (Index j = win.j0; j < win.j1; ++j) dx[i * d.W + j] += v;
+        }
+    });
+  }
+};
+
+/// Sizes of an adaptive pooling: output (oy, ox) averages input rows
+/// [⌊oy·H/OH⌋, ⌈(oy + 1)·H/OH⌉) and columns alike, as PyTorch's `adaptive_avg_pool2d`.
+struct AdaptivePoolDims {
+  Index NC, H, W, HO, WO;
+  PoolDims::Window window(Index oy, Index ox) const {
+    return {oy * H / HO, ((oy + 1) * H + HO - 1) / HO, ox * W / WO, ((ox + 1) * W + WO - 1) / WO};
+  }
+};
+
+/// Saved state of adaptive_avg_pool2d: the sizes.
+template <typename T>
+struct AdaptiveAvgPool2dOp {
+  AdaptivePoolDims d;
+  const char* name() const { return "adaptive_avg_pool2d"; }
+  static Var<T> apply(const Var<T>& x, Index oh, Index ow) {
+    Tape<T>& t = x.tape();
+    const Shape& s = x.shape();
+    if (s.rank() != 4)
+      throw std::invalid_argument("adaptive_avg_pool2d: expected input [N, C, H, W], got " +
+                                  s.str());
+    if (oh < 1 || ow < 1 || s[2] < 1 || s[3] < 1)
+      throw std::invalid_argument(
+          "adaptive_avg_pool2d: output size " + std::to_string(oh) + "x" + std::to_string(ow) +
+          " and the input's spatial sizes must be >= 1 (input " + s.str() + ")");
+    const AdaptivePoolDims d{s[0] * s[1], s[2], s[3], oh, ow};
+    const int out = make_output(t, Shape{s[0], s[1], oh, ow}, x.requires_grad());
+    T* y = t.value(out);
+    const T* X = x.data();
+    for (Index p = 0; p < d.NC; ++p) {
+      const T* xp = X + p * d.H * d.W;
+      for (Index oy = 0; oy < d.HO; ++oy)
+        for (Index ox = 0; ox < d.WO; ++ox) {
+          const PoolDims::Window win = d.window(oy, ox);
+          T sum = 0;
+          for (Index i = win.i0; i < win.i1; ++i)
+            for (Index j = win.j0; j < win.j1; ++j) sum += xp[i * d.W + j];
+          y[(p * d.HO + oy) * d.WO + ox] =
+              sum / static_cast<T>((win.i1 - win.i0) * (win.j1 - win.j0));
+        }
+    }
+    return emit(t, out, AdaptiveAvgPool2dOp{d}, {x.id()});
   }
   void backward(const BackwardContext<T>& c) const {
     GradSink<T> gx = c.input_grad(0);
@@ -183,13 +269,15 @@ struct AvgPool2dOp {
       for (Index oy = 0; oy < d.HO; ++oy)
         for (Index ox = 0; ox < d.WO; ++ox) {
           const PoolDims::Window win = d.window(oy, ox);
-          const T v = g[(p * d.HO + oy) * d.WO + ox] / divisor(oy, ox);
+          const T v = g[(p * d.HO + oy) * d.WO + ox] /
+                      static_cast<T>((win.i1 - win.i0) * (win.j1 - win.j0));
           for (Index i = win.i0; i < win.i1; ++i)
             for (Index j = win.j0; j < win.j1; ++j) dx[i * d.W + j] += v;
         }
     }
   }
 };
+ONESTONE_EXTERN_CLASS(AUTOGRAD, AdaptiveAvgPool2dOp)
 
 }  // namespace detail
 
@@ -205,7 +293,7 @@ inline Var<T> max_pool2d(const Var<T>& x, const Pool2dGeometry& g) {
 
 /// Average pooling of x [N, C, H, W] over windows of `g`; the divisor is the window size
 /// (`count_include_pad`, default, as PyTorch) or the number of input elements it covers.
-/// Global average pooling is `mean` over axes 2 and 3.
+/// Global average pooling is `adaptive_avg_pool2d(x, {1, 1})` (or `mean` over axes 2 and 3).
 ///
 /// Example: `auto y = avg_pool2d(x, Pool2dGeometry(3).stride(1).padding(1));`
 template <typename T>
@@ -213,7 +301,19 @@ inline Var<T> avg_pool2d(const Var<T>& x, const Pool2dGeometry& g) {
   return detail::AvgPool2dOp<T>::apply(x, g);
 }
 
+/// Adaptive average pooling of x [N, C, H, W] to [N, C, OH, OW], as PyTorch's
+/// `adaptive_avg_pool2d`: output (i, j) averages input rows ⌊i·H/OH⌋ .. ⌈(i + 1)·H/OH⌉ − 1 and
+/// columns alike (windows may overlap when H is not a multiple of OH). `{1, 1}` is global
+/// average pooling.
+///
+/// Example: `auto y = adaptive_avg_pool2d(x, {1, 1});   // [N, C, 7, 7] -> [N, C, 1, 1]`
+template <typename T>
+inline Var<T> adaptive_avg_pool2d(const Var<T>& x, const std::array<Index, 2>& output_size) {
+  return detail::AdaptiveAvgPool2dOp<T>::apply(x, output_size[0], output_size[1]);
+}
+
 }  // namespace autograd
+using autograd::adaptive_avg_pool2d;
 using autograd::avg_pool2d;
 using autograd::max_pool2d;
 using autograd::Pool2dGeometry;
