@@ -9,6 +9,7 @@
 #include <benchmark/benchmark.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <memory>
 #include <new>
@@ -59,6 +60,36 @@ void report_allocs(benchmark::State& state, Step&& step, int n = 4) {
   for (int i = 0; i < n; ++i) step();
   g_counting = false;
   state.counters["allocs/step"] = static_cast<double>(g_allocs.load()) / n;
+}
+
+/// Paired runs: each iteration times one onestone step `ours()` and then one libtorch step
+/// `theirs()`, so that both see the same machine state; the ratio of the summed times is immune to
+/// the drift of this machine's speed over minutes (counters onestone_ms, libtorch_ms, ratio).
+/// Use with ->UseManualTime().
+template <typename A, typename B>
+void paired(benchmark::State& state, A&& ours, B&& theirs) {
+  using clock = std::chrono::steady_clock;
+  for (int i = 0; i < 3; ++i) {
+    ours();
+    theirs();
+  }
+  double ta = 0, tb = 0;
+  for (auto _ : state) {
+    const auto t0 = clock::now();
+    ours();
+    const auto t1 = clock::now();
+    theirs();
+    const auto t2 = clock::now();
+    const double a = std::chrono::duration<double>(t1 - t0).count();
+    const double b = std::chrono::duration<double>(t2 - t1).count();
+    ta += a;
+    tb += b;
+    state.SetIterationTime(a + b);
+  }
+  const double n = static_cast<double>(state.iterations());
+  state.counters["onestone_ms"] = 1e3 * ta / n;
+  state.counters["libtorch_ms"] = 1e3 * tb / n;
+  state.counters["ratio"] = ta / tb;
 }
 
 /// A regression MTL model (MMoE synthetic data, one batch kept) built by strategy name, with a

@@ -17,6 +17,7 @@
 #endif
 
 using namespace onestone;
+using bench::paired;
 
 namespace {
 
@@ -427,35 +428,8 @@ BENCHMARK(BM_Torch_Infer)
 void BM_Torch_Predict(benchmark::State& state) { BM_Torch_Infer(state); }
 BENCHMARK(BM_Torch_Predict)->Args({1, 1})->Args({1, 2})->Unit(benchmark::kMicrosecond);
 
-// Paired runs: each iteration times one onestone step and then one libtorch step, so that both
-// see the same machine state; the ratio of the summed times is immune to the drift of this
-// machine's speed over minutes (counters onestone_ms, libtorch_ms, ratio). Arguments:
-// {batch, threads}.
-template <typename A, typename B>
-void paired(benchmark::State& state, A&& ours, B&& theirs) {
-  using clock = std::chrono::steady_clock;
-  for (int i = 0; i < 3; ++i) {
-    ours();
-    theirs();
-  }
-  double ta = 0, tb = 0;
-  for (auto _ : state) {
-    const auto t0 = clock::now();
-    ours();
-    const auto t1 = clock::now();
-    theirs();
-    const auto t2 = clock::now();
-    const double a = std::chrono::duration<double>(t1 - t0).count();
-    const double b = std::chrono::duration<double>(t2 - t1).count();
-    ta += a;
-    tb += b;
-    state.SetIterationTime(a + b);
-  }
-  const double n = static_cast<double>(state.iterations());
-  state.counters["onestone_ms"] = 1e3 * ta / n;
-  state.counters["libtorch_ms"] = 1e3 * tb / n;
-  state.counters["ratio"] = ta / tb;
-}
+// Paired runs (bench::paired): one onestone step, then one libtorch step, every iteration.
+// Arguments: {batch, threads}.
 void paired_step(benchmark::State& state, Index width) {
   set_threads(static_cast<int>(state.range(1)));
   OnestoneStep a(state.range(0), width);

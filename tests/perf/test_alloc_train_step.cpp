@@ -10,6 +10,7 @@
 #include <new>
 #include <string>
 
+#include "../../examples/common/scene_model.hpp"
 #include "../../examples/common/strategies.hpp"
 #include "onestone/onestone.hpp"
 #include "onestone/weighting/registry.hpp"
@@ -123,6 +124,15 @@ void expect_no_allocations(Step&& step, int warmup, int measured) {
 #endif
   check_none(count_allocations(step, warmup, measured), "steady-state step");
 }
+// One training step on the loader's next batch (a new epoch when the last one is used up).
+void step_on_next_batch(data::DataLoader<float>& loader, data::Batch<float>& batch,
+                        train::TrainStep<float>& step) {
+  if (!loader.next(batch)) {
+    loader.start_epoch();
+    loader.next(batch);
+  }
+  step(batch);
+}
 }  // namespace
 
 TEST_CASE("a steady-state hard-sharing training step allocates nothing", "[perf][alloc]") {
@@ -148,14 +158,28 @@ TEST_CASE("a steady-state hard-sharing training step allocates nothing", "[perf]
   data::DataLoader<float> loader(ds, data::LoaderOptions().batch_size(128).seed(2));
   data::Batch<float> batch;
   train::TrainStep<float> train_step(model, opt);
-  auto step = [&] {
-    if (!loader.next(batch)) {
-      loader.start_epoch();
-      loader.next(batch);
-    }
-    train_step(batch);
-  };
-  expect_no_allocations(step, 6, 12);
+  expect_no_allocations([&] { step_on_next_batch(loader, batch, train_step); }, 6, 12);
+}
+
+TEST_CASE("a steady-state step of a convolutional multi-task model allocates nothing",
+          "[perf][alloc]") {
+  // scene_mtl's model: conv + BatchNorm backbone, pooled classifier, box head with the IoU loss,
+  // per-pixel segmentation through bilinear upsampling; equal weighting and a gradient method
+  // on the 4-D shared representation.
+  for (const char* method : {"", "pcgrad"}) {
+    INFO("method " << (*method ? method : "equal"));
+    manual_seed(3);
+    const auto ds = data::make_synthetic_scenes<float>(data::SceneOptions().samples(64).seed(1));
+    MultiTaskModel<float> model(
+        std::make_shared<sharing::HardSharing<float>>(examples::make_scene_backbone<float>(), 32));
+    for (const char* t : {"scene", "box", "mask"}) model.add_task(examples::scene_task<float>(t));
+    if (*method) model.set_balancer(weighting::make_balancer<float>(method));
+    optim::Adam<float> opt(model.parameters(), optim::AdamOptions(1e-3));
+    data::DataLoader<float> loader(ds, data::LoaderOptions().batch_size(16).seed(2));
+    data::Batch<float> batch;
+    train::TrainStep<float> train_step(model, opt);
+    expect_no_allocations([&] { step_on_next_batch(loader, batch, train_step); }, 6, 8);
+  }
 }
 
 TEST_CASE("a steady-state user-written loop allocates nothing", "[perf][alloc]") {
@@ -181,9 +205,9 @@ TEST_CASE("a steady-state step of N-d operations allocates nothing", "[perf][all
   const Index B = 4, Tn = 6, D = 8, H = 2;
   nn::Linear<float> qkv(nn::LinearOptions(D, 3 * D).seed(1));
   nn::Linear<float> out(nn::LinearOptions(D, 3).seed(2));
-  optim::Adam<float> opt({qkv.parameters()[0], qkv.parameters()[1], out.parameters()[0],
-                          out.parameters()[1]},
-                         optim::AdamOptions(1e-3));
+  optim::Adam<float> opt(
+      {qkv.parameters()[0], qkv.parameters()[1], out.parameters()[0], out.parameters()[1]},
+      optim::AdamOptions(1e-3));
   Tensor<float> x({B, Tn, D});
   Generator g(3);
   for (Index k = 0; k < x.numel(); ++k) x[k] = static_cast<float>(g.normal());
@@ -198,22 +222,23 @@ TEST_CASE("a steady-state step of N-d operations allocates nothing", "[perf][all
   Tensor<float> scale = Tensor<float>::full({1, 1, D}, 0.5f);
   auto step = [&] {
     opt.zero_grad();
-    Var<float> h = qkv.forward(Var<float>::from(x));          // [B, T, 3D]
-    auto parts = chunk(h, 3, -1);                              // q, k, v [B, T, D]
-    auto heads = [&](const Var<float>& v) {                    // [B, H, T, D/H]
+    Var<float> h = qkv.forward(Var<float>::from(x));  // [B, T, 3D]
+    auto parts = chunk(h, 3, -1);                     // q, k, v [B, T, D]
+    auto heads = [&](const Var<float>& v) {           // [B, H, T, D/H]
       return permute(reshape(v, {B, Tn, H, D / H}), {0, 2, 1, 3});
     };
     Var<float> q = heads(parts[0]), k = heads(parts[1]), v = heads(parts[2]);
     Var<float> s = masked_fill(matmul(q, k, Transpose::B) * 0.5f, pad, -1e9f);
-    Var<float> a = matmul(softmax(s, -1), v);                  // [B, H, T, D/H]
+    Var<float> a = matmul(softmax(s, -1), v);  // [B, H, T, D/H]
     Var<float> m = reshape(transpose(a, 1, 2), {B, Tn, D});
-    m = m * Var<float>::from(scale) + maximum(m, cat({narrow(m, 2, 0, D / 2), narrow(m, 2, D / 2, D / 2)}, 2));
+    m = m * Var<float>::from(scale) +
+        maximum(m, cat({narrow(m, 2, 0, D / 2), narrow(m, 2, D / 2, D / 2)}, 2));
     m = where(keep, m, expand(mean(m, 1, true), Shape{B, Tn, D}));
-    Var<float> logits = permute(out.forward(m), {0, 2, 1});   // [B, 3, T]
+    Var<float> logits = permute(out.forward(m), {0, 2, 1});  // [B, 3, T]
     Var<float> loss = losses::cross_entropy(logits, labels) +
                       mean(logsumexp(index_select(m, 1, pick), -1)) +
-                      0.1f * sum(max(stack({m, m * 2.0f}, 0), 0)) * 1e-3f +
-                      mean(gather(m, 1, gi)) + mean(clamp(sum(m, 2), -1.0f, 1.0f));
+                      0.1f * sum(max(stack({m, m * 2.0f}, 0), 0)) * 1e-3f + mean(gather(m, 1, gi)) +
+                      mean(clamp(sum(m, 2), -1.0f, 1.0f));
     loss.backward();
     opt.step();
   };

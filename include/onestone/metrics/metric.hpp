@@ -103,9 +103,9 @@ template <class T>
 void ClassificationMetrics<T>::update(const Tensor<T>& p, const data::Target<T>& t) {
   const Shape& s = p.shape();
   if (s.rank() < 2 || t.labels.numel() != s[0] * s.span(2, s.rank()))
-    throw std::invalid_argument("ClassificationMetrics: " +
-                                detail::shape_pair(s, t.labels.shape()) +
-                                " do not match ([N, C] with [N], or [N, C, d...] with [N, d...])");
+    throw std::invalid_argument(
+        "ClassificationMetrics: " + detail::shape_pair(s, t.labels.shape()) +
+        " do not match ([N, C] with [N], or [N, C, d...] with [N, d...])");
   const Index N = s[0], C = s[1], inner = s.span(2, s.rank());
   if (!cm_ || cm_->num_classes() != C) cm_ = std::make_shared<ConfusionMatrix>(C);
   for (Index n = 0; n < N; ++n) {
@@ -131,8 +131,8 @@ class BinaryMetrics : public Metric<T> {
   void reset() override { correct_ = total_ = 0; }
   void update(const Tensor<T>& p, const data::Target<T>& t) override {
     if (p.numel() != t.values.numel() || p.rank() < 1)
-      throw std::invalid_argument("BinaryMetrics: " + detail::shape_pair(p.shape(), t.values.shape()) +
-                                  " differ in size");
+      throw std::invalid_argument(
+          "BinaryMetrics: " + detail::shape_pair(p.shape(), t.values.shape()) + " differ in size");
     const Index N = p.size(0), per = N ? p.numel() / N : 0;
     for (Index n = 0; n < N; ++n) {
       if (!t.is_labelled(n)) continue;
@@ -161,15 +161,16 @@ class RegressionMetrics : public Metric<T> {
   void reset() override { se_ = ae_ = w_ = 0; }
   void update(const Tensor<T>& p, const data::Target<T>& t) override {
     if (p.numel() != t.values.numel() || p.rank() < 1)
-      throw std::invalid_argument("RegressionMetrics: " +
-                                  detail::shape_pair(p.shape(), t.values.shape()) +
-                                  " differ in size");
+      throw std::invalid_argument(
+          "RegressionMetrics: " + detail::shape_pair(p.shape(), t.values.shape()) +
+          " differ in size");
     const Index N = p.size(0), per = N ? p.numel() / N : 0;
     for (Index n = 0; n < N; ++n) {
       const double w = static_cast<double>(t.weight_of(n));
       if (w <= 0) continue;
       for (Index k = 0; k < per; ++k) {
-        const double d = static_cast<double>(p[n * per + k]) - static_cast<double>(t.values[n * per + k]);
+        const double d =
+            static_cast<double>(p[n * per + k]) - static_cast<double>(t.values[n * per + k]);
         se_ += w * d * d;
         ae_ += w * std::abs(d);
         w_ += w;

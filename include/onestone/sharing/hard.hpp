@@ -14,7 +14,8 @@ namespace sharing {
 /// their heads. The cheapest strategy and the usual baseline.
 ///
 /// @param trunk any unary module (an `MLP`, a `Sequential`, your own)
-/// @param output_features the trunk's output width
+/// @param output_features the trunk's output width: dimension 1 of its output (features of
+///        [N, F], channels of a convolutional feature map [N, C, H, W])
 ///
 /// Example:
 /// @code
@@ -31,9 +32,11 @@ class HardSharing : public SharingStrategy<T> {
   }
   void forward_tasks(const Var<T>& x, Var<T>* reps) override {
     Var<T> z = trunk_->forward(x);
-    if (z.cols() != features_)
+    if (z.shape().rank() < 2 || z.shape()[1] != features_)
       throw std::invalid_argument("HardSharing: trunk produced " + z.shape().str() +
-                                  " but output_features is " + std::to_string(features_));
+                                  " but output_features (its dimension 1: features, or "
+                                  "channels of a feature map) is " +
+                                  std::to_string(features_));
     if (autograd::is_grad_enabled()) z_ = z;  // for balancing; not while serving
     for (int t = 0; t < this->num_tasks_; ++t) reps[t] = z;
   }

@@ -1,0 +1,44 @@
+#pragma once
+// The multi-task LeNet of Sener & Koltun (NeurIPS 2018) for MultiMNIST / MultiFashion, shared by
+// the multi_fashion example and the vision benchmark: a shared convolutional trunk and one small
+// MLP head per task.
+#include <memory>
+#include <onestone/onestone.hpp>
+#include <string>
+
+namespace examples {
+
+/// The shared trunk: conv 5x5 (1→10), max-pool 2, ReLU, conv 5x5 (10→20), max-pool 2, ReLU,
+/// FC 320→50, ReLU. Input [N, 1, 28, 28], output [N, 50].
+template <typename T>
+class LeNetTrunk : public onestone::nn::Module<T> {
+ public:
+  LeNetTrunk() {
+    using namespace onestone;
+    conv1_ = this->register_module("conv1",
+                                   std::make_shared<nn::Conv2d<T>>(nn::Conv2dOptions(1, 10, 5)));
+    conv2_ = this->register_module("conv2",
+                                   std::make_shared<nn::Conv2d<T>>(nn::Conv2dOptions(10, 20, 5)));
+    fc_ = this->register_module("fc", std::make_shared<nn::Linear<T>>(nn::LinearOptions(320, 50)));
+  }
+  onestone::Var<T> forward(const onestone::Var<T>& x) override {
+    using namespace onestone;
+    Var<T> h = relu(max_pool2d(conv1_->forward(x), Pool2dGeometry(2)));
+    h = relu(max_pool2d(conv2_->forward(h), Pool2dGeometry(2)));
+    return relu(fc_->forward(flatten(h, 1)));
+  }
+  std::string name() const override { return "LeNetTrunk"; }
+
+ private:
+  std::shared_ptr<onestone::nn::Conv2d<T>> conv1_, conv2_;
+  std::shared_ptr<onestone::nn::Linear<T>> fc_;
+};
+
+/// A task head: FC 50→50, ReLU, FC 50→classes.
+template <typename T>
+std::shared_ptr<onestone::nn::Module<T>> make_lenet_head(onestone::Index classes = 10) {
+  using namespace onestone;
+  return std::make_shared<nn::MLP<T>>(nn::MLPOptions({50, 50, classes}).activate_last(false));
+}
+
+}  // namespace examples
