@@ -167,6 +167,38 @@ struct MaxPool2dOp {
   }
 };
 
+/// y[p, oy, ox] = Σ of x[p] over `dims.window(oy, ox)` / divisor(oy, ox), for every plane p of
+/// [NC, H, W] (planes split across threads). `Dims` has NC, H, W, HO, WO and window(oy, ox).
+template <typename T, typename Dims, typename Div>
+void average_windows(const Dims& d, const T* x, T* y, Div&& divisor) {
+  onestone::detail::parallel_for(d.NC, d.H * d.W, [&](std::int64_t p) {
+    const T* xp = x + p * d.H * d.W;
+    for (Index oy = 0; oy < d.HO; ++oy)
+      for (Index ox = 0; ox < d.WO; ++ox) {
+        const PoolDims::Window win = d.window(oy, ox);
+        T sum = 0;
+        for (Index i = win.i0; i < win.i1; ++i)
+          for (Index j = win.j0; j < win.j1; ++j) sum += xp[i * d.W + j];
+        y[(p * d.HO + oy) * d.WO + ox] = sum / divisor(oy, ox);
+      }
+  });
+}
+
+/// The adjoint of `average_windows`: dx[p] += g[p, oy, ox] / divisor(oy, ox) over each window.
+template <typename T, typename Dims, typename Div>
+void spread_windows(const Dims& d, const T* g, T* dx, Div&& divisor) {
+  onestone::detail::parallel_for(d.NC, d.H * d.W, [&](std::int64_t p) {
+    T* dp = dx + p * d.H * d.W;
+    for (Index oy = 0; oy < d.HO; ++oy)
+      for (Index ox = 0; ox < d.WO; ++ox) {
+        const PoolDims::Window win = d.window(oy, ox);
+        const T v = g[(p * d.HO + oy) * d.WO + ox] / divisor(oy, ox);
+        for (Index i = win.i0; i < win.i1; ++i)
+          for (Index j = win.j0; j < win.j1; ++j) dp[i * d.W + j] += v;
+      }
+  });
+}
+
 /// Saved state of avg_pool2d: the sizes.
 template <typename T>
 struct AvgPool2dOp {
@@ -185,35 +217,14 @@ struct AvgPool2dOp {
     const int out = make_output(t, Shape{s[0], s[1], d.HO, d.WO}, x.requires_grad());
     const AvgPool2dOp op{d};
     T* y = t.value(out);
-    const T* X = x.data();
-    onestone::detail::parallel_for(d.NC, d.H * d.W, [&](std::int64_t p) {
-      const T* xp = X + p * d.H * d.W;
-      for (Index oy = 0; oy < d.HO; ++oy)
-        for (Index ox = 0; ox < d.WO; ++ox) {
-          const PoolDims::Window win = d.window(oy, ox);
-          T sum = 0;
-          for (Index i = win.i0; i < win.i1; ++i)
-            for (Index j = win.j0; j < win.j1; ++j) sum += xp[i * d.W + j];
-          y[(p * d.HO + oy) * d.WO + ox] = sum / op.divisor(oy, ox);
-        }
-    });
+    average_windows(d, x.data(), y, [&](Index oy, Index ox) { return op.divisor(oy, ox); });
     return emit(t, out, op, {x.id()});
   }
   void backward(const BackwardContext<T>& c) const {
     GradSink<T> gx = c.input_grad(0);
     if (!gx) return;
     gx.zero_if_fresh(d.NC * d.H * d.W);
-    const T* g = c.grad_output();
-    onestone::detail::parallel_for(d.NC, d.H * d.W, [&](std::int64_t p) {
-      T* dx = gx.ptr + p * d.H * d.W;
-      for (Index oy = 0; oy < d.HO; ++oy)
-        for (Index ox = 0; ox < d.WO; ++ox) {
-          const PoolDims::Window win = d.window(oy, ox);
-          const T v = g[(p * d.HO + oy) * d.WO + ox] / divisor(oy, ox);
-          for (Index i = win.i0; i < win.i1; ++i)
-            for (Index j = win.j0; j < win.j1; ++j) dx[i * d.W + j] += v;
-        }
-    });
+    spread_windows(d, c.grad_output(), gx.ptr, [&](Index oy, Index ox) { return divisor(oy, ox); });
   }
 };
 
@@ -223,6 +234,11 @@ struct AdaptivePoolDims {
   Index NC, H, W, HO, WO;
   PoolDims::Window window(Index oy, Index ox) const {
     return {oy * H / HO, ((oy + 1) * H + HO - 1) / HO, ox * W / WO, ((ox + 1) * W + WO - 1) / WO};
+  }
+  /// The number of inputs output (oy, ox) averages.
+  double count(Index oy, Index ox) const {
+    const PoolDims::Window w = window(oy, ox);
+    return static_cast<double>((w.i1 - w.i0) * (w.j1 - w.j0));
   }
 };
 
@@ -244,37 +260,16 @@ struct AdaptiveAvgPool2dOp {
     const AdaptivePoolDims d{s[0] * s[1], s[2], s[3], oh, ow};
     const int out = make_output(t, Shape{s[0], s[1], oh, ow}, x.requires_grad());
     T* y = t.value(out);
-    const T* X = x.data();
-    for (Index p = 0; p < d.NC; ++p) {
-      const T* xp = X + p * d.H * d.W;
-      for (Index oy = 0; oy < d.HO; ++oy)
-        for (Index ox = 0; ox < d.WO; ++ox) {
-          const PoolDims::Window win = d.window(oy, ox);
-          T sum = 0;
-          for (Index i = win.i0; i < win.i1; ++i)
-            for (Index j = win.j0; j < win.j1; ++j) sum += xp[i * d.W + j];
-          y[(p * d.HO + oy) * d.WO + ox] =
-              sum / static_cast<T>((win.i1 - win.i0) * (win.j1 - win.j0));
-        }
-    }
+    average_windows(d, x.data(), y,
+                    [&](Index oy, Index ox) { return static_cast<T>(d.count(oy, ox)); });
     return emit(t, out, AdaptiveAvgPool2dOp{d}, {x.id()});
   }
   void backward(const BackwardContext<T>& c) const {
     GradSink<T> gx = c.input_grad(0);
     if (!gx) return;
     gx.zero_if_fresh(d.NC * d.H * d.W);
-    const T* g = c.grad_output();
-    for (Index p = 0; p < d.NC; ++p) {
-      T* dx = gx.ptr + p * d.H * d.W;
-      for (Index oy = 0; oy < d.HO; ++oy)
-        for (Index ox = 0; ox < d.WO; ++ox) {
-          const PoolDims::Window win = d.window(oy, ox);
-          const T v = g[(p * d.HO + oy) * d.WO + ox] /
-                      static_cast<T>((win.i1 - win.i0) * (win.j1 - win.j0));
-          for (Index i = win.i0; i < win.i1; ++i)
-            for (Index j = win.j0; j < win.j1; ++j) dx[i * d.W + j] += v;
-        }
-    }
+    spread_windows(d, c.grad_output(), gx.ptr,
+                   [&](Index oy, Index ox) { return static_cast<T>(d.count(oy, ox)); });
   }
 };
 ONESTONE_EXTERN_CLASS(AUTOGRAD, AdaptiveAvgPool2dOp)
