@@ -3,12 +3,14 @@
 // "left" is the class of the first, task "right" the class of the second.
 //
 // It trains single-task baselines (one network per task, same code) and one multi-task network
-// per balancing method (hard sharing of the convolutional trunk), then prints — and with
+// per sharing strategy (hard sharing of the convolutional trunk, MTAN's per-task attention on
+// it) and balancing method, then prints — and with
 // --csv FILE writes — test accuracy per task, Δm against the baselines and wall time.
 //
 // Data: Debian's dataset-fashion-mnist (/usr/share/datasets/fashion-mnist) by default.
 //   ./multi_fashion [--data DIR] [--epochs 10] [--limit N] [--batch 256] [--lr 0.001]
-//                   [--methods equal,mgda,pcgrad,uncertainty] [--threads N] [--seed 1]
+//                   [--strategies hard,mtan] [--methods equal,mgda,pcgrad,uncertainty]
+//                   [--threads N] [--seed 1]
 //                   [--csv FILE]
 #include <cstdio>
 #include <exception>
@@ -40,19 +42,31 @@ struct Setup {
   examples::FitOptions fit;
 };
 
-// Trains a hard-sharing LeNet on `tasks` with balancing `method` ("" = static weights 1) and
-// returns its test report.
+// Trains the LeNet on `tasks` with hard sharing or MTAN and balancing `method` ("" = static
+// weights 1), and returns its test report. MTAN has no representation shared by every task, so
+// gradient methods combine the trunk's parameter gradients there.
 model::EvalReport train_model(const Setup& s, const std::vector<std::string>& tasks,
-                              const std::string& method, double& seconds) {
+                              const std::string& strategy, const std::string& method,
+                              double& seconds) {
   manual_seed(s.fit.seed);
-  MultiTaskModel<float> model(std::make_shared<sharing::HardSharing<float>>(
-      std::make_shared<examples::LeNetTrunk<float>>(), 50));
+  const bool mtan = strategy == "mtan";
+  std::shared_ptr<sharing::SharingStrategy<float>> shared;
+  if (mtan)
+    shared = examples::make_lenet_mtan<float>(static_cast<int>(tasks.size()));
+  else
+    shared = std::make_shared<sharing::HardSharing<float>>(
+        std::make_shared<examples::LeNetTrunk<float>>(), 50);
+  MultiTaskModel<float> model(shared);
   for (const auto& t : tasks)
     model.add_task(TaskOptions<float>(t)
-                       .head(examples::make_lenet_head<float>())
+                       .head(mtan ? examples::make_lenet_mtan_head<float>()
+                                  : examples::make_lenet_head<float>())
                        .loss(LossKind::CrossEntropy));
-  if (!method.empty() && method != "equal")
-    model.set_balancer(weighting::make_balancer<float>(method));
+  if (!method.empty() && method != "equal") {
+    auto b = weighting::make_balancer<float>(method);
+    model.set_balancer(b, mtan && b->needs_gradients() ? weighting::GradientSource::Parameters
+                                                       : weighting::GradientSource::Representation);
+  }
   return examples::fit_and_evaluate(model, *s.train, *s.test, s.fit, seconds);
 }
 
@@ -61,12 +75,13 @@ model::EvalReport train_model(const Setup& s, const std::vector<std::string>& ta
 int main(int argc, char** argv) {
   examples::Args args(argc, argv);
   if (args.has("--help")) {
-    std::cout << "usage: multi_fashion [--data DIR] [--epochs N] [--limit N] [--batch N] "
-                 "[--lr X]\n"
-                 "                     [--methods m1,m2,...] [--threads N] [--seed S] "
-                 "[--csv FILE]\n"
-                 "methods: any balancing method name (equal, mgda, pcgrad, cagrad, nash_mtl, "
-                 "uncertainty, dwa, ...)\n";
+    std::cout
+        << "usage: multi_fashion [--data DIR] [--epochs N] [--limit N] [--batch N] "
+           "[--lr X]\n"
+           "                     [--strategies hard,mtan] [--methods m1,m2,...] [--threads N]\n"
+           "                     [--seed S] [--csv FILE]\n"
+           "methods: any balancing method name (equal, mgda, pcgrad, cagrad, nash_mtl, "
+           "uncertainty, dwa, ...)\n";
     return 0;
   }
   const std::string dir = args.get("--data", data::default_fashion_mnist_dir());
@@ -79,6 +94,12 @@ int main(int argc, char** argv) {
   const long threads = args.get_int("--threads", 0);
   const std::string csv = args.get("--csv", "");
   const auto methods = examples::split_list(args.get("--methods", "equal,mgda,pcgrad,uncertainty"));
+  const auto strategies = examples::split_list(args.get("--strategies", "hard,mtan"));
+  for (const auto& st : strategies)
+    if (st != "hard" && st != "mtan") {
+      std::cerr << "multi_fashion: unknown strategy '" << st << "' (known: hard, mtan)\n";
+      return 2;
+    }
   if (threads > 0) set_num_threads(static_cast<int>(threads));
   for (const auto& m : methods) {
     try {
@@ -116,24 +137,25 @@ int main(int argc, char** argv) {
   Result single{"single-task", {}, 0.0, 0.0};
   for (const auto& t : tasks) {
     double sec = 0;
-    singles.push_back(train_model(s, {t}, "", sec));
+    singles.push_back(train_model(s, {t}, "hard", "", sec));
     single.accuracy.push_back(singles.back().get(t, "accuracy"));
     single.seconds += sec;
   }
   const model::EvalReport baseline = model::merge_reports(singles);
   results.push_back(single);
-  for (const auto& m : methods) {
-    Result r{m, {}, 0.0, 0.0};
-    const model::EvalReport rep = train_model(s, tasks, m, r.seconds);
-    for (const auto& t : tasks) r.accuracy.push_back(rep.get(t, "accuracy"));
-    r.delta_m = model::delta_m(rep, baseline);
-    results.push_back(r);
-  }
+  for (const auto& st : strategies)
+    for (const auto& m : methods) {
+      Result r{st + " " + m, {}, 0.0, 0.0};
+      const model::EvalReport rep = train_model(s, tasks, st, m, r.seconds);
+      for (const auto& t : tasks) r.accuracy.push_back(rep.get(t, "accuracy"));
+      r.delta_m = model::delta_m(rep, baseline);
+      results.push_back(r);
+    }
 
-  std::printf("\n%-14s %10s %10s %9s %9s\n", "model", "left acc", "right acc", "dm (%)",
+  std::printf("\n%-20s %10s %10s %9s %9s\n", "model", "left acc", "right acc", "dm (%)",
               "time (s)");
   for (const auto& r : results)
-    std::printf("%-14s %10.4f %10.4f %+9.2f %9.1f\n", r.method.c_str(), r.accuracy[0],
+    std::printf("%-20s %10.4f %10.4f %+9.2f %9.1f\n", r.method.c_str(), r.accuracy[0],
                 r.accuracy[1], r.delta_m, r.seconds);
   std::printf(
       "(single-task: two networks, time is their sum; dm = mean relative accuracy gain "

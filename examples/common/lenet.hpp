@@ -34,6 +34,32 @@ class LeNetTrunk : public onestone::nn::Module<T> {
   std::shared_ptr<onestone::nn::Linear<T>> fc_;
 };
 
+/// The same trunk as MTAN (Liu et al. 2019) stages: stage 1 = conv 5x5 (1→10), max-pool 2, ReLU
+/// ([N, 10, 12, 12]); stage 2 = conv 5x5 (10→20), max-pool 2, ReLU ([N, 20, 4, 4], a factor 3
+/// below stage 1). Each task attends to both stages; its representation is [N, 20, 4, 4], so
+/// the FC 320→50 layer moves into the heads (`make_lenet_mtan_head`).
+template <typename T>
+std::shared_ptr<onestone::sharing::ConvMTAN<T>> make_lenet_mtan(int tasks) {
+  using namespace onestone;
+  using L = std::initializer_list<std::shared_ptr<nn::Module<T>>>;
+  auto stage = [](Index in, Index out) {
+    return std::make_shared<nn::Sequential<T>>(
+        L{std::make_shared<nn::Conv2d<T>>(nn::Conv2dOptions(in, out, 5)),
+          std::make_shared<nn::MaxPool2d<T>>(Pool2dGeometry(2)), std::make_shared<nn::ReLU<T>>()});
+  };
+  return std::make_shared<sharing::ConvMTAN<T>>(
+      sharing::ConvMTANOptions<T>(tasks, 1).stage(stage(1, 10), 10).stage(stage(10, 20), 20, 3));
+}
+
+/// The head of a task on the MTAN trunk: flatten, FC 320→50, ReLU, FC 50→50, ReLU, FC 50→classes.
+template <typename T>
+std::shared_ptr<onestone::nn::Module<T>> make_lenet_mtan_head(onestone::Index classes = 10) {
+  using namespace onestone;
+  return std::make_shared<nn::Sequential<T>>(std::initializer_list<std::shared_ptr<nn::Module<T>>>{
+      std::make_shared<nn::Flatten<T>>(),
+      std::make_shared<nn::MLP<T>>(nn::MLPOptions({320, 50, 50, classes}).activate_last(false))});
+}
+
 /// A task head: FC 50→50, ReLU, FC 50→classes.
 template <typename T>
 std::shared_ptr<onestone::nn::Module<T>> make_lenet_head(onestone::Index classes = 10) {

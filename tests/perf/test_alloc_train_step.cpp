@@ -10,6 +10,7 @@
 #include <new>
 #include <string>
 
+#include "../../examples/common/lenet.hpp"
 #include "../../examples/common/scene_model.hpp"
 #include "../../examples/common/strategies.hpp"
 #include "onestone/onestone.hpp"
@@ -174,6 +175,36 @@ TEST_CASE("a steady-state step of a convolutional multi-task model allocates not
         std::make_shared<sharing::HardSharing<float>>(examples::make_scene_backbone<float>(), 32));
     for (const char* t : {"scene", "box", "mask"}) model.add_task(examples::scene_task<float>(t));
     if (*method) model.set_balancer(weighting::make_balancer<float>(method));
+    optim::Adam<float> opt(model.parameters(), optim::AdamOptions(1e-3));
+    data::DataLoader<float> loader(ds, data::LoaderOptions().batch_size(16).seed(2));
+    data::Batch<float> batch;
+    train::TrainStep<float> train_step(model, opt);
+    expect_no_allocations([&] { step_on_next_batch(loader, batch, train_step); }, 6, 8);
+  }
+}
+
+TEST_CASE("a steady-state step of MTAN on a conv encoder allocates nothing", "[perf][alloc]") {
+  // multi_fashion's MTAN model (two conv stages, per-task attention, BatchNorm in the attention
+  // modules), with equal weighting and with PCGrad on the trunk's parameter gradients.
+  Generator g(4);
+  Tensor<float> x({64, 1, 28, 28});
+  for (Index i = 0; i < x.numel(); ++i) x[i] = static_cast<float>(g.uniform());
+  Tensor<std::int64_t> y1({64}), y2({64});
+  for (Index i = 0; i < 64; ++i) {
+    y1[i] = static_cast<std::int64_t>(g.below(10));
+    y2[i] = static_cast<std::int64_t>(g.below(10));
+  }
+  data::Dataset<float> ds(std::move(x));
+  ds.add_classification("left", std::move(y1), 10).add_classification("right", std::move(y2), 10);
+  for (const char* method : {"", "pcgrad"}) {
+    INFO("method " << (*method ? method : "equal"));
+    manual_seed(3);
+    MultiTaskModel<float> model(examples::make_lenet_mtan<float>(2));
+    for (const char* t : {"left", "right"})
+      model.add_task(TaskOptions<float>(t).head(examples::make_lenet_mtan_head<float>()));
+    if (*method)
+      model.set_balancer(weighting::make_balancer<float>(method),
+                         weighting::GradientSource::Parameters);
     optim::Adam<float> opt(model.parameters(), optim::AdamOptions(1e-3));
     data::DataLoader<float> loader(ds, data::LoaderOptions().batch_size(16).seed(2));
     data::Batch<float> batch;

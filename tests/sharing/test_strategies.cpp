@@ -228,3 +228,58 @@ TEST_CASE("DSelect-k: smooth step, binary selectors and the gate's known values"
   CHECK_THROWS_WITH(sharing::DSelectK<float>(sharing::DSelectKOptions(2, 3, {2}, 4, 5)),
                     Catch::Contains("k = 5"));
 }
+
+namespace {
+// A conv stage for ConvMTAN's tests: conv 3x3 (padding 1, optional stride) → ReLU.
+std::shared_ptr<nn::Module<double>> conv_stage(Index in, Index out, Index stride) {
+  return std::make_shared<nn::Sequential<double>>(
+      std::initializer_list<std::shared_ptr<nn::Module<double>>>{
+          std::make_shared<nn::Conv2d<double>>(
+              nn::Conv2dOptions(in, out, 3).stride(stride).padding(1)),
+          std::make_shared<nn::ReLU<double>>()});
+}
+}  // namespace
+
+TEST_CASE("ConvMTAN: per-task attention on a conv encoder, gradients and shapes",
+          "[sharing][gradcheck][mtan]") {
+  manual_seed(9);
+  sharing::ConvMTAN<double> s(sharing::ConvMTANOptions<double>(2, 2)
+                                  .stage(conv_stage(2, 3, 1), 3)
+                                  .stage(conv_stage(3, 4, 2), 4, 2));
+  s.set_num_tasks(2);
+  s.train();
+  Tensor<double> x({3, 2, 4, 4});
+  for (Index i = 0; i < x.numel(); ++i) x[i] = std::sin(0.7 * i + 0.3);
+  {
+    std::vector<Var<double>> reps(2);
+    s.forward_tasks(Var<double>::from(x), reps.data());
+    CHECK(reps[0].shape() == (Shape{3, 4, 2, 2}));
+    CHECK(reps[1].shape() == (Shape{3, 4, 2, 2}));
+    autograd::Tape<double>::current().reset();
+  }
+  CHECK(s.output_features() == 4);
+  // Shared with the balancers: the trunk only (the extractor fₗ, keyed by the stage it feeds, is
+  // shared by the tasks but belongs to the attention path).
+  Index shared = 0;
+  for (auto* p : s.shared_parameters()) shared += p->numel();
+  CHECK(shared == (3 * 2 * 9 + 3) + (4 * 3 * 9 + 4));
+  bool has_attention = false, has_extractor = false;
+  for (auto& np : s.named_parameters()) {
+    has_attention = has_attention || np.first.rfind("attention.1.1.", 0) == 0;
+    has_extractor = has_extractor || np.first.rfind("extractor.1.", 0) == 0;
+  }
+  CHECK(has_attention);
+  CHECK(has_extractor);
+  Generator g(17);
+  for (auto* p : s.parameters())
+    for (Index k = 0; k < p->numel(); ++k) p->value()[k] += 0.1 * g.normal();
+  testing::check_parameter_gradients(s.named_parameters(), [&] { return probe(s, x, 2); });
+  // A stage whose resolution the extractor cannot reach is named.
+  sharing::ConvMTAN<double> bad(sharing::ConvMTANOptions<double>(1, 2)
+                                    .stage(conv_stage(2, 3, 1), 3)
+                                    .stage(conv_stage(3, 4, 2), 4, 1));
+  bad.set_num_tasks(1);
+  std::vector<Var<double>> reps(1);
+  CHECK_THROWS_WITH(bad.forward_tasks(Var<double>::from(x), reps.data()),
+                    Catch::Contains("ConvMTAN") && Catch::Contains("stage 1"));
+}
