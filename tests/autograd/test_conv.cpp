@@ -4,17 +4,14 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 
+#include "../common/filled.hpp"
 #include "onestone/onestone.hpp"
 
 using namespace onestone;
 using autograd::Conv2dGeometry;
 
 namespace {
-Tensor<double> filled(const Shape& s, double a, double b) {
-  Tensor<double> t(s);
-  for (Index k = 0; k < t.numel(); ++k) t[k] = std::sin(a * static_cast<double>(k) + b);
-  return t;
-}
+using testing::filled;
 // The definition, by a direct loop.
 Tensor<double> direct(const Tensor<double>& x, const Tensor<double>& w, const Tensor<double>* b,
                       const Conv2dGeometry& g) {

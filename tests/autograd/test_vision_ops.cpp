@@ -6,16 +6,13 @@
 #include <cmath>
 #include <vector>
 
+#include "../common/filled.hpp"
 #include "onestone/onestone.hpp"
 
 using namespace onestone;
 
 namespace {
-Tensor<double> filled(const Shape& s, double a, double b) {
-  Tensor<double> t(s);
-  for (Index k = 0; k < t.numel(); ++k) t[k] = std::sin(a * static_cast<double>(k) + b);
-  return t;
-}
+using testing::filled;
 void check_close(const Var<double>& y, const Tensor<double>& want, double tol = 1e-12) {
   REQUIRE(y.shape() == want.shape());
   for (Index k = 0; k < want.numel(); ++k) {

@@ -11,16 +11,13 @@
 #include <vector>
 
 #include "../common/module_gradcheck.hpp"
+#include "../common/filled.hpp"
 #include "onestone/onestone.hpp"
 
 using namespace onestone;
 
 namespace {
-Tensor<double> filled(const Shape& s, double a, double b) {
-  Tensor<double> t(s);
-  for (Index k = 0; k < t.numel(); ++k) t[k] = std::sin(a * static_cast<double>(k) + b);
-  return t;
-}
+using testing::filled;
 Var<double> weighted(const Var<double>& y) {
   Tensor<double> c(y.shape());
   for (Index k = 0; k < c.numel(); ++k) c[k] = std::cos(0.61 * static_cast<double>(k) + 0.2);
