@@ -3,16 +3,21 @@
 /// Inverted dropout: in training, zero each element (`dropout`) or each whole channel
 /// (`dropout2d`) with probability p and scale the rest by 1/(1−p); identity otherwise.
 
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 
 #include "onestone/autograd/detail/op_common.hpp"
 #include "onestone/config.hpp"
 #include "onestone/tensor/generator.hpp"
+#include "onestone/tensor/threads.hpp"
 
 namespace onestone {
 namespace autograd {
 namespace detail {
+
+__extension__ typedef unsigned __int128 dropout_u128;  // GCC and Clang
+
 /// Saved state of dropout: the mask (0 or 1/(1−p) per element, in the arena).
 template <typename T>
 struct DropoutOp {
@@ -38,8 +43,25 @@ Var<T> DropoutOp<T>::apply(const Var<T>& x, T p, bool training, Generator& gen) 
   const Index N = x.numel();
   T* mask = t.arena().template allocate<T>(static_cast<std::size_t>(N));
   const T keep_scale = p < T(1) ? T(1) / (T(1) - p) : T(0);
+  // One generator draw per call seeds a counter-based stream: element pair j gets the 64 bits
+  // of wyrand's mix of base + (j+1)·c and each element one 32-bit half; the element is dropped when its
+  // half is below p·2³² (the drop probability is p to within 2⁻³²). Independent per element,
+  // so the loop pipelines and splits across threads with the same bits on any thread count.
   const double pd = static_cast<double>(p);
-  for (Index k = 0; k < N; ++k) mask[k] = gen.uniform() < pd ? T(0) : keep_scale;
+  const std::uint64_t thr =
+      pd >= 1.0 ? (std::uint64_t(1) << 32) : static_cast<std::uint64_t>(pd * 4294967296.0);
+  const std::uint64_t base = gen.next_u64();
+  const Index pairs = (N + 1) / 2;
+  onestone::detail::parallel_ranges(pairs, onestone::detail::kParallelElements / 2, [&](Index lo, Index hi) {
+    for (Index j = lo; j < hi; ++j) {
+      // wyrand's output function on the counter: one 64×64→128-bit product, folded.
+      const std::uint64_t a = base + static_cast<std::uint64_t>(j + 1) * 0xa0761d6478bd642fULL;
+      const dropout_u128 prod = static_cast<dropout_u128>(a) * (a ^ 0xe7037ed1a0b428dbULL);
+      const std::uint64_t z = static_cast<std::uint64_t>(prod >> 64) ^ static_cast<std::uint64_t>(prod);
+      mask[2 * j] = (z >> 32) < thr ? T(0) : keep_scale;
+      if (2 * j + 1 < N) mask[2 * j + 1] = (z & 0xffffffffu) < thr ? T(0) : keep_scale;
+    }
+  });
   const int out = make_output(t, x.shape(), x.requires_grad());
   flat(t.value(out), N) = cflat(t.value(x.id()), N) * cflat<T>(mask, N);
   return emit(t, out, DropoutOp<T>{mask}, {x.id()});

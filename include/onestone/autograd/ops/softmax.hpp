@@ -4,10 +4,12 @@
 /// log_softmax(x) = (x − m) − log Σ exp(x − m) with m the maximum, so small losses keep their
 /// digits.
 
+#include <algorithm>
 #include <cmath>
 
 #include "onestone/autograd/detail/op_common.hpp"
 #include "onestone/config.hpp"
+#include "onestone/tensor/threads.hpp"
 
 namespace onestone {
 namespace autograd {
@@ -73,6 +75,22 @@ Var<T> SoftmaxOp<T>::apply(const Var<T>& x, int axis, bool log_form) {
   axis_split(s, ax, outer, len, inner);
   const int out = make_output(t, s, x.requires_grad());
   T* Y = t.value(out);
+  if (inner == 1 && !log_form) {
+    // softmax over contiguous rows: exp(x − max) / Σ, vectorized, rows split across threads.
+    const T* X = x.data();
+    onestone::detail::parallel_ranges(
+        outer, std::max<Index>(1, onestone::detail::kParallelElements / std::max<Index>(1, len)),
+        [&](Index lo, Index hi) {
+          for (Index r = lo; r < hi; ++r) {
+            Eigen::Map<const Eigen::Array<T, 1, Eigen::Dynamic>> xr(X + r * len, len);
+            Eigen::Map<Eigen::Array<T, 1, Eigen::Dynamic>> yr(Y + r * len, len);
+            const T m = len > 0 ? xr.maxCoeff() : T(0);
+            yr = (xr - m).exp();
+            yr *= T(1) / yr.sum();
+          }
+        });
+    return emit(t, out, SoftmaxOp{outer, len, inner, log_form}, {x.id()});
+  }
   if (inner == 1) {
     MatrixMap<T> Ym(Y, outer, len);
     log_softmax_rows<T>(ConstMatrixMap<T>(x.data(), outer, len), Ym);
@@ -93,15 +111,19 @@ void SoftmaxOp<T>::backward(const BackwardContext<T>& c) const {
   if (inner == 1) {
     ConstMatrixMap<T> Y(Yp, outer, len), G(Gp, outer, len);
     MatrixMap<T> D(gs.ptr, outer, len);
-    for (Index r = 0; r < outer; ++r) {
-      if (log_form) {
-        const T gsum = G.row(r).sum();
-        accumulate(gs, D.row(r).array(), G.row(r).array() - Y.row(r).array().exp() * gsum);
-      } else {
-        const T dot = G.row(r).dot(Y.row(r));
-        accumulate(gs, D.row(r).array(), Y.row(r).array() * (G.row(r).array() - dot));
-      }
-    }
+    onestone::detail::parallel_ranges(
+        outer, std::max<Index>(1, onestone::detail::kParallelElements / std::max<Index>(1, len)),
+        [&](Index lo, Index hi) {
+          for (Index r = lo; r < hi; ++r) {
+            if (log_form) {
+              const T gsum = G.row(r).sum();
+              accumulate(gs, D.row(r).array(), G.row(r).array() - Y.row(r).array().exp() * gsum);
+            } else {
+              const T dot = G.row(r).dot(Y.row(r));
+              accumulate(gs, D.row(r).array(), Y.row(r).array() * (G.row(r).array() - dot));
+            }
+          }
+        });
     return;
   }
   using Arr = Eigen::Array<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;

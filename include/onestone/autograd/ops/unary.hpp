@@ -5,6 +5,7 @@
 /// operation template, split across threads for large tensors.
 
 #include <cmath>
+#include <type_traits>
 
 #include "onestone/autograd/detail/op_common.hpp"
 #include "onestone/config.hpp"
@@ -13,6 +14,27 @@
 namespace onestone {
 namespace autograd {
 namespace detail {
+
+struct ReluFn;
+
+/// d = g where x > 0, else 0 (assigned or added): with Eigen's packet primitives (compare, and),
+/// since Eigen 3.4 does not vectorize `select` and compilers keep the comparison as a branch.
+template <typename T>
+inline void relu_backward(T* d, const T* g, const T* x, Index n, bool assign) {
+  using P = typename Eigen::internal::packet_traits<T>::type;
+  constexpr Index W = Eigen::internal::unpacket_traits<P>::size;
+  Index i = 0;
+  const P zero = Eigen::internal::pset1<P>(T(0));
+  for (; i + W <= n; i += W) {
+    const P m = Eigen::internal::pcmp_lt(zero, Eigen::internal::ploadu<P>(x + i));
+    const P r = Eigen::internal::pand(m, Eigen::internal::ploadu<P>(g + i));
+    Eigen::internal::pstoreu(d + i, assign ? r : Eigen::internal::padd(Eigen::internal::ploadu<P>(d + i), r));
+  }
+  for (; i < n; ++i) {
+    const T r = x[i] > T(0) ? g[i] : T(0);
+    d[i] = assign ? r : d[i] + r;
+  }
+}
 
 /// An element-wise function Fn as an operation: forward (`apply`), saved state (the function's
 /// parameters) and backward. Fn gives the value f(x) and the gradient term g·f'(x) (y = f(x)
@@ -49,8 +71,12 @@ void UnaryOp<T, Fn>::backward(const BackwardContext<T>& c) const {
   onestone::detail::parallel_ranges(
       c.output_shape().numel(), onestone::detail::kParallelElements, [&](Index lo, Index hi) {
         const Index n = hi - lo;
-        accumulate(gs, flat(gs.ptr + lo, n),
-                   Fn::df(cflat(g + lo, n), cflat(x + lo, n), cflat(y + lo, n), pp, qq));
+        if constexpr (std::is_same<Fn, ReluFn>::value) {
+          relu_backward(gs.ptr + lo, g + lo, x + lo, n, gs.fresh);
+        } else {
+          accumulate(gs, flat(gs.ptr + lo, n),
+                     Fn::df(cflat(g + lo, n), cflat(x + lo, n), cflat(y + lo, n), pp, qq));
+        }
       });
 }
 
