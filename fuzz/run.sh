@@ -18,7 +18,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 seconds="${FUZZ_SECONDS:-60}"
 build="${FUZZ_BUILD_DIR:-${TMPDIR:-/tmp}/onestone-fuzz-build}"
 targets=("$@")
-if [ ${#targets[@]} -eq 0 ]; then targets=(safetensors json idx); fi
+if [ ${#targets[@]} -eq 0 ]; then targets=(safetensors json idx csv text); fi
 
 if ! command -v clang++ >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
@@ -41,6 +41,7 @@ for t in "${targets[@]}"; do
   mkdir -p "$work"
   dict=()
   if [ "$t" != idx ]; then dict=(-dict="$here/safetensors.dict"); fi
+  if [ "$t" = text ]; then dict=(-dict="$here/text.dict"); fi
   echo "=== fuzz_$t for ${seconds}s ==="
   # shellcheck disable=SC2086
   if ! "$build/fuzz_$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
