@@ -13,6 +13,7 @@
 #include "../../examples/common/lenet.hpp"
 #include "../../examples/common/scene_model.hpp"
 #include "../../examples/common/strategies.hpp"
+#include "../../examples/common/text_model.hpp"
 #include "onestone/onestone.hpp"
 #include "onestone/weighting/registry.hpp"
 
@@ -207,6 +208,27 @@ TEST_CASE("a steady-state step of MTAN on a conv encoder allocates nothing", "[p
                          weighting::GradientSource::Parameters);
     optim::Adam<float> opt(model.parameters(), optim::AdamOptions(1e-3));
     data::DataLoader<float> loader(ds, data::LoaderOptions().batch_size(16).seed(2));
+    data::Batch<float> batch;
+    train::TrainStep<float> train_step(model, opt);
+    expect_no_allocations([&] { step_on_next_batch(loader, batch, train_step); }, 6, 8);
+  }
+}
+
+TEST_CASE("a steady-state step of a Transformer text model allocates nothing", "[perf][alloc]") {
+  // text_mtl's model on a fixed batch shape: embedding with padding, learned positions, two
+  // pre-norm layers with padding masks and dropout, a pooled sentence head and a token (NER)
+  // head; equal weighting and PCGrad on the token representation.
+  const auto corpus = data::make_synthetic_text<float>(data::SyntheticTextOptions().samples(64).seed(2));
+  for (const char* method : {"", "pcgrad"}) {
+    INFO("method " << (*method ? method : "equal"));
+    manual_seed(3);
+    auto enc = examples::make_text_encoder<float>(corpus.vocabulary.size(), 32, 32, 4, 2, 1);
+    MultiTaskModel<float> model(std::make_shared<sharing::HardSharing<float>>(enc, 32, -1));
+    model.add_task(examples::text_task<float>("topic", false, corpus.topic_names, 32, *enc));
+    model.add_task(examples::text_task<float>("ner", true, corpus.tag_names, 32, *enc));
+    if (*method) model.set_balancer(weighting::make_balancer<float>(method));
+    optim::Adam<float> opt(model.parameters(), optim::AdamOptions(1e-3));
+    data::DataLoader<float> loader(corpus.dataset, data::LoaderOptions().batch_size(16).seed(2));
     data::Batch<float> batch;
     train::TrainStep<float> train_step(model, opt);
     expect_no_allocations([&] { step_on_next_batch(loader, batch, train_step); }, 6, 8);

@@ -3,9 +3,11 @@
 /// Everything of the nn layer.
 
 #include "onestone/nn/activation.hpp"
+#include "onestone/nn/attention.hpp"
 #include "onestone/nn/batch_norm.hpp"
 #include "onestone/nn/conv.hpp"
 #include "onestone/nn/dropout.hpp"
+#include "onestone/nn/embedding.hpp"
 #include "onestone/nn/extra_state.hpp"
 #include "onestone/nn/flatten.hpp"
 #include "onestone/nn/init.hpp"
@@ -16,6 +18,11 @@
 #include "onestone/nn/module_dict.hpp"
 #include "onestone/nn/parameter.hpp"
 #include "onestone/nn/pool.hpp"
+#include "onestone/nn/positional_encoding.hpp"
 #include "onestone/nn/resnet.hpp"
+#include "onestone/nn/sequence_pool.hpp"
 #include "onestone/nn/sequential.hpp"
+#include "onestone/nn/text_encoder.hpp"
+#include "onestone/nn/token_classifier.hpp"
+#include "onestone/nn/transformer.hpp"
 #include "onestone/nn/upsample.hpp"
