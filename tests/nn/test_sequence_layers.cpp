@@ -471,3 +471,20 @@ TEST_CASE("dropout drops a fraction p and scales the rest by 1/(1-p)", "[nn][dro
     CHECK(static_cast<double>(dropped) / 100001.0 == Approx(p).margin(0.006));
   }
 }
+
+TEST_CASE("dropout's vectorized mask equals the scalar one bit for bit", "[nn][dropout]") {
+#ifdef ONESTONE_HAVE_GEMM_SIMD
+  if (autograd::detail::best_gemm_isa() != autograd::detail::GemmIsa::Avx512) return;
+  const Index n = 1001;
+  std::vector<float> x(static_cast<std::size_t>(n)), y1(x.size()), y2(x.size()), m1(x.size()), m2(x.size());
+  for (Index i = 0; i < n; ++i) x[static_cast<std::size_t>(i)] = 0.5f + static_cast<float>(i % 7);
+  for (std::uint32_t thr : {0u, 1288490188u, 2147483648u, 0xffffffffu}) {
+    autograd::detail::dropout_fill_scalar(x.data(), y1.data(), m1.data(), n, 3, (n + 1) / 2, 12345u, thr, 1.25f);
+    autograd::detail::dropout_fill_avx512(x.data(), y2.data(), m2.data(), n, 3, (n + 1) / 2, 12345u, thr, 1.25f);
+    for (Index i = 6; i < n; ++i) {
+      CHECK(m1[static_cast<std::size_t>(i)] == m2[static_cast<std::size_t>(i)]);
+      CHECK(y1[static_cast<std::size_t>(i)] == y2[static_cast<std::size_t>(i)]);
+    }
+  }
+#endif
+}

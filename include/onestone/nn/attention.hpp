@@ -115,12 +115,23 @@ class MultiheadAttention : public Module<T> {
                                   s.str() + " (expected [" + std::to_string(B) + ", " +
                                   std::to_string(L) + "])");
     autograd::Tape<T>& t = x.tape();
-    Var<T> qkv = in_b_ ? linear(x, in_w_->var(t), in_b_->var(t)) : linear(x, in_w_->var(t));
-    auto heads = [&](Index part) {  // [B, L, E] slice of qkv -> [B, H, L, Dh]
-      return permute(reshape(narrow(qkv, 2, part * E, E), {B, L, H, Dh}), {0, 2, 1, 3});
+    // Q, K, V from the three row blocks of in_proj: slicing the [3E, E] weight (and folding the
+    // 1/√Dh scale into Q's block) costs far less than slicing and scaling the [B, L, 3E]
+    // activations.
+    const Var<T> w_in = in_w_->var(t);
+    const Var<T> b_in = in_b_ ? in_b_->var(t) : Var<T>();
+    auto heads = [&](Index part, T mult) {  // -> [B, H, L, Dh]
+      Var<T> w = narrow(w_in, 0, part * E, E);
+      Var<T> b = b_in.defined() ? narrow(b_in, 0, part * E, E) : Var<T>();
+      if (mult != T(1)) {
+        w = w * mult;
+        if (b.defined()) b = b * mult;
+      }
+      Var<T> y = b.defined() ? linear(x, w, b) : linear(x, w);
+      return permute(reshape(y, {B, L, H, Dh}), {0, 2, 1, 3});
     };
     const T scale = static_cast<T>(1.0 / std::sqrt(static_cast<double>(Dh)));
-    Var<T> q = heads(0) * scale, k = heads(1), v = heads(2);
+    Var<T> q = heads(0, scale), k = heads(1, T(1)), v = heads(2, T(1));
     Var<T> scores = matmul(q, k, Transpose::B);  // [B, H, L, L]
     if (key_padding_mask || causal) {
       build_mask(key_padding_mask, causal, B, L);

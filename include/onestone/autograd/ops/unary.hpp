@@ -22,7 +22,7 @@ struct ReluFn;
 template <typename T>
 inline void relu_backward(T* d, const T* g, const T* x, Index n, bool assign) {
   using P = typename Eigen::internal::packet_traits<T>::type;
-  constexpr Index W = Eigen::internal::unpacket_traits<P>::size;
+  constexpr Index W = Eigen::internal::packet_traits<T>::size;
   Index i = 0;
   const P zero = Eigen::internal::pset1<P>(T(0));
   for (; i + W <= n; i += W) {
