@@ -5,7 +5,9 @@
 #include <string>
 #include <vector>
 
+#include "../../fuzz/fuzz_csv_properties.hpp"
 #include "../../fuzz/fuzz_properties.hpp"
+#include "../../fuzz/fuzz_text_properties.hpp"
 #include "io_test_util.hpp"
 
 namespace {
@@ -55,5 +57,25 @@ TEST_CASE("fuzz seeds: idx", "[io][fuzz]") {
   for (const auto& f : inputs("idx")) {
     INFO(f);
     CHECK_NOTHROW(onestone_fuzz::check_idx_file(f));
+  }
+}
+
+TEST_CASE("fuzz regressions and seeds: text readers", "[io][fuzz]") {
+  const auto files = inputs("text");
+  CHECK(files.size() >= 2);
+  for (const auto& f : files) {
+    INFO(f);
+    const io_test::Bytes b = io_test::read_bytes(f);
+    CHECK_NOTHROW(onestone_fuzz::check_text(b.data(), b.size()));
+  }
+}
+
+TEST_CASE("fuzz regressions and seeds: csv", "[io][fuzz]") {
+  const auto files = inputs("csv");
+  CHECK(files.size() >= 2);
+  for (const auto& f : files) {
+    INFO(f);
+    const io_test::Bytes b = io_test::read_bytes(f);
+    CHECK_NOTHROW(onestone_fuzz::check_csv(b.data(), b.size()));
   }
 }
