@@ -19,6 +19,10 @@
 #include "onestone/onestone.hpp"
 #include "onestone/weighting/registry.hpp"
 
+#ifdef ONESTONE_HAVE_TORCH
+#include <torch/torch.h>
+#endif
+
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 
 namespace bench {
@@ -50,6 +54,15 @@ extern "C" void* malloc(std::size_t n) {
 #endif
 
 namespace bench {
+
+/// Sets the thread count of Eigen, onestone and (when compared) libtorch.
+inline void set_threads(int n) {
+  Eigen::setNbThreads(n);
+  onestone::set_num_threads(n);
+#ifdef ONESTONE_HAVE_TORCH
+  torch::set_num_threads(n);
+#endif
+}
 
 /// Counts heap allocations made by `step()` over `n` calls after the benchmark loop, and
 /// reports them per step as the counter "allocs/step" (0 is the only good value).

@@ -21,13 +21,7 @@ using bench::paired;
 
 namespace {
 
-void set_threads(int n) {
-  Eigen::setNbThreads(n);
-  onestone::set_num_threads(n);
-#ifdef ONESTONE_HAVE_TORCH
-  torch::set_num_threads(n);
-#endif
-}
+using bench::set_threads;
 
 // ---- GEMM: C[m, n] = A[m, k] · B[k, n] (row-major, float), by Eigen and by onestone ----------
 void gemm_bench(benchmark::State& state, bool onestone_gemm) {

@@ -18,13 +18,7 @@ namespace {
 
 constexpr Index kLen = 64, kWidth = 128, kHeads = 4, kFF = 512;
 
-void set_threads(int n) {
-  Eigen::setNbThreads(n);
-  onestone::set_num_threads(n);
-#ifdef ONESTONE_HAVE_TORCH
-  torch::set_num_threads(n);
-#endif
-}
+using bench::set_threads;
 
 struct OnestoneLayer {
   explicit OnestoneLayer(Index batch)

@@ -19,13 +19,7 @@ using bench::paired;
 
 namespace {
 
-void set_threads(int n) {
-  Eigen::setNbThreads(n);
-  onestone::set_num_threads(n);
-#ifdef ONESTONE_HAVE_TORCH
-  torch::set_num_threads(n);
-#endif
-}
+using bench::set_threads;
 
 // ---- LeNet multi-task step ----------------------------------------------------------------
 struct OnestoneLeNet {

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "../io/io_test_util.hpp"
 #include "onestone/data/text_readers.hpp"
 
 namespace {
@@ -21,25 +22,14 @@ using onestone::data::read_tsv;
 using onestone::data::TsvOptions;
 using Strings = std::vector<std::string>;
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static int counter = 0;
-    path = fs::temp_directory_path() / ("onestone_readers_test_" + std::to_string(::getpid()) +
-                                        "_" + std::to_string(counter++));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string write(const std::string& name, const std::string& content) const {
-    const std::string p = (path / name).string();
-    std::ofstream f(p, std::ios::binary);
-    f << content;
-    return p;
-  }
-};
+using io_test::TempDir;  // a fresh temporary folder, removed at scope exit
+
+// Writes `text` to the file `name` of `dir` and returns its path.
+std::string write_file(const TempDir& dir, const std::string& name, const std::string& text) {
+  const std::string path = dir.file(name);
+  std::ofstream(path, std::ios::binary) << text;
+  return path;
+}
 
 std::string message_of(const std::function<void()>& f) {
   try {
@@ -146,10 +136,10 @@ TEST_CASE("parse_conll errors name the file and line", "[text][readers]") {
   CHECK_THROWS_AS(parse_conll("a O\n", "f", ConllOptions().tag_column(0)), std::invalid_argument);
 
   TempDir dir;
-  const std::string path = dir.write("bad.conll", "a O\nb O\n\nc\n");
+  const std::string path = write_file(dir, "bad.conll", "a O\nb O\n\nc\n");
   CHECK(message_of([&] { read_conll(path); }) ==
         "parse_conll: " + path + ":4: expected at least 2 columns, found 1");
-  const std::string good = dir.write("good.conll", kConll2003);
+  const std::string good = write_file(dir, "good.conll", kConll2003);
   CHECK(read_conll(good).size() == 2);
   const std::string missing = (dir.path / "missing.conll").string();
   CHECK_THROWS_AS(read_conll(missing), std::runtime_error);
@@ -223,7 +213,7 @@ TEST_CASE("parse_tsv errors name the file and line", "[text][readers]") {
         "parse_tsv: t.tsv:1: empty table, expected a header line");
 
   TempDir dir;
-  const std::string path = dir.write("bad.tsv", head + "a\tb\tc\r\nd\te\r\n");
+  const std::string path = write_file(dir, "bad.tsv", head + "a\tb\tc\r\nd\te\r\n");
   CHECK(message_of([&] { read_tsv(path); }) ==
         "parse_tsv: " + path + ":3: expected 3 fields, found 2 (header on line 1)");
   const std::string missing = (dir.path / "missing.tsv").string();

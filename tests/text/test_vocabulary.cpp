@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "../io/io_test_util.hpp"
 #include "onestone/data/vocabulary.hpp"
 #include "onestone/io/vocabulary_file.hpp"
 
@@ -24,20 +25,7 @@ using onestone::data::Vocabulary;
 using onestone::data::VocabularyOptions;
 using Strings = std::vector<std::string>;
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static int counter = 0;
-    path = fs::temp_directory_path() /
-           ("onestone_vocab_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-};
+using io_test::TempDir;  // a fresh temporary folder, removed at scope exit
 
 std::string message_of(const std::function<void()>& f) {
   try {
