@@ -22,7 +22,8 @@ using namespace onestone;
 TEST_CASE("trainer: steady-state steps allocate nothing (accumulation, progress on a tty)",
           "[train][alloc]") {
 #if defined(__SANITIZE_ADDRESS__)
-  SKIP("AddressSanitizer owns operator new");
+  WARN("allocation counting is off under AddressSanitizer (it owns operator new)");
+  return;
 #endif
   {  // the counter counts
     g_news = 0;
