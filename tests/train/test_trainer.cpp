@@ -127,6 +127,32 @@ TEST_CASE("trainer: resume within an epoch (accumulation, per-step schedule, FAM
   REQUIRE(bitwise_equal(c.params(), a.params()));
 }
 
+TEST_CASE("train step: FAMO's after-step losses are taken without moving the balancer",
+          "[train][famo]") {
+  // One step of TrainStep with FAMO equals the hand-written sequence: losses L, weights,
+  // backward, update, losses L' on the same batch (no combination), after_step(L'). With
+  // z = (1/2, 1/2) the first Adam step on the logits is ξ = −w_lr·sign(g), g₀ = (δ₀ − δ₁)/4.
+  Rig<double> a(7, 16, false, "famo");
+  auto* famo = dynamic_cast<weighting::FAMO<double>*>(a.model->balancer());
+  REQUIRE(famo != nullptr);
+  const auto& batch = *a.train_loader->begin();
+  train::TrainStep<double> step(*a.model, *a.opt);
+  const auto& r = step(batch);
+  const double l0 = r.task_losses[0], l1 = r.task_losses[1];
+  CHECK(famo->steps() == 1);  // the after-step forward does not count as a step
+  {
+    NoGradGuard no_grad;
+    a.model->compute_losses(batch);
+  }
+  const double n0 = a.model->task_losses()[0].item(), n1 = a.model->task_losses()[1].item();
+  const double d0 = std::log(l0 + 1e-8) - std::log(n0 + 1e-8);
+  const double d1 = std::log(l1 + 1e-8) - std::log(n1 + 1e-8);
+  REQUIRE(d0 != d1);
+  const double g0 = (d0 - d1) / 4;  // the L2 term γ·ξ is 0 at the first step
+  CHECK(famo->logits()[0] == Approx(-0.025 * g0 / (std::abs(g0) + 1e-8)).epsilon(1e-6));
+  CHECK(famo->logits()[1] == Approx(0.025 * g0 / (std::abs(g0) + 1e-8)).epsilon(1e-6));
+}
+
 TEST_CASE("trainer: resume refuses a file that is not a Trainer checkpoint", "[train][resume]") {
   TempDir dir;
   Rig<double> a(1);

@@ -165,6 +165,26 @@ class MultiTaskModel : public nn::Module<T> {
   /// and returns the total Σ λᵢ Lᵢ over them (or the loss balancer's combination) plus the
   /// regularizer. Throws std::invalid_argument when no task has a labelled sample.
   Var<T> loss(const data::Batch<T>& batch) {
+    compute_losses(batch);
+    Var<T> total;
+    if (balancer_ && !balancer_->needs_gradients()) {
+      total = balancer_->combine_losses(present_losses_, present_ids_);
+    } else {
+      for (std::size_t k = 0; k < present_ids_.size(); ++k) {
+        const auto& tk = tasks_[static_cast<std::size_t>(present_ids_[k])];
+        Var<T> term = affine(present_losses_[k], static_cast<T>(tk.weight_), T(0));
+        total = total.defined() ? total + term : term;
+      }
+    }
+    reg_ = strategy_->regularizer();
+    if (reg_.defined()) total = total + reg_;
+    return total;
+  }
+  /// Builds the graph of every present task's loss for a batch (in `task_losses()`,
+  /// `present()`, `present_tasks()`, `present_losses()`) without combining them: the balancer is
+  /// not consulted, so its state does not move (e.g. FAMO's losses after the optimizer step).
+  /// Throws std::invalid_argument when no task has a labelled sample.
+  void compute_losses(const data::Batch<T>& batch) {
     if (batch.size() == 0) throw std::invalid_argument("MultiTaskModel::loss: empty batch");
     forward_tasks(batch.x);
     present_ids_.clear();
@@ -188,19 +208,6 @@ class MultiTaskModel : public nn::Module<T> {
     if (present_ids_.empty())
       throw std::invalid_argument(
           "MultiTaskModel::loss: no task has a labelled sample in this batch");
-    Var<T> total;
-    if (balancer_ && !balancer_->needs_gradients()) {
-      total = balancer_->combine_losses(present_losses_, present_ids_);
-    } else {
-      for (std::size_t k = 0; k < present_ids_.size(); ++k) {
-        const auto& tk = tasks_[static_cast<std::size_t>(present_ids_[k])];
-        Var<T> term = affine(present_losses_[k], static_cast<T>(tk.weight_), T(0));
-        total = total.defined() ? total + term : term;
-      }
-    }
-    reg_ = strategy_->regularizer();
-    if (reg_.defined()) total = total + reg_;
-    return total;
   }
   /// Per-task loss variables of the last `loss()` call (undefined for absent tasks).
   const std::vector<Var<T>>& task_losses() const noexcept { return losses_; }

@@ -17,6 +17,7 @@
 #include "onestone/data/loader.hpp"
 #include "onestone/model/multi_task_model.hpp"
 #include "onestone/optim/optimizer.hpp"
+#include "onestone/train/detail/step_context.hpp"
 #include "onestone/weighting/balanced_backward.hpp"
 #include "onestone/weighting/step_context.hpp"
 
@@ -155,22 +156,8 @@ class TrainStep {
     opt_.step();
     accumulated_ = 0;
     weighting::Balancer<T>* b = model_.balancer();
-    if (b && b->wants_loss_after_step() && last_batch_) {
-      // The losses on the same batch after the update (FAMO).
-      autograd::Tape<T>& tape = autograd::Tape<T>::current();
-      NoGradGuard no_grad;
-      GraphScope<T> scope(tape);
-      model_.loss(*last_batch_);
-      const auto& ids = model_.present_tasks();
-      after_.resize(static_cast<Eigen::Index>(ids.size()));
-      for (std::size_t k = 0; k < ids.size(); ++k)
-        after_[static_cast<Eigen::Index>(k)] = model_.present_losses()[k].item();
-      weighting::StepInfo<T> info;
-      info.rows = after_.size();
-      info.tasks = ids.data();
-      info.losses = &after_;
-      b->after_step(after_, info);
-    }
+    if (b && b->wants_loss_after_step() && last_batch_)
+      detail::after_step_losses(model_, *b, *last_batch_, after_);
   }
 
   /// Whether any task has a labelled sample in `batch`.
@@ -202,20 +189,12 @@ class TrainStep {
   }
 
   // The step as the balancer's backward sees it.
-  class Context final : public weighting::StepContext<T> {
+  class Context final : public detail::ModelStepContext<T> {
    public:
     Context(TrainStep& s, const Var<T>& total, const data::Batch<T>& batch)
-        : s_(s), total_(total), batch_(batch) {}
-    const Var<T>& total() override { return total_; }
-    const std::vector<Var<T>>& losses() override { return s_.model_.present_losses(); }
-    const std::vector<int>& tasks() override { return s_.model_.present_tasks(); }
-    weighting::GradientSource source() override { return s_.model_.gradient_source(); }
-    Var<T> shared_representation() override { return s_.model_.strategy().shared_representation(); }
-    const std::vector<nn::Parameter<T>*>& shared_parameters() override { return s_.shared_; }
-    Var<T> regularizer() override { return s_.model_.regularizer(); }
-    weighting::BalancedBackward<T>& balanced_backward() override { return s_.balanced_; }
-    const std::vector<nn::Parameter<T>*>& trained_parameters() override { return s_.opt_.params(); }
-    double learning_rate() override { return s_.opt_.lr(); }
+        : detail::ModelStepContext<T>(s.model_, s.opt_, s.shared_, s.balanced_, total),
+          s_(s),
+          batch_(batch) {}
     void forward_meta_batch() override {
       data::Batch<T>& meta = s_.meta_batch(batch_);
       autograd::Tape<T>::current().reset();
@@ -224,7 +203,6 @@ class TrainStep {
 
    private:
     TrainStep& s_;
-    const Var<T>& total_;
     const data::Batch<T>& batch_;
   };
 
