@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "common/args.hpp"
+#include "common/stats.hpp"
 #include "common/fit.hpp"
 
 using namespace onestone;
@@ -100,18 +101,8 @@ model::EvalReport run(const Config& c, const data::Dataset<F>& train, const data
 /// Mean and sample standard deviation.
 struct Stat {
   std::vector<double> v;
-  double mean() const {
-    double s = 0;
-    for (double x : v) s += x;
-    return v.empty() ? NAN : s / static_cast<double>(v.size());
-  }
-  double sd() const {
-    if (v.size() < 2) return 0.0;
-    const double m = mean();
-    double s = 0;
-    for (double x : v) s += (x - m) * (x - m);
-    return std::sqrt(s / static_cast<double>(v.size() - 1));
-  }
+  double mean() const { return examples::mean_of(v); }
+  double sd() const { return examples::sd_of(v); }
   std::string str(int digits = 4) const {
     char buf[64];
     std::snprintf(buf, sizeof buf, "%.*f ± %.*f", digits, mean(), digits, sd());
@@ -293,40 +284,49 @@ int run_colon(const Config& c, const std::string& path, long seeds, std::uint64_
 }  // namespace
 
 int main(int argc, char** argv) {
-  examples::Args args(argc, argv);
-  if (args.has("--help")) {
-    std::cout << "usage: clinical_mtl [--synthetic] [--breast-cancer [PATH]] [--colon FILE]\n"
-                 "                    [--seeds N] [--seed S] [--epochs N] [--batch N] [--lr X]\n"
-                 "                    [--hidden N] [--train N] [--test N] [--train-fraction F]\n"
-                 "                    [--aux-weight W] [--threads N] [--csv OUT]\n";
-    return 0;
-  }
+  examples::Args args(argc, argv,
+                      "Multi-task models on clinical tables against single-task networks: a "
+                      "synthetic cohort\n(diagnosis, lesion size, survival), the Wisconsin "
+                      "breast-cancer table, R's colon (two survival endpoints).");
+  const bool synthetic = args.flag(
+      "--synthetic", "run the synthetic cohort (the default without --breast-cancer / --colon)");
+  std::string breast =
+      args.get("--breast-cancer [PATH]",
+               "/usr/lib/python3/dist-packages/sklearn/datasets/data/breast_cancer.csv",
+               "run the Wisconsin breast-cancer table (scikit-learn's CSV)");
+  if (breast.empty())
+    breast = "/usr/lib/python3/dist-packages/sklearn/datasets/data/breast_cancer.csv";
+  const std::string colon = args.get(
+      "--colon FILE", "", "run R's colon table (Rscript scripts/export_colon.R colon.csv)");
   // Defaults per mode (measured in docs/clinical.md: longer training overfits these small
   // sets): 30 epochs at lr 3e-3 for the synthetic cohort and breast cancer, 10 at 1e-3 for colon.
   Config c;
-  c.fit.epochs = args.get_int("--epochs", 30);
-  c.fit.batch = args.get_int("--batch", 64);
-  c.fit.lr = args.get_double("--lr", 3e-3);
-  c.hidden = args.get_int("--hidden", 64);
+  c.fit.epochs = args.get_int("--epochs", 30, "training epochs (default: 30; 10 with --colon)");
+  c.fit.batch = args.get_int("--batch", 64, "training batch size");
+  c.fit.lr =
+      args.get_double("--lr", 3e-3, "Adam learning rate (default: 0.003; 0.001 with --colon)");
+  c.hidden = args.get_int("--hidden", 64, "width of the MLP trunk");
   Config colon_c = c;
   colon_c.fit.epochs = args.get_int("--epochs", 10);
   colon_c.fit.lr = args.get_double("--lr", 1e-3);
-  const long seeds = args.get_int("--seeds", 10);
-  const auto seed0 = static_cast<std::uint64_t>(args.get_int("--seed", 1));
-  const long threads = args.get_int("--threads", 0);
-  const double fraction = args.get_double("--train-fraction", 0.5);
-  const std::string csv = args.get("--csv", "");
+  const long seeds = args.get_int("--seeds", 10, "seeds (splits and initialisations) per model");
+  const auto seed0 = static_cast<std::uint64_t>(args.get_int("--seed S", 1, "first seed"));
+  const long threads = args.get_int("--threads", 0, "worker threads, 0 for the library's default");
+  const double fraction =
+      args.get_double("--train-fraction F", 0.5, "share of a real table used for training");
+  const long n_train = args.get_int("--train", 300, "synthetic cohort: training patients");
+  const long n_test = args.get_int("--test", 2000, "synthetic cohort: test patients");
+  const double aux_weight =
+      args.get_double("--aux-weight W", 0.1, "breast cancer: weight of the auxiliary tasks");
+  const std::string csv = args.get("--csv FILE", "", "also write the results as CSV");
+  args.finish();
   if (threads > 0) set_num_threads(static_cast<int>(threads));
-  std::string breast = args.get("--breast-cancer", "");
-  if (breast.empty() || breast.rfind("--", 0) == 0)
-    breast = "/usr/lib/python3/dist-packages/sklearn/datasets/data/breast_cancer.csv";
   const bool do_breast = args.has("--breast-cancer");
-  const std::string colon = args.get("--colon", "");
-  if (args.has("--colon") && (colon.empty() || colon.rfind("--", 0) == 0)) {
+  if (args.has("--colon") && colon.empty()) {
     std::cerr << "clinical_mtl: --colon needs a file: Rscript scripts/export_colon.R colon.csv\n";
     return 2;
   }
-  const bool do_synth = args.has("--synthetic") || (!do_breast && colon.empty());
+  const bool do_synth = synthetic || (!do_breast && colon.empty());
   if (seeds < 1 || c.fit.epochs < 1 || c.fit.batch < 1 || !(fraction > 0 && fraction < 1)) {
     std::cerr << "clinical_mtl: --seeds, --epochs and --batch must be >= 1 and "
                  "--train-fraction in (0, 1)\n";
@@ -338,12 +338,9 @@ int main(int argc, char** argv) {
       static_cast<long>(c.hidden), static_cast<long>(c.hidden), c.fit.batch, get_num_threads());
   Results res;
   try {
-    if (do_synth)
-      run_synthetic(c, seeds, seed0, args.get_int("--train", 300), args.get_int("--test", 2000),
-                    res);
+    if (do_synth) run_synthetic(c, seeds, seed0, n_train, n_test, res);
     if (do_breast) {
-      const int rc = run_breast_cancer(c, breast, seeds, seed0, fraction,
-                                       args.get_double("--aux-weight", 0.1), res);
+      const int rc = run_breast_cancer(c, breast, seeds, seed0, fraction, aux_weight, res);
       if (rc) return rc;
     }
     if (!colon.empty()) {

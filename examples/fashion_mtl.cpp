@@ -16,18 +16,17 @@
 using namespace onestone;
 
 int main(int argc, char** argv) {
-  examples::Args args(argc, argv);
-  if (args.has("--help")) {
-    std::cout << "usage: fashion_mtl [--data DIR] [--epochs N] [--limit N] [--batch N] [--lr X] "
-                 "[--seed S]\n";
-    return 0;
-  }
-  const std::string dir = args.get("--data", data::default_fashion_mnist_dir());
-  const long epochs = args.get_int("--epochs", 5);
-  const long limit = args.get_int("--limit", 0);
-  const long batch_size = args.get_int("--batch", 128);
-  const double lr = args.get_double("--lr", 1e-3);
-  const auto seed = static_cast<std::uint64_t>(args.get_int("--seed", 1));
+  examples::Args args(argc, argv,
+                      "Fashion-MNIST with two tasks on one trunk: the item (10 classes) and its "
+                      "group (3 classes).");
+  const std::string dir = args.get("--data DIR", data::default_fashion_mnist_dir(),
+                                   "directory of the Fashion-MNIST IDX files (gzipped or raw)");
+  const long epochs = args.get_int("--epochs", 5, "training epochs");
+  const long limit = args.get_int("--limit", 0, "use only the first N training images (0: all)");
+  const long batch_size = args.get_int("--batch", 128, "training batch size");
+  const double lr = args.get_double("--lr", 1e-3, "Adam learning rate");
+  const auto seed = static_cast<std::uint64_t>(args.get_int("--seed S", 1, "random seed"));
+  args.finish();
   manual_seed(seed);
 
   data::Dataset<float> train_set(Tensor<float>({1, 1})), test_set(Tensor<float>({1, 1}));

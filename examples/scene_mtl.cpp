@@ -47,21 +47,22 @@ model::EvalReport train_model(const Setup& s, const std::vector<std::string>& ta
 }  // namespace
 
 int main(int argc, char** argv) {
-  examples::Args args(argc, argv);
-  if (args.has("--help")) {
-    std::cout << "usage: scene_mtl [--samples N] [--epochs N] [--batch N] [--lr X]\n"
-                 "                 [--methods m1,m2,...] [--threads N] [--seed S] [--csv FILE]\n";
-    return 0;
-  }
+  examples::Args args(argc, argv,
+                      "One convolutional backbone that classifies, detects and segments synthetic "
+                      "scenes: single-task\nnetworks against one multi-task network per balancing "
+                      "method (metrics, dm, time).");
   Setup s;
-  const long samples = args.get_int("--samples", 4000);
-  s.fit.epochs = args.get_int("--epochs", 8);
-  s.fit.batch = args.get_int("--batch", 64);
-  s.fit.lr = args.get_double("--lr", 1e-3);
-  s.fit.seed = static_cast<std::uint64_t>(args.get_int("--seed", 1));
-  const long threads = args.get_int("--threads", 0);
-  const std::string csv = args.get("--csv", "");
-  const auto methods = examples::split_list(args.get("--methods", "equal,uncertainty,pcgrad"));
+  const long samples = args.get_int("--samples", 4000, "scenes generated (train and test)");
+  s.fit.epochs = args.get_int("--epochs", 8, "training epochs");
+  s.fit.batch = args.get_int("--batch", 64, "training batch size");
+  s.fit.lr = args.get_double("--lr", 1e-3, "Adam learning rate");
+  s.fit.seed = static_cast<std::uint64_t>(args.get_int("--seed S", 1, "random seed"));
+  const long threads = args.get_int("--threads", 0, "worker threads, 0 for the library's default");
+  const std::string csv = args.get("--csv FILE", "", "also write the results table as CSV");
+  const auto methods =
+      examples::split_list(args.get("--methods LIST", "equal,uncertainty,pcgrad",
+                                    "comma-separated balancing methods (any registered name)"));
+  args.finish();
   if (threads > 0) set_num_threads(static_cast<int>(threads));
   for (const auto& m : methods) {
     try {

@@ -15,15 +15,19 @@
 using namespace onestone;
 
 int main(int argc, char** argv) {
-  examples::Args args(argc, argv);
-  if (args.has("--help")) {
-    std::cout << "usage: serve_pytorch [--weights FILE] [--expected FILE] [--export FILE]\n";
-    return 0;
-  }
+  examples::Args args(argc, argv,
+                      "Loads a PyTorch state dict (safetensors) into a multi-task model by name, "
+                      "checks its predictions\nagainst PyTorch's and exports the weights back with "
+                      "PyTorch's names.");
   const std::string fixtures = std::string(ONESTONE_SOURCE_DIR) + "/tests/fixtures/";
-  const std::string weights = args.get("--weights", fixtures + "pytorch_model.safetensors");
-  const std::string expected = args.get("--expected", fixtures + "pytorch_expected.safetensors");
-  const std::string exported = args.get("--export", "");
+  const std::string weights = args.get("--weights FILE", fixtures + "pytorch_model.safetensors",
+                                       "the PyTorch state dict to load");
+  const std::string expected =
+      args.get("--expected FILE", fixtures + "pytorch_expected.safetensors",
+               "inputs and PyTorch's outputs to compare with");
+  const std::string exported =
+      args.get("--export FILE", "", "write the weights back with PyTorch's names");
+  args.finish();
 
   // 1. The same architecture as the PyTorch Net: trunk 6 → 16 → 8 (ReLU), heads "a" and "b".
   auto trunk = std::make_shared<nn::MLP<float>>(nn::MLPOptions({6, 16, 8}));

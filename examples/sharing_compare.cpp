@@ -18,22 +18,31 @@
 using namespace onestone;
 
 int main(int argc, char** argv) {
-  examples::Args args(argc, argv);
-  if (args.has("--help")) {
-    std::cout << "usage: sharing_compare [--epochs N] [--seeds N] [--samples N] [--hidden N] "
-                 "[--correlations a,b,c] [--strategies s1,s2] [--csv FILE]\n";
-    return 0;
-  }
-  const long epochs = args.get_int("--epochs", 20);
-  const long seeds = args.get_int("--seeds", 3);
-  const long samples = args.get_int("--samples", 12000);
-  const long hidden = args.get_int("--hidden", 16);
-  const std::string csv_path = args.get("--csv", "");
+  examples::Args args(argc, argv,
+                      "Every sharing strategy on the MMoE synthetic data at several task "
+                      "correlations (same data,\nbudget and seeds): a table of test MSE.");
+  const long epochs = args.get_int("--epochs", 20, "training epochs");
+  const long seeds = args.get_int("--seeds", 3, "seeds per strategy and correlation");
+  const long samples = args.get_int("--samples", 12000, "samples generated");
+  const long hidden = args.get_int("--hidden", 16, "width of the experts / towers");
+  const std::string csv_path = args.get("--csv FILE", "", "also write the results as CSV");
+  const std::string corr_list =
+      args.get("--correlations LIST", "0.5,0.9,1.0", "comma-separated task correlations");
+  std::string all_strategies;
+  for (const auto& st : examples::strategy_names())
+    all_strategies += (all_strategies.empty() ? "" : ",") + st;
+  const std::vector<std::string> strategies = examples::split_list(
+      args.get("--strategies LIST", all_strategies, "comma-separated sharing strategies"));
+  args.finish();
   std::vector<double> correlations;
-  for (auto& c : examples::split_list(args.get("--correlations", "0.5,0.9,1.0")))
-    correlations.push_back(std::stod(c));
-  std::vector<std::string> strategies = examples::strategy_names();
-  if (args.has("--strategies")) strategies = examples::split_list(args.get("--strategies", ""));
+  for (const auto& c : examples::split_list(corr_list)) {
+    char* end = nullptr;
+    correlations.push_back(std::strtod(c.c_str(), &end));
+    if (*end) {
+      std::cerr << "sharing_compare: --correlations expects numbers, got '" << c << "'\n";
+      return 2;
+    }
+  }
 
   std::ofstream csv;
   if (!csv_path.empty()) {

@@ -270,40 +270,50 @@ std::string primary_of(const TaskSpec& t) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  examples::Args args(argc, argv);
-  if (args.has("--help")) {
-    std::cout
-        << "usage: text_mtl [--samples N] [--epochs N] [--batch N] [--lr X] [--methods m1,m2]\n"
-           "                [--d-model D] [--heads H] [--layers K] [--threads N] [--seed S]\n"
-           "                [--csv FILE] [--save FILE.ckpt]\n"
-           "                [--train F.conll [--test F.conll] [--tag-columns 1,3]]\n"
-           "                [--tsv F.tsv [--test-tsv F.tsv] [--text-column NAME]]\n";
-    return 0;
-  }
+  examples::Args args(argc, argv,
+                      "One Transformer encoder for sentence classes and token tags (topic, "
+                      "sentiment, NER by default),\ntrained single-task and multi-task: accuracy, "
+                      "macro-F1, span F1 and dm.");
   Settings s;
-  s.epochs = args.get_int("--epochs", 8);
-  s.batch = args.get_int("--batch", 32);
-  s.lr = args.get_double("--lr", 1e-3);
-  s.d_model = args.get_int("--d-model", 64);
-  s.heads = args.get_int("--heads", 4);
-  s.layers = args.get_int("--layers", 2);
-  s.seed = static_cast<std::uint64_t>(args.get_int("--seed", 1));
-  const long threads = args.get_int("--threads", 0);
-  const std::string csv = args.get("--csv", ""), save = args.get("--save", "");
-  const auto methods = examples::split_list(args.get("--methods", "equal,uncertainty"));
+  const long samples = args.get_int("--samples", 4000, "sentences of the synthetic corpus");
+  s.epochs = args.get_int("--epochs", 8, "training epochs");
+  s.batch = args.get_int("--batch", 32, "training batch size");
+  s.lr = args.get_double("--lr", 1e-3, "Adam learning rate");
+  s.d_model = args.get_int("--d-model D", 64, "encoder width");
+  s.heads = args.get_int("--heads H", 4, "attention heads");
+  s.layers = args.get_int("--layers K", 2, "encoder layers");
+  s.seed = static_cast<std::uint64_t>(args.get_int("--seed S", 1, "random seed"));
+  const long threads = args.get_int("--threads", 0, "worker threads, 0 for the library's default");
+  const std::string csv = args.get("--csv FILE", "", "also write the results table as CSV");
+  const std::string save =
+      args.get("--save FILE", "", "save the last multi-task model with its vocabulary");
+  const auto methods = examples::split_list(
+      args.get("--methods LIST", "equal,uncertainty", "comma-separated balancing methods"));
+  const std::string train_conll =
+      args.get("--train FILE", "",
+               "CoNLL training file, one token per line (default: the synthetic corpus)");
+  const std::string test_conll =
+      args.get("--test FILE", "", "CoNLL test file (default: 20% of --train)");
+  const std::string tag_columns = args.get(
+      "--tag-columns LIST", "", "CoNLL columns that become token tasks (default: the last)");
+  const std::string tsv = args.get(
+      "--tsv FILE", "", "TSV file with a header: a text column, the others sentence tasks");
+  const std::string test_tsv =
+      args.get("--test-tsv FILE", "", "TSV test file (default: 20% of --tsv)");
+  const std::string text_column =
+      args.get("--text-column NAME", "", "the TSV's text column (default: the first)");
+  args.finish();
   if (threads > 0) set_num_threads(static_cast<int>(threads));
   Corpus corpus;
   try {
     for (const auto& m : methods)
       if (m != "equal") weighting::make_balancer<F>(m);
-    if (args.has("--train"))
-      corpus = conll_corpus(args.get("--train", ""), args.get("--test", ""),
-                            examples::split_list(args.get("--tag-columns", "")), s.seed);
-    else if (args.has("--tsv"))
-      corpus = tsv_corpus(args.get("--tsv", ""), args.get("--test-tsv", ""),
-                          args.get("--text-column", ""), s.seed);
+    if (!train_conll.empty())
+      corpus = conll_corpus(train_conll, test_conll, examples::split_list(tag_columns), s.seed);
+    else if (!tsv.empty())
+      corpus = tsv_corpus(tsv, test_tsv, text_column, s.seed);
     else
-      corpus = synthetic_corpus(args.get_int("--samples", 4000), s.seed);
+      corpus = synthetic_corpus(samples, s.seed);
   } catch (const std::exception& e) {
     std::cerr << "text_mtl: " << e.what() << "\n";
     return 2;

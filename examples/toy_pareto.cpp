@@ -49,21 +49,25 @@ void objectives(const Var<double>& x, double scale, double offset, Var<double>& 
 }  // namespace
 
 int main(int argc, char** argv) {
-  examples::Args args(argc, argv);
-  if (args.has("--help")) {
-    std::cout << "usage: toy_pareto [--steps N] [--lr X] [--scale S] [--every K] [--methods a,b] "
-                 "[--csv FILE] [--png FILE]\n";
-    return 0;
-  }
-  const long steps = args.get_int("--steps", 25000);
-  const double lr = args.get_double("--lr", 1e-3);
-  const double scale = args.get_double("--scale", 0.1);
-  const double offset = args.get_double("--offset", 25.0);
-  const long every = args.get_int("--every", 100);
-  const std::string csv_path = args.get("--csv", "toy_pareto.csv");
-  const std::string png_path = args.get("--png", "toy_pareto.png");
+  examples::Args args(argc, argv,
+                      "The two-objective toy problem of the CAGrad and Nash-MTL papers, optimised "
+                      "by every balancing\nmethod from five start points with Adam; writes the "
+                      "trajectories as CSV and, with gnuplot, a PNG.");
+  const long steps = args.get_int("--steps", 25000, "Adam steps per start point");
+  const double lr = args.get_double("--lr", 1e-3, "Adam learning rate");
+  const double scale = args.get_double("--scale", 0.1, "scale of the objectives");
+  const double offset =
+      args.get_double("--offset", 25.0, "added to both objectives (keeps losses positive)");
+  const long every = args.get_int("--every", 100, "record a point every N steps");
+  const std::string csv_path =
+      args.get("--csv FILE", "toy_pareto.csv", "where the trajectories are written");
+  const std::string png_path =
+      args.get("--png FILE", "toy_pareto.png", "the chart (when gnuplot is installed)");
+  const std::string method_list =
+      args.get("--methods LIST", "", "comma-separated balancing methods (default: all)");
+  args.finish();
   std::vector<std::string> methods = weighting::balancer_names();
-  if (args.has("--methods")) methods = examples::split_list(args.get("--methods", ""));
+  if (!method_list.empty()) methods = examples::split_list(method_list);
   const double starts[5][2] = {{-8.5, 7.5}, {0.0, 0.0}, {9.0, 9.0}, {-7.5, -0.5}, {9.0, -1.0}};
 
   std::ofstream csv(csv_path);
