@@ -4,12 +4,12 @@
 //
 // It trains single-task baselines (one network per task, same code) and one multi-task network
 // per sharing strategy (hard sharing of the convolutional trunk, MTAN's per-task attention on
-// it) and balancing method, then prints — and with
+// it, cross-stitch units between per-task towers) and balancing method, then prints — and with
 // --csv FILE writes — test accuracy per task, Δm against the baselines and wall time.
 //
 // Data: Debian's dataset-fashion-mnist (/usr/share/datasets/fashion-mnist) by default.
 //   ./multi_fashion [--data DIR] [--epochs 10] [--limit N] [--batch 256] [--lr 0.001]
-//                   [--strategies hard,mtan] [--methods equal,mgda,pcgrad,uncertainty]
+//                   [--strategies hard,mtan,cross_stitch] [--methods equal,mgda,pcgrad,uncertainty]
 //                   [--threads N] [--seed 1]
 //                   [--csv FILE]
 #include <cstdio>
@@ -42,30 +42,35 @@ struct Setup {
   examples::FitOptions fit;
 };
 
-// Trains the LeNet on `tasks` with hard sharing or MTAN and balancing `method` ("" = static
-// weights 1), and returns its test report. MTAN has no representation shared by every task, so
-// gradient methods combine the trunk's parameter gradients there.
+// Trains the LeNet on `tasks` with hard sharing, MTAN or cross-stitch towers and balancing
+// `method` ("" = static weights 1), and returns its test report. MTAN and cross-stitch have no
+// representation shared by every task, so gradient methods combine the trunk's parameter
+// gradients there.
 model::EvalReport train_model(const Setup& s, const std::vector<std::string>& tasks,
                               const std::string& strategy, const std::string& method,
                               double& seconds) {
   manual_seed(s.fit.seed);
   const bool mtan = strategy == "mtan";
+  const bool stitch = strategy == "cross_stitch";
   std::shared_ptr<sharing::SharingStrategy<float>> shared;
   if (mtan)
     shared = examples::make_lenet_mtan<float>(static_cast<int>(tasks.size()));
+  else if (stitch)
+    shared = examples::make_lenet_cross_stitch<float>(static_cast<int>(tasks.size()));
   else
     shared = std::make_shared<sharing::HardSharing<float>>(
         std::make_shared<examples::LeNetTrunk<float>>(), 50);
   MultiTaskModel<float> model(shared);
   for (const auto& t : tasks)
     model.add_task(TaskOptions<float>(t)
-                       .head(mtan ? examples::make_lenet_mtan_head<float>()
-                                  : examples::make_lenet_head<float>())
+                       .head(mtan || stitch ? examples::make_lenet_mtan_head<float>()
+                                            : examples::make_lenet_head<float>())
                        .loss(LossKind::CrossEntropy));
   if (!method.empty() && method != "equal") {
     auto b = weighting::make_balancer<float>(method);
-    model.set_balancer(b, mtan && b->needs_gradients() ? weighting::GradientSource::Parameters
-                                                       : weighting::GradientSource::Representation);
+    model.set_balancer(b, (mtan || stitch) && b->needs_gradients()
+                              ? weighting::GradientSource::Parameters
+                              : weighting::GradientSource::Representation);
   }
   return examples::fit_and_evaluate(model, *s.train, *s.test, s.fit, seconds);
 }
@@ -73,31 +78,31 @@ model::EvalReport train_model(const Setup& s, const std::vector<std::string>& ta
 }  // namespace
 
 int main(int argc, char** argv) {
-  examples::Args args(argc, argv);
-  if (args.has("--help")) {
-    std::cout
-        << "usage: multi_fashion [--data DIR] [--epochs N] [--limit N] [--batch N] "
-           "[--lr X]\n"
-           "                     [--strategies hard,mtan] [--methods m1,m2,...] [--threads N]\n"
-           "                     [--seed S] [--csv FILE]\n"
-           "methods: any balancing method name (equal, mgda, pcgrad, cagrad, nash_mtl, "
-           "uncertainty, dwa, ...)\n";
-    return 0;
-  }
-  const std::string dir = args.get("--data", data::default_fashion_mnist_dir());
+  examples::Args args(argc, argv,
+                      "MultiFashion (two overlapping Fashion-MNIST items, left and right): "
+                      "sharing strategies x\nbalancing methods against single-task baselines "
+                      "(accuracy per task and dm).");
+  const std::string dir = args.get("--data DIR", data::default_fashion_mnist_dir(),
+                                   "directory of the Fashion-MNIST IDX files (gzipped or raw)");
   Setup s;
-  s.fit.epochs = args.get_int("--epochs", 10);
-  s.fit.batch = args.get_int("--batch", 256);
-  s.fit.lr = args.get_double("--lr", 1e-3);
-  s.fit.seed = static_cast<std::uint64_t>(args.get_int("--seed", 1));
-  const long limit = args.get_int("--limit", 0);
-  const long threads = args.get_int("--threads", 0);
-  const std::string csv = args.get("--csv", "");
-  const auto methods = examples::split_list(args.get("--methods", "equal,mgda,pcgrad,uncertainty"));
-  const auto strategies = examples::split_list(args.get("--strategies", "hard,mtan"));
+  s.fit.epochs = args.get_int("--epochs", 10, "training epochs");
+  s.fit.batch = args.get_int("--batch", 256, "training batch size");
+  s.fit.lr = args.get_double("--lr", 1e-3, "Adam learning rate");
+  s.fit.seed = static_cast<std::uint64_t>(args.get_int("--seed S", 1, "random seed"));
+  const long limit = args.get_int("--limit", 0, "use only the first N training images (0: all)");
+  const long threads = args.get_int("--threads", 0, "worker threads, 0 for the library's default");
+  const std::string csv = args.get("--csv FILE", "", "also write the results table as CSV");
+  const auto methods = examples::split_list(args.get(
+      "--methods LIST", "equal,mgda,pcgrad,uncertainty",
+      "comma-separated balancing methods (any registered name: cagrad, nash_mtl, dwa, ...)"));
+  const auto strategies = examples::split_list(
+      args.get("--strategies LIST", "hard,mtan",
+               "comma-separated sharing strategies: hard, mtan, cross_stitch"));
+  args.finish();
   for (const auto& st : strategies)
-    if (st != "hard" && st != "mtan") {
-      std::cerr << "multi_fashion: unknown strategy '" << st << "' (known: hard, mtan)\n";
+    if (st != "hard" && st != "mtan" && st != "cross_stitch") {
+      std::cerr << "multi_fashion: unknown strategy '" << st
+                << "' (known: hard, mtan, cross_stitch)\n";
       return 2;
     }
   if (threads > 0) set_num_threads(static_cast<int>(threads));

@@ -51,6 +51,27 @@ std::shared_ptr<onestone::sharing::ConvMTAN<T>> make_lenet_mtan(int tasks) {
       sharing::ConvMTANOptions<T>(tasks, 1).stage(stage(1, 10), 10).stage(stage(10, 20), 20, 3));
 }
 
+/// Cross-stitch networks (Misra et al. 2016) on the same stages: one LeNet tower per task (the
+/// two conv stages of `make_lenet_mtan`), the towers' feature maps mixed after each stage by
+/// learned cross-stitch units (one weight per task pair and channel when `per_channel`). Each
+/// task's representation is [N, 20, 4, 4]; heads are `make_lenet_mtan_head`.
+template <typename T>
+std::shared_ptr<onestone::sharing::ConvCrossStitch<T>> make_lenet_cross_stitch(
+    int tasks, bool per_channel = false) {
+  using namespace onestone;
+  using L = std::initializer_list<std::shared_ptr<nn::Module<T>>>;
+  auto stage = [](Index in, Index out) {
+    return [in, out]() -> std::shared_ptr<nn::Module<T>> {
+      return std::make_shared<nn::Sequential<T>>(L{
+          std::make_shared<nn::Conv2d<T>>(nn::Conv2dOptions(in, out, 5)),
+          std::make_shared<nn::MaxPool2d<T>>(Pool2dGeometry(2)), std::make_shared<nn::ReLU<T>>()});
+    };
+  };
+  return std::make_shared<sharing::ConvCrossStitch<T>>(sharing::ConvCrossStitchOptions<T>(tasks)
+                                                           .stage(stage(1, 10), 10)
+                                                           .stage(stage(10, 20), 20)
+                                                           .per_channel(per_channel));
+}
 /// The head of a task on the MTAN trunk: flatten, FC 320→50, ReLU, FC 50→50, ReLU, FC 50→classes.
 template <typename T>
 std::shared_ptr<onestone::nn::Module<T>> make_lenet_mtan_head(onestone::Index classes = 10) {

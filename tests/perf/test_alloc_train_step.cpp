@@ -143,6 +143,7 @@ TEST_CASE("a steady-state step of a convolutional multi-task model allocates not
 }
 
 TEST_CASE("a steady-state step of MTAN on a conv encoder allocates nothing", "[perf][alloc]") {
+  // (and of cross-stitch units between conv towers, per channel)
   // multi_fashion's MTAN model (two conv stages, per-task attention, BatchNorm in the attention
   // modules), with equal weighting and with PCGrad on the trunk's parameter gradients.
   Generator g(4);
@@ -155,10 +156,17 @@ TEST_CASE("a steady-state step of MTAN on a conv encoder allocates nothing", "[p
   }
   data::Dataset<float> ds(std::move(x));
   ds.add_classification("left", std::move(y1), 10).add_classification("right", std::move(y2), 10);
-  for (const char* method : {"", "pcgrad"}) {
+  for (const char* method : {"", "pcgrad", "cross_stitch"}) {
     INFO("method " << (*method ? method : "equal"));
     manual_seed(3);
-    MultiTaskModel<float> model(examples::make_lenet_mtan<float>(2));
+    const bool stitch = std::string(method) == "cross_stitch";
+    if (stitch) method = "";
+    std::shared_ptr<sharing::SharingStrategy<float>> strategy;
+    if (stitch)
+      strategy = examples::make_lenet_cross_stitch<float>(2, /*per_channel=*/true);
+    else
+      strategy = examples::make_lenet_mtan<float>(2);
+    MultiTaskModel<float> model(strategy);
     for (const char* t : {"left", "right"})
       model.add_task(TaskOptions<float>(t).head(examples::make_lenet_mtan_head<float>()));
     if (*method)

@@ -283,3 +283,81 @@ TEST_CASE("ConvMTAN: per-task attention on a conv encoder, gradients and shapes"
   CHECK_THROWS_WITH(bad.forward_tasks(Var<double>::from(x), reps.data()),
                     Catch::Contains("ConvMTAN") && Catch::Contains("stage 1"));
 }
+
+TEST_CASE("ConvCrossStitch: towers mixed after every stage, by task pair or per channel",
+          "[sharing][gradcheck][cross_stitch]") {
+  manual_seed(21);
+  Tensor<double> x({2, 2, 4, 4});
+  for (Index i = 0; i < x.numel(); ++i) x[i] = std::sin(0.7 * i + 0.3);
+  for (bool per_channel : {false, true}) {
+    INFO("per_channel " << per_channel);
+    std::vector<std::shared_ptr<nn::Module<double>>> made;  // stage modules in creation order
+    auto stage = [&made](Index in, Index out, Index stride) {
+      return [&made, in, out, stride] {
+        made.push_back(conv_stage(in, out, stride));
+        return made.back();
+      };
+    };
+    sharing::ConvCrossStitch<double> s(sharing::ConvCrossStitchOptions<double>(2)
+                                           .stage(stage(2, 3, 1), 3)
+                                           .stage(stage(3, 4, 2), 4)
+                                           .per_channel(per_channel));
+    s.set_num_tasks(2);
+    REQUIRE(made.size() == 4);  // task 0: stages 0, 1; task 1: stages 0, 1
+    CHECK(s.output_features() == 4);
+    CHECK(s.stitch(0).shape() == (per_channel ? Shape{4, 3} : Shape{2, 2}));
+    CHECK(s.stitch(1).shape() == (per_channel ? Shape{4, 4} : Shape{2, 2}));
+    CHECK(s.stitch(0)[0] == Approx(0.9));
+    bool has_tower = false;
+    for (auto& np : s.named_parameters()) has_tower = has_tower || np.first.rfind("towers.1.1.", 0) == 0;
+    CHECK(has_tower);
+
+    // The mixture by hand: x̃ₜ = Σₛ αₜₛ xₛ after each stage, from the towers' own modules.
+    Generator g(5);
+    for (auto* p : s.parameters())
+      for (Index k = 0; k < p->numel(); ++k) p->value()[k] += 0.1 * g.normal();
+    auto& tape = autograd::Tape<double>::current();
+    std::vector<Var<double>> reps(2);
+    s.forward_tasks(Var<double>::from(x), reps.data());
+    CHECK(reps[0].shape() == (Shape{2, 4, 2, 2}));
+    std::vector<Tensor<double>> h = {x, x};
+    for (std::size_t l = 0; l < 2; ++l) {
+      std::vector<Tensor<double>> out(2);
+      for (int t = 0; t < 2; ++t)
+        out[static_cast<std::size_t>(t)] =
+            made[static_cast<std::size_t>(2 * t) + l]->forward(Var<double>::from(h[static_cast<std::size_t>(t)])).to_tensor();
+      const Tensor<double>& a = s.stitch(l);
+      const Index C = out[0].shape()[1], HW = out[0].shape()[2] * out[0].shape()[3];
+      for (int t = 0; t < 2; ++t) {
+        Tensor<double> m(out[0].shape());
+        for (Index i = 0; i < m.numel(); ++i) {
+          const Index c = (i / HW) % C;
+          double v = 0;
+          for (int u = 0; u < 2; ++u)
+            v += (per_channel ? a.at(2 * t + u, c) : a.at(t, u)) * out[static_cast<std::size_t>(u)][i];
+          m[i] = v;
+        }
+        h[static_cast<std::size_t>(t)] = m;
+      }
+    }
+    for (int t = 0; t < 2; ++t)
+      for (Index i = 0; i < h[0].numel(); ++i)
+        CHECK(reps[static_cast<std::size_t>(t)].data()[i] ==
+              Approx(h[static_cast<std::size_t>(t)][i]).margin(1e-12));
+    tape.reset();
+    testing::check_parameter_gradients(s.named_parameters(), [&] { return probe(s, x, 2); });
+  }
+  // A factory that hands out one module twice would share parameters between towers.
+  auto one = conv_stage(2, 3, 1);
+  CHECK_THROWS_WITH(sharing::ConvCrossStitch<double>(
+                        sharing::ConvCrossStitchOptions<double>(2).stage([one] { return one; }, 3)),
+                    Catch::Contains("same module"));
+  // A stage whose channels differ from the declared ones is named.
+  sharing::ConvCrossStitch<double> bad(
+      sharing::ConvCrossStitchOptions<double>(2).stage([] { return conv_stage(2, 3, 1); }, 5));
+  bad.set_num_tasks(2);
+  std::vector<Var<double>> reps(2);
+  CHECK_THROWS_WITH(bad.forward_tasks(Var<double>::from(x), reps.data()),
+                    Catch::Contains("ConvCrossStitch") && Catch::Contains("stage 0"));
+  autograd::Tape<double>::current().reset();
+}

@@ -2,6 +2,7 @@
 /// @file sharing.hpp
 /// Every sharing strategy.
 
+#include "onestone/sharing/conv_cross_stitch.hpp"
 #include "onestone/sharing/conv_mtan.hpp"
 #include "onestone/sharing/cross_stitch.hpp"
 #include "onestone/sharing/dselect_k.hpp"
