@@ -131,6 +131,7 @@ inline const std::vector<std::string>& synthetic_tag_names() {
 
 namespace detail {
 
+/// Word pools of the synthetic corpus generator (internal).
 struct SyntheticTextPools {
   using Words = std::vector<std::string>;
   std::vector<Words> topic_words;                                   // [topic] single words

@@ -25,6 +25,7 @@ struct MseFn {
     return d * S(2);
   }
 };
+/// Per-element functor of `l1_loss` (value and derivative in the difference d = prediction − target).
 struct L1Fn {
   static constexpr const char* name = "l1_loss";
   template <class D, class S>

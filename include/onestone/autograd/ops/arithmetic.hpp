@@ -134,6 +134,8 @@ inline Var<T> binary(const Var<T>& a, const Var<T>& b) {
   return BinaryOp<T, Fn>::apply(a, b);
 }
 
+/// Element-wise functor of `add` for `BinaryOp` (value and both partial derivatives, with
+/// broadcasting handled by `BinaryOp`); use the operator or function, not this type.
 struct AddFn {
   static constexpr const char* name = "add";
   template <class A, class B>
@@ -150,6 +152,8 @@ struct AddFn {
   }
 };
 ONESTONE_EXTERN_CLASS2(AUTOGRAD, BinaryOp, AddFn)
+/// Element-wise functor of `sub` for `BinaryOp` (value and both partial derivatives, with
+/// broadcasting handled by `BinaryOp`); use the operator or function, not this type.
 struct SubFn {
   static constexpr const char* name = "sub";
   template <class A, class B>
@@ -166,6 +170,8 @@ struct SubFn {
   }
 };
 ONESTONE_EXTERN_CLASS2(AUTOGRAD, BinaryOp, SubFn)
+/// Element-wise functor of `mul` for `BinaryOp` (value and both partial derivatives, with
+/// broadcasting handled by `BinaryOp`); use the operator or function, not this type.
 struct MulFn {
   static constexpr const char* name = "mul";
   template <class A, class B>
@@ -182,6 +188,8 @@ struct MulFn {
   }
 };
 ONESTONE_EXTERN_CLASS2(AUTOGRAD, BinaryOp, MulFn)
+/// Element-wise functor of `div` for `BinaryOp` (value and both partial derivatives, with
+/// broadcasting handled by `BinaryOp`); use the operator or function, not this type.
 struct DivFn {
   static constexpr const char* name = "div";
   template <class A, class B>

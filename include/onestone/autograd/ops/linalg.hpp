@@ -64,6 +64,8 @@ inline void run_batches(const MatmulGeometry& g, bool parallel, F&& f) {
   for_batches(g, f);
 }
 
+/// The batched matrix product as one operation: forward, saved geometry and backward (use
+/// `matmul(a, b)`; this type is the operation's definition).
 template <typename T>
 struct MatmulOp {
   MatmulGeometry g;
@@ -121,6 +123,7 @@ void MatmulOp<T>::backward(const BackwardContext<T>& c) const {
   }
 }
 
+/// The fused linear layer x Wᵀ + b as one operation (use `linear(x, w, b)`).
 template <typename T>
 struct LinearOp {
   bool has_bias;

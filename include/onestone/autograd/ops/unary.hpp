@@ -85,6 +85,8 @@ inline Var<T> unary(const Var<T>& x, T p = T(0), T q = T(0)) {
   return UnaryOp<T, Fn>::apply(x, p, q);
 }
 
+/// Element-wise functor of `relu` for `UnaryOp`: value `f` and derivative `df` (one definition
+/// per operation; use the function `relu(x)`, not this type).
 struct ReluFn {
   static constexpr const char* name = "relu";
   template <class X, class S>
@@ -97,6 +99,8 @@ struct ReluFn {
   }
 };
 ONESTONE_EXTERN_CLASS2(AUTOGRAD, UnaryOp, ReluFn)
+/// Element-wise functor of `leaky_relu` for `UnaryOp`: value `f` and derivative `df` (one definition
+/// per operation; use the function `leaky_relu(x)`, not this type).
 struct LeakyReluFn {
   static constexpr const char* name = "leaky_relu";
   template <class X, class S>
@@ -109,6 +113,8 @@ struct LeakyReluFn {
   }
 };
 ONESTONE_EXTERN_CLASS2(AUTOGRAD, UnaryOp, LeakyReluFn)
+/// Element-wise functor of `gelu` for `UnaryOp`: value `f` and derivative `df` (one definition
+/// per operation; use the function `gelu(x)`, not this type).
 struct GeluFn {
   static constexpr const char* name = "gelu";
   template <class X, class S>
@@ -125,6 +131,8 @@ struct GeluFn {
   }
 };
 ONESTONE_EXTERN_CLASS2(AUTOGRAD, UnaryOp, GeluFn)
+/// Element-wise functor of `GeluTanhFn` for `UnaryOp`: value `f` and derivative `df` (one definition
+/// per operation; use the function `GeluTanhFn(x)`, not this type).
 struct GeluTanhFn {
   static constexpr const char* name = "gelu(tanh)";
   template <class S>
@@ -145,6 +153,8 @@ struct GeluTanhFn {
   }
 };
 ONESTONE_EXTERN_CLASS2(AUTOGRAD, UnaryOp, GeluTanhFn)
+/// Element-wise functor of `silu` for `UnaryOp`: value `f` and derivative `df` (one definition
+/// per operation; use the function `silu(x)`, not this type).
 struct SiluFn {
   static constexpr const char* name = "silu";
   template <class X, class S>
@@ -158,6 +168,8 @@ struct SiluFn {
   }
 };
 ONESTONE_EXTERN_CLASS2(AUTOGRAD, UnaryOp, SiluFn)
+/// Element-wise functor of `sigmoid` for `UnaryOp`: value `f` and derivative `df` (one definition
+/// per operation; use the function `sigmoid(x)`, not this type).
 struct SigmoidFn {
   static constexpr const char* name = "sigmoid";
   template <class X, class S>
@@ -170,6 +182,8 @@ struct SigmoidFn {
   }
 };
 ONESTONE_EXTERN_CLASS2(AUTOGRAD, UnaryOp, SigmoidFn)
+/// Element-wise functor of `tanh` for `UnaryOp`: value `f` and derivative `df` (one definition
+/// per operation; use the function `tanh(x)`, not this type).
 struct TanhFn {
   static constexpr const char* name = "tanh";
   template <class X, class S>
@@ -195,6 +209,8 @@ struct SoftplusFn {
   }
 };
 ONESTONE_EXTERN_CLASS2(AUTOGRAD, UnaryOp, SoftplusFn)
+/// Element-wise functor of `exp` for `UnaryOp`: value `f` and derivative `df` (one definition
+/// per operation; use the function `exp(x)`, not this type).
 struct ExpFn {
   static constexpr const char* name = "exp";
   template <class X, class S>
@@ -207,6 +223,8 @@ struct ExpFn {
   }
 };
 ONESTONE_EXTERN_CLASS2(AUTOGRAD, UnaryOp, ExpFn)
+/// Element-wise functor of `log` for `UnaryOp`: value `f` and derivative `df` (one definition
+/// per operation; use the function `log(x)`, not this type).
 struct LogFn {
   static constexpr const char* name = "log";
   template <class X, class S>
@@ -219,6 +237,8 @@ struct LogFn {
   }
 };
 ONESTONE_EXTERN_CLASS2(AUTOGRAD, UnaryOp, LogFn)
+/// Element-wise functor of `sqrt` for `UnaryOp`: value `f` and derivative `df` (one definition
+/// per operation; use the function `sqrt(x)`, not this type).
 struct SqrtFn {
   static constexpr const char* name = "sqrt";
   template <class X, class S>
@@ -231,6 +251,8 @@ struct SqrtFn {
   }
 };
 ONESTONE_EXTERN_CLASS2(AUTOGRAD, UnaryOp, SqrtFn)
+/// Element-wise functor of `pow` for `UnaryOp`: value `f` and derivative `df` (one definition
+/// per operation; use the function `pow(x)`, not this type).
 struct PowFn {
   static constexpr const char* name = "pow";
   template <class X, class S>
@@ -243,6 +265,8 @@ struct PowFn {
   }
 };
 ONESTONE_EXTERN_CLASS2(AUTOGRAD, UnaryOp, PowFn)
+/// Element-wise functor of `square` for `UnaryOp`: value `f` and derivative `df` (one definition
+/// per operation; use the function `square(x)`, not this type).
 struct SquareFn {
   static constexpr const char* name = "square";
   template <class X, class S>
@@ -255,6 +279,8 @@ struct SquareFn {
   }
 };
 ONESTONE_EXTERN_CLASS2(AUTOGRAD, UnaryOp, SquareFn)
+/// Element-wise functor of `abs` for `UnaryOp`: value `f` and derivative `df` (one definition
+/// per operation; use the function `abs(x)`, not this type).
 struct AbsFn {
   static constexpr const char* name = "abs";
   template <class X, class S>
