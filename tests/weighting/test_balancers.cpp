@@ -120,8 +120,22 @@ TEST_CASE("loss weighting methods: hand-derived values", "[weighting]") {
     CHECK(losses[0].grad()[0] == Approx(0.25));
     CHECK(losses[1].grad()[0] == Approx(3.0));
   }
-  SECTION("uncertainty: Σ e^{-s}L + s, stationary at s = log L") {
+  SECTION("uncertainty: Σ ½e^{-s}L + ½s (the paper's regression term), stationary at s = log L") {
     weighting::UncertaintyWeighting<double> u;
+    u.reset(2);
+    u.parameter("log_var").value()[0] = std::log(2.0);
+    auto total = u.combine_losses(losses);
+    CHECK(total.item() == Approx(0.5 + 0.5 * std::log(2.0) + 0.25));
+    total.backward();
+    CHECK(u.parameter("log_var").grad()[0] == Approx(0.0).margin(1e-12));  // ½(-e^{-s}L + 1) = 0
+    CHECK(u.parameter("log_var").grad()[1] == Approx(0.25));               // ½(-0.5 + 1)
+    CHECK(losses[0].grad()[0] == Approx(0.25));
+    CHECK(u.weights()[0] == Approx(0.25));
+  }
+  SECTION("uncertainty, form=common: Σ e^{-s}L + s, stationary at s = log L") {
+    weighting::UncertaintyOptions o;
+    o.common = true;
+    weighting::UncertaintyWeighting<double> u(o);
     u.reset(2);
     u.parameter("log_var").value()[0] = std::log(2.0);
     auto total = u.combine_losses(losses);

@@ -196,8 +196,8 @@ TEST_CASE("ExcessMTL: the authors' first two steps", "[weighting][reference]") {
   J2 << 1, 0, 2, 0;
   Vec d;
   for (auto [eta, w0, w1] :
-       {std::tuple<const char*, double, double>{"eta=1e-2", 0.992174, 1.007826},
-        std::tuple<const char*, double, double>{"eta=1", 0.34579, 1.65421}}) {
+       {std::tuple<const char*, double, double>{"eta=1e-2,aggregate=sum", 0.992174, 1.007826},
+        std::tuple<const char*, double, double>{"eta=1,aggregate=sum", 0.34579, 1.65421}}) {
     auto e = make_balancer<double>("excess_mtl", eta);
     e->reset(2);
     e->combine_gradients(J1, d);  // baseline e0 = (2, 1), weights unchanged

@@ -319,9 +319,12 @@ class LossWeighting : public Balancer<T> {
 
 /// A weighting of the Gram matrix: the method computes w from G = JJᵀ (and the losses and its
 /// state); the aggregator forms d = Jᵀw here, once, for every such method. Options shared by all
-/// (`aggregate`): "sum" (the method's own scale, default) or "mean" (w divided by the number of
-/// tasks: TorchJD's convention for Aligned-MTL, PCGrad's mean variant), and `max_norm` (> 0:
-/// d rescaled to at most that norm, as Nash-MTL's reference code clips the update).
+/// (`aggregate`): "sum" (the method's own scale, default), "mean" (w divided by the number m of
+/// tasks in the step: TorchJD's convention for Aligned-MTL, PCGrad's mean variant) or
+/// "times_tasks" (w multiplied by m: FairGrad's and SDMGrad's reference code, which scale d by
+/// the number of tasks "to match the sum loss"), and `max_norm` (> 0: d rescaled to at most that
+/// norm after the aggregate, as Nash-MTL's, FairGrad's and SDMGrad's reference code clip the
+/// update).
 ///
 /// A method whose solver fails on a step (opposed or zero gradients) does not stop training:
 /// the step uses the method's previous weights of the present tasks (1 at first), counted in
@@ -372,9 +375,13 @@ class GramianWeighting : public Balancer<T> {
     ++this->steps_;
   }
 
-  /// "sum" or "mean" (see the class comment).
-  void set_aggregate_mean(bool mean) { mean_ = mean; }
-  bool aggregate_mean() const { return mean_; }
+  /// How w is scaled after the method (see the class comment).
+  enum class Aggregate { sum, mean, times_tasks };
+  void set_aggregate(Aggregate a) { aggregate_ = a; }
+  Aggregate aggregate() const { return aggregate_; }
+  /// "mean" (true) or "sum" (false).
+  void set_aggregate_mean(bool mean) { aggregate_ = mean ? Aggregate::mean : Aggregate::sum; }
+  bool aggregate_mean() const { return aggregate_ == Aggregate::mean; }
   /// Cap on ‖d‖ (0 = none).
   void set_max_norm(double v) {
     if (!(v >= 0) || !std::isfinite(v))
@@ -382,9 +389,16 @@ class GramianWeighting : public Balancer<T> {
     max_norm_ = v;
   }
   double max_norm() const { return max_norm_; }
-  /// Reads the aggregator options `aggregate` (sum | mean) and `max_norm` (registry factories).
+  /// Reads the aggregator options `aggregate` (sum | mean | times_tasks) and `max_norm`
+  /// (registry factories).
   void read_aggregator_options(const MethodOptions& o) {
-    mean_ = o.word("aggregate", mean_ ? "mean" : "sum", {"sum", "mean"}) == "mean";
+    const char* now = aggregate_ == Aggregate::mean          ? "mean"
+                      : aggregate_ == Aggregate::times_tasks ? "times_tasks"
+                                                             : "sum";
+    const std::string a = o.word("aggregate", now, {"sum", "mean", "times_tasks"});
+    aggregate_ = a == "mean" ? Aggregate::mean
+                 : a == "times_tasks" ? Aggregate::times_tasks
+                                      : Aggregate::sum;
     set_max_norm(o.number("max_norm", max_norm_));
   }
 
@@ -402,6 +416,7 @@ class GramianWeighting : public Balancer<T> {
     info_ = in;
   }
   void run(const Matrix<T>& G, const Jac* J, const Info& info) {
+    bool solved = true;
     try {
       weigh(G, J, info_, w_);
       if (w_.size() != G.rows() || !detail::all_finite(w_))
@@ -412,9 +427,12 @@ class GramianWeighting : public Balancer<T> {
       throw;
     } catch (const std::exception& e) {
       this->record_failure(e);
-      this->previous_weights(info, w_);
+      this->previous_weights(info, w_);  // already in the aggregate's scale
+      solved = false;
     }
-    if (mean_) w_ /= static_cast<T>(w_.size());
+    if (!solved) return;
+    if (aggregate_ == Aggregate::mean) w_ /= static_cast<T>(w_.size());
+    else if (aggregate_ == Aggregate::times_tasks) w_ *= static_cast<T>(w_.size());
   }
   void finish(const Jac& J, const Info& info, Vec& d) {
     (void)J;
@@ -433,7 +451,7 @@ class GramianWeighting : public Balancer<T> {
   Matrix<T> G_;
   Vec w_;
   Info info_;
-  bool mean_ = false;
+  Aggregate aggregate_ = Aggregate::sum;
   double max_norm_ = 0;
 };
 

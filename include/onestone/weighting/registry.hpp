@@ -128,8 +128,14 @@ const std::vector<MethodSpec<T>>& methods() {
          [](O) { return make_shared<EqualWeights<T>>(); });
     loss("static", "fixed task weights", false, false,
          [](O o) { return make_shared<StaticWeights<T>>(detail::number_list(o, "weights")); });
-    loss("uncertainty", "Kendall et al., CVPR 2018", false, true,
-         [](O) { return make_shared<UncertaintyWeighting<T>>(); });
+    loss("uncertainty", "Kendall et al., CVPR 2018", false, true, [](O o) {
+      UncertaintyOptions u;
+      u.common = o.word("form", "paper", {"paper", "common"}) == "common";
+      for (double v : detail::number_list(o, "classification"))
+        u.classification.push_back(static_cast<int>(v));
+      u.init = o.number("init", 0.0);
+      return make_shared<UncertaintyWeighting<T>>(u);
+    });
     loss("dwa", "Liu et al., CVPR 2019", false, true,
          [](O o) { return make_shared<DWA<T>>(o.number("temperature", 2.0)); });
     loss("rlw", "Lin et al., TMLR 2022", true, false,
@@ -142,7 +148,7 @@ const std::vector<MethodSpec<T>>& methods() {
     });
     loss("stch", "Lin et al., ICML 2024", false, true, [](O o) {
       return make_shared<STCH<T>>(o.number("mu", 0.1), detail::number_list(o, "pref"),
-                                  o.number("margin", 1e-3));
+                                  o.number("margin", 1e-3), detail::number_list(o, "reference"));
     });
     loss("imtl_l", "Liu et al., ICLR 2021", false, true, [](O) { return make_shared<IMTLL<T>>(); });
     loss("auto_lambda", "Liu, Johns & Davison, TMLR 2022", false, true, [](O o) {
@@ -232,7 +238,9 @@ const std::vector<MethodSpec<T>>& methods() {
            return detail::gramian<T>(
                make_shared<SDMGrad<T>>(o.number("lambda", 0.3),
                                        static_cast<int>(o.number("niter", 20)),
-                                       o.number("lr", 10.0), o.number("momentum", 0.5)),
+                                       o.number("lr", 10.0), o.number("momentum", 0.5),
+                                       o.word("scale", "reference", {"reference", "clamped"}) ==
+                                           "clamped"),
                o);
          });
     // ---- other gradient methods ---------------------------------------------------------
@@ -256,11 +264,15 @@ const std::vector<MethodSpec<T>>& methods() {
            m.gamma_sigma = o.number("gamma_sigma", m.gamma_sigma);
            m.rho = o.number("rho", m.rho);
            m.normalize_by_loss = o.number("normalize_by_loss", 0) != 0;
+           m.zero_init = o.word("init", "first", {"first", "zero"}) == "zero";
+           m.softmax = o.word("simplex", "project", {"project", "softmax"}) == "softmax";
            return std::shared_ptr<Balancer<T>>(make_shared<MoCo<T>>(m));
          });
     gram("excess_mtl", "He et al., ICML 2024",
          G(false, false, true, false, true, 1, Family::Gradient), [](O o) {
-           return std::shared_ptr<Balancer<T>>(make_shared<ExcessMTL<T>>(o.number("eta", 1e-2)));
+           return std::shared_ptr<Balancer<T>>(make_shared<ExcessMTL<T>>(
+               o.number("eta", 1e-2), o.word("aggregate", "mean", {"mean", "sum"}) == "mean",
+               static_cast<int>(o.number("warmup", 1))));
          });
     return t;
   }();

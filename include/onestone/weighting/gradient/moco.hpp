@@ -22,13 +22,18 @@ struct MoCoOptions {
   double gamma_sigma = 0.5;  ///< decay exponent: γₖ = γ/k^σ
   double rho = 0;            ///< ℓ2 regularisation ρ of the λ update
   bool normalize_by_loss = false;  ///< track Lᵢ·gᵢ/‖gᵢ‖ (the paper's option)
+  bool zero_init = false;   ///< Y starts at 0 (LibMTL) instead of at a task's first gradient
+  bool softmax = false;     ///< λ ← softmax(…) (LibMTL) instead of the projection Π_Δ(…)
 };
 
 /// MoCo: a stochastic MGDA with a tracking correction of the gradients' bias: Y (one row per
 /// task) tracks J, Y ← Y + βₖ(J − Y) (Y = J at a task's first step), the simplex weights follow
 /// λ ← Π_Δ(λ − γₖ(YYᵀ + ρI)λ), and d = Yᵀλ. Y, λ and the step count are kept per task (λ
 /// restricted to and renormalised on the present tasks); Y is per coordinate, so a change of
-/// Jacobian width restarts it.
+/// Jacobian width restarts it. LibMTL's MoCo differs in three conventions, each an option: it
+/// always tracks Lᵢ·gᵢ/‖gᵢ‖ (`normalize_by_loss=1`), starts Y at 0 so that the first step
+/// gives Y = β₁J (`init=zero`), and maps λ back with a softmax instead of the projection
+/// (`simplex=softmax`).
 template <typename T>
 class MoCo : public GradientMethod<T> {
  public:
@@ -90,7 +95,7 @@ class MoCo : public GradientMethod<T> {
         const T n = J.row(r).norm();
         if (n > T(0)) scale = (*info.losses)[r] / n;
       }
-      if (count_[t] == T(1))
+      if (count_[t] == T(1) && !opt_.zero_init)
         Y_.row(t) = scale * J.row(r);
       else
         Y_.row(t) += static_cast<T>(opt_.beta / std::pow(k, opt_.beta_sigma)) *
@@ -108,7 +113,12 @@ class MoCo : public GradientMethod<T> {
     YY_.diagonal().array() += static_cast<T>(opt_.rho);
     yl_.noalias() = YY_ * lam_;
     step_ = lam_ - gamma_k * yl_;
-    solvers::project_simplex(step_, lam_, scratch_);
+    if (opt_.softmax) {
+      lam_ = (step_.array() - step_.maxCoeff()).exp().matrix();
+      lam_ /= lam_.sum();
+    } else {
+      solvers::project_simplex(step_, lam_, scratch_);
+    }
     w = lam_;
     d.noalias() = Ysub_.transpose() * lam_;
     step_ = lam_ * (share > T(0) ? share : T(1));

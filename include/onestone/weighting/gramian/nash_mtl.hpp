@@ -99,7 +99,8 @@ ONESTONE_EXTERN_CLASS(WEIGHTING, NashMTL)
 
 /// FairGrad: α-fair resource allocation over tasks, (Gw)ᵢ = wᵢ^{−1/α}; α = 1 is Nash-MTL, larger
 /// α is fairer towards the worst task. α = 1 (the authors' default; their experiments use 2).
-/// The authors' code multiplies d by T and clips it to norm 1: `aggregate`/`max_norm` options.
+/// The authors' code multiplies d by T and then clips it to norm 1:
+/// `aggregate=times_tasks,max_norm=1`. LibMTL and TorchJD solve the same equations, d = Jᵀw.
 template <typename T>
 class FairGrad : public FairWeighting<T> {
  public:

@@ -20,14 +20,17 @@ namespace weighting {
 /// objective ½‖Jᵀ(w + λw̃)‖², gradient A(w + λw̃), each followed by projection onto the
 /// simplex; then d = Jᵀ(w + λw̃)/(1 + λ) with w̃ = 1/m. The fixed point is MGDA on the shrunk
 /// simplex {c ∈ Δ : cᵢ ≥ λ/((1+λ)m)}: λ = 0 is MGDA, λ → ∞ the mean. λ = 0.3, niter = 20, lr = 10
-/// (the authors' experiments; LibMTL: lr 5). The authors multiply d by T and clip its norm to 1
-/// (`aggregate`, `max_norm`).
+/// (the authors' experiments; LibMTL: lr 5). The scale s² is the authors' code's
+/// (`scale=reference`); LibMTL and TorchJD use s² = mean(√max(Aᵢᵢ, 0))² + 1e-8
+/// (`scale=clamped`). The authors multiply d by T and clip its norm to 1
+/// (`aggregate=times_tasks,max_norm=1`).
 template <typename T>
 class SDMGrad : public GramianWeighting<T> {
  public:
   bool keeps_task_state() const override { return true; }
-  explicit SDMGrad(double lambda = 0.3, int niter = 20, double lr = 10.0, double momentum = 0.5)
-      : lambda_(lambda), niter_(niter), lr_(lr), momentum_(momentum) {
+  explicit SDMGrad(double lambda = 0.3, int niter = 20, double lr = 10.0, double momentum = 0.5,
+                   bool clamped_scale = false)
+      : lambda_(lambda), niter_(niter), lr_(lr), momentum_(momentum), clamped_(clamped_scale) {
     if (!(lambda >= 0) || niter < 1 || !(lr > 0) || !(momentum >= 0 && momentum < 1))
       throw std::invalid_argument("SDMGrad: needs lambda >= 0, niter >= 1, lr > 0, momentum in [0, 1)");
   }
@@ -60,9 +63,10 @@ class SDMGrad : public GramianWeighting<T> {
     if (share > T(0)) x_ /= share;
     else x_.setConstant(m, T(1) / static_cast<T>(m));
     T s = 0;
-    for (Eigen::Index i = 0; i < m; ++i) s += std::sqrt(std::max(A(i, i), T(0)) + T(1e-4));
+    for (Eigen::Index i = 0; i < m; ++i)
+      s += std::sqrt(std::max(A(i, i), T(0)) + (clamped_ ? T(0) : T(1e-4)));
     s /= static_cast<T>(m);
-    An_ = A / (s * s);
+    An_ = A / (s * s + (clamped_ ? T(1e-8) : T(0)));
     uniform_.setConstant(m, T(1) / static_cast<T>(m));
     vel_.setZero(m);
     for (int k = 0; k < niter_; ++k) {
@@ -81,6 +85,7 @@ class SDMGrad : public GramianWeighting<T> {
   double lambda_;
   int niter_;
   double lr_, momentum_;
+  bool clamped_;
   Vector<T> state_, x_, c_, grad_, vel_, y_, uniform_, scratch_;
   Matrix<T> An_;
 };

@@ -17,16 +17,18 @@ namespace weighting {
 /// Smooth Tchebycheff scalarisation: L = μ·log Σᵢ exp(pᵢ(Lᵢ − zᵢ)/μ) over the present tasks,
 /// with preferences pᵢ (default 1/T) and the ideal point zᵢ = (lowest loss of task i seen so far)
 /// − margin. A smooth stand-in for maxᵢ pᵢ(Lᵢ − zᵢ) that reaches every Pareto-optimal point.
-/// μ = 0.1 (paper: 0.1 on NYUv2; LibMTL's STCH_mu 1.0), margin 1e-3. weights() reports
-/// pᵢ·softmax(a)ᵢ, the gradient weights.
+/// μ = 0.1 (paper: 0.1 on NYUv2; LibMTL's STCH_mu 1.0), margin 1e-3. A fixed ideal point
+/// instead (`reference=`, one value per task; TorchJD's STCH scalarizer takes z = 0 unless given
+/// one) replaces the running minimum. weights() reports pᵢ·softmax(a)ᵢ, the gradient weights.
 ///
 /// Example: `model.set_balancer(std::make_shared<STCH<float>>(0.1));`
 template <typename T>
 class STCH : public LossWeighting<T> {
  public:
   bool keeps_task_state() const override { return true; }
-  explicit STCH(double mu = 0.1, std::vector<double> preferences = {}, double margin = 1e-3)
-      : mu_(mu), pref_(std::move(preferences)), margin_(margin) {
+  explicit STCH(double mu = 0.1, std::vector<double> preferences = {}, double margin = 1e-3,
+                std::vector<double> reference = {})
+      : mu_(mu), pref_(std::move(preferences)), margin_(margin), ref_(std::move(reference)) {
     if (!(mu > 0)) throw std::invalid_argument("STCH: mu must be positive");
   }
   std::string name() const override { return "stch"; }
@@ -36,6 +38,9 @@ class STCH : public LossWeighting<T> {
     if (!pref_.empty() && static_cast<int>(pref_.size()) != n)
       throw std::invalid_argument("STCH: " + std::to_string(pref_.size()) + " preferences for " +
                                   std::to_string(n) + " tasks");
+    if (!ref_.empty() && static_cast<int>(ref_.size()) != n)
+      throw std::invalid_argument("STCH: " + std::to_string(ref_.size()) +
+                                  " reference values for " + std::to_string(n) + " tasks");
   }
   using LossWeighting<T>::combine_losses;
   Var<T> combine_losses(const std::vector<Var<T>>& losses, const std::vector<int>& tasks) override {
@@ -47,7 +52,8 @@ class STCH : public LossWeighting<T> {
     for (std::size_t k = 0; k < n; ++k) {
       const int t = tasks[k];
       const T li = this->values_[static_cast<Eigen::Index>(k)];
-      ideal_[t] = std::min(ideal_[t], li - static_cast<T>(margin_));
+      ideal_[t] = ref_.empty() ? std::min(ideal_[t], li - static_cast<T>(margin_))
+                               : static_cast<T>(ref_[static_cast<std::size_t>(t)]);
       a_[static_cast<Eigen::Index>(k)] = pref(t) * (li - ideal_[t]) / mu;
       amax = std::max(amax, a_[static_cast<Eigen::Index>(k)]);
     }
@@ -87,6 +93,7 @@ class STCH : public LossWeighting<T> {
   double mu_;
   std::vector<double> pref_;
   double margin_;
+  std::vector<double> ref_;
   Vector<T> ideal_, a_;
 };
 ONESTONE_EXTERN_CLASS(WEIGHTING, STCH)
