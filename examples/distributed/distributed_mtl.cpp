@@ -4,10 +4,12 @@
 //   mpirun -np 8 --hostfile hosts ./distributed_mtl --batch 64       (several machines)
 //
 // Every rank reads its shard of a synthetic 3-task regression set (the MMoE generator), the
-// steps average gradients over the ranks, the balancer sees what it would see on one process
-// with the ranks' batches together. Rank 0 prints the loss, the throughput and the share of a
-// step spent communicating, and writes the checkpoint (--checkpoint); --resume reads it back,
-// with any number of ranks.
+// steps average gradients over the ranks (each bucket's reduction started during the backward
+// pass, --no-overlap: after it), the balancer sees what it would see on one process with the
+// ranks' batches together. A train::Trainer drives it (distributed::DataParallelBackend):
+// rank 0 prints the loss, the throughput and the share of a step spent communicating, and
+// writes the checkpoint (--checkpoint, after every epoch); --resume reads it back, with any
+// number of ranks.
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -24,14 +26,16 @@ using namespace onestone;
 namespace {
 struct Args {
   std::string method = "equal", source = "representation", checkpoint, resume;
-  int epochs = 2, batch = 64, width = 256, samples = 4096;
+  int epochs = 2, batch = 64, width = 256, samples = 4096, bucket_kb = 25 * 1024;
+  bool overlap = true;
   std::uint64_t seed = 1;
 };
 
 const char* kUsage =
     "usage: distributed_mtl [--method NAME] [--source representation|parameters] [--epochs N]\n"
     "                       [--batch PER_RANK] [--width W] [--samples N] [--seed S]\n"
-    "                       [--checkpoint PATH] [--resume PATH] [--help]\n"
+    "                       [--checkpoint PATH] [--resume PATH] [--bucket-kb KB]\n"
+    "                       [--no-overlap] [--help]\n"
     "Run under MPI: mpirun -np 2 ./distributed_mtl ...\n";
 
 int parse(int argc, char** argv, Args& a) {
@@ -41,9 +45,13 @@ int parse(int argc, char** argv, Args& a) {
       std::printf("%s", kUsage);
       return 0;
     }
+    if (k == "--no-overlap") {
+      a.overlap = false;
+      continue;
+    }
     const bool known = k == "--method" || k == "--source" || k == "--epochs" || k == "--batch" ||
                        k == "--width" || k == "--samples" || k == "--seed" || k == "--checkpoint" ||
-                       k == "--resume";
+                       k == "--resume" || k == "--bucket-kb";
     if (!known) {
       std::fprintf(stderr, "distributed_mtl: unknown option '%s'\n%s", k.c_str(), kUsage);
       return 2;
@@ -76,6 +84,8 @@ int parse(int argc, char** argv, Args& a) {
       a.width = static_cast<int>(n);
     else if (k == "--samples")
       a.samples = static_cast<int>(n);
+    else if (k == "--bucket-kb")
+      a.bucket_kb = static_cast<int>(n);
     else
       a.seed = static_cast<std::uint64_t>(n);
   }
@@ -128,55 +138,53 @@ int run(const Args& a) {
                                                : weighting::GradientSource::Representation;
   model.set_balancer(weighting::make_balancer<float>(a.method, a.seed), source);
   optim::Adam<float> opt(model.parameters(), optim::AdamOptions(1e-3));
-  distributed::DistributedTrainStep<float> step(comm, model, opt);
-  distributed::DistributedLoader<float> loader(data, a.batch, comm.rank(), comm.size(),
-                                               distributed::SamplerOptions().seed(a.seed));
+
+  // The data-parallel side: this rank's shard, the steps, rank 0's checkpoints.
+  distributed::DataParallelBackend<float> backend(
+      comm, data, a.batch, distributed::SamplerOptions().seed(a.seed),
+      distributed::DataParallelOptions().bucket_mb(a.bucket_kb / 1024.0).overlap(a.overlap));
+  auto options = train::TrainerOptions().epochs(a.epochs).progress(false);
+  if (!a.checkpoint.empty()) options.checkpoint_last(a.checkpoint);
+  train::Trainer<float> trainer(model, opt, backend, options);
   if (!a.resume.empty()) {
-    io::CheckpointState<float> st(model, opt);
-    distributed::load_checkpoint(comm, a.resume, st, &loader.sampler());
-    if (root) std::printf("resumed from %s at step %lld\n", a.resume.c_str(), (long long)st.step);
+    trainer.resume(a.resume);
+    if (root)
+      std::printf("resumed from %s at step %lld (epoch %d)\n", a.resume.c_str(),
+                  (long long)trainer.global_step(), trainer.epoch());
   }
+  const auto& step = backend.step();
   if (root)
     std::printf(
-        "%d rank(s), batch %d per rank (global %d), %s on %s gradients, %d buckets of "
-        "gradients (%lld scalars)\n",
+        "%d rank(s), batch %d per rank (global %d), %s on %s gradients, %d bucket(s) of "
+        "gradients (%lld scalars), reduction %s the backward pass\n",
         comm.size(), a.batch, a.batch * comm.size(), a.method.c_str(), a.source.c_str(),
-        step.allreducer().num_buckets(), (long long)step.allreducer().numel());
+        step.allreducer().num_buckets(), (long long)step.allreducer().numel(),
+        a.overlap ? "overlapped with" : "after");
 
-  double total_time = 0;
+  // Per epoch: throughput and the share of the time in collectives (the slowest rank's).
+  double total_time = 0, t_epoch = MPI_Wtime(), comm0 = step.communication_seconds();
   long long samples = 0;
-  for (int e = 0; e < a.epochs; ++e) {
-    // After --resume the first epoch is the rest of the saved one.
-    if (e > 0 || a.resume.empty()) loader.start_epoch();
-    double loss = 0;
-    int steps = 0;
-    comm.barrier();
-    const double comm0 = step.communication_seconds();
-    const auto t0 = std::chrono::steady_clock::now();
-    data::Batch<float> b;
-    while (loader.next(b)) {
-      loss += step(b).total;
-      ++steps;
-      samples += b.size() * comm.size();
-    }
-    comm.barrier();
-    const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    total_time += dt;
-    model.end_epoch();
+  std::int64_t steps0 = trainer.global_step();
+  trainer.on_epoch([&](const train::EpochInfo& e) {
+    const double now = MPI_Wtime(), dt = now - t_epoch;
+    const std::int64_t steps = e.step - steps0;
     double share = (step.communication_seconds() - comm0) / dt;
     comm.allreduce_max(&share, 1);
+    const double rate = double(steps) * a.batch * comm.size() / dt;
+    total_time += dt;
+    samples += steps * a.batch * comm.size();
     if (root)
       std::printf("epoch %d: mean loss %.5f, %.0f samples/s, communication %.1f%% of the time\n",
-                  e + 1, steps ? loss / steps : 0.0,
-                  steps ? double(steps) * a.batch * comm.size() / dt : 0.0, 100 * share);
-  }
-  if (!a.checkpoint.empty()) {
-    io::CheckpointState<float> st(model, opt);
-    st.step = step.steps();
-    distributed::save_checkpoint(comm, a.checkpoint, st, &loader.sampler());
-    if (root) std::printf("checkpoint written to %s\n", a.checkpoint.c_str());
-  }
-  if (root)
+                  e.epoch, e.train_total, rate, 100 * share);
+    steps0 = e.step;
+    comm0 = step.communication_seconds();
+    t_epoch = MPI_Wtime();
+  });
+  comm.barrier();
+  t_epoch = MPI_Wtime();
+  trainer.fit();
+  if (root && !a.checkpoint.empty()) std::printf("checkpoint written to %s\n", a.checkpoint.c_str());
+  if (root && total_time > 0)
     std::printf("throughput: %.0f samples/s over %d rank(s)\n", samples / total_time, comm.size());
   return 0;
 }

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -336,6 +337,203 @@ TEST_CASE("a checkpoint written by rank 0 resumes on another number of ranks",
   CHECK(!msg.empty());
   comm.barrier();
   if (comm.is_root()) std::remove(path.c_str());
+}
+
+namespace {
+
+// The Trainer's options shared by the reference and the distributed runs.
+train::TrainerOptions trainer_options(int epochs, int accumulate) {
+  return train::TrainerOptions()
+      .epochs(epochs)
+      .accumulate_steps(accumulate)
+      .early_stopping(train::Monitor::mean_loss(), 2)
+      .progress(false);
+}
+
+void check_history(const train::FitSummary& a, const train::FitSummary& b, const char* what) {
+  INFO(what);
+  REQUIRE(a.history.size() == b.history.size());
+  CHECK(a.steps == b.steps);
+  CHECK(a.stopped_early == b.stopped_early);
+  CHECK(a.best_epoch == b.best_epoch);
+  CHECK(std::abs(a.best_value - b.best_value) <= 1e-12 * (1 + std::abs(a.best_value)));
+  for (std::size_t e = 0; e < a.history.size(); ++e) {
+    CHECK(std::abs(a.history[e].train_total - b.history[e].train_total) <=
+          1e-12 * (1 + std::abs(a.history[e].train_total)));
+    for (std::size_t k = 0; k < a.history[e].train_losses.size(); ++k)
+      CHECK(std::abs(a.history[e].train_losses[k] - b.history[e].train_losses[k]) <=
+            1e-12 * (1 + std::abs(a.history[e].train_losses[k])));
+    CHECK(std::abs(a.history[e].monitor - b.history[e].monitor) <=
+          1e-12 * (1 + std::abs(a.history[e].monitor)));
+  }
+}
+
+}  // namespace
+
+TEST_CASE("a Trainer over N ranks with batch B runs as a one-process Trainer with batch N*B",
+          "[distributed][trainer]") {
+  const Communicator& comm = world();
+  const Index B = 5, N = comm.size();
+  auto ds = make_data();
+  auto val = make_data(24);
+  for (const std::string method : {"dwa", "pcgrad"})
+    for (int accumulate : {1, 2}) {
+      INFO(method << ", accumulate " << accumulate << ", " << N << " ranks");
+      const auto src = weighting::GradientSource::Representation;
+      // Reference: the plain Trainer, unshuffled loader with batch N·B.
+      auto ref = make_model(method, src);
+      optim::SGD<double> ref_opt(ref->parameters(), optim::SGDOptions(0.05).momentum(0.9));
+      data::DataLoader<double> ref_loader(ds, data::LoaderOptions().batch_size(B * N).shuffle(false));
+      data::DataLoader<double> ref_val(val, data::LoaderOptions().batch_size(8).shuffle(false));
+      train::Trainer<double> ref_trainer(*ref, ref_opt, ref_loader, trainer_options(4, accumulate));
+      ref_trainer.set_validation(ref_val);
+      const auto a = ref_trainer.fit();
+      // N ranks with batch B, the same order (unshuffled sampler).
+      auto dist = make_model(method, src);
+      optim::SGD<double> opt(dist->parameters(), optim::SGDOptions(0.05).momentum(0.9));
+      distributed::DataParallelBackend<double> backend(comm, ds, B,
+                                                       distributed::SamplerOptions().shuffle(false));
+      data::DataLoader<double> dval(val, data::LoaderOptions().batch_size(8).shuffle(false));
+      train::Trainer<double> trainer(*dist, opt, backend, trainer_options(4, accumulate));
+      trainer.set_validation(dval);
+      const auto b = trainer.fit();
+      check_history(a, b, "plain Trainer vs distributed Trainer");
+      const double d = max_param_diff(*ref, *dist);
+      INFO("parameter difference " << d);
+      CHECK(d < 1e-10);
+      CHECK(all_ranks(d < 1e-10));
+      CHECK(backend.step().allreducer().num_buckets() >= 1);
+    }
+}
+
+TEST_CASE("a distributed Trainer writes its checkpoints once and resumes on any number of ranks",
+          "[distributed][trainer][checkpoint]") {
+  const Communicator& comm = world();
+  const Index B = 4, N = comm.size();
+  const std::string last = "distributed_trainer_last.safetensors";
+  const std::string best = "distributed_trainer_best.safetensors";
+  const std::string log = "distributed_trainer_log.csv";
+  auto ds = make_data();
+  auto val = make_data(24);
+  const auto so = distributed::SamplerOptions().seed(5);
+  const auto src = weighting::GradientSource::Representation;
+  const auto options = [&] {
+    return train::TrainerOptions().epochs(3).progress(false).checkpoint_last(last).checkpoint_best(
+        best);
+  };
+  // Uninterrupted: N ranks, 3 epochs.
+  auto full = make_model("mgda", src);
+  {
+    optim::Adam<double> opt(full->parameters(), optim::AdamOptions(1e-2));
+    distributed::DataParallelBackend<double> backend(comm, ds, B, so);
+    data::DataLoader<double> dval(val, data::LoaderOptions().batch_size(8).shuffle(false));
+    train::Trainer<double> t(*full, opt, backend, train::TrainerOptions().epochs(3).progress(false));
+    t.set_validation(dval);
+    t.fit();
+  }
+  // Interrupted: the last rank alone asks to stop at step 7 (every rank stops), the last
+  // checkpoint is written by rank 0 only.
+  {
+    auto m = make_model("mgda", src);
+    optim::Adam<double> opt(m->parameters(), optim::AdamOptions(1e-2));
+    distributed::DataParallelBackend<double> backend(comm, ds, B, so);
+    data::DataLoader<double> dval(val, data::LoaderOptions().batch_size(8).shuffle(false));
+    train::Trainer<double> t(*m, opt, backend, options().log_csv(log));
+    t.set_validation(dval);
+    t.on_step([&](const train::StepInfo& s) {
+      if (s.step == 7 && comm.rank() == comm.size() - 1) t.request_stop();
+    });
+    const auto s = t.fit();
+    CHECK(s.steps == 7);
+    CHECK(all_ranks(s.steps == 7));
+    if (comm.is_root())
+      CHECK(backend.checkpoints_written() > 0);
+    else
+      CHECK(backend.checkpoints_written() == 0);
+    std::map<std::string, std::string> meta;
+    io::read_safetensors(last, &meta);
+    CHECK(meta.at("user.distributed.ranks") == std::to_string(N));
+  }
+  // Resumed on N ranks, and on one process (MPI_COMM_SELF) with batch N·B.
+  for (const Communicator* c : {&world(), &self()}) {
+    auto m = make_model("mgda", src);
+    optim::Adam<double> opt(m->parameters(), optim::AdamOptions(1e-2));
+    const Index b = c == &world() ? B : B * N;
+    distributed::DataParallelBackend<double> backend(*c, ds, b, so);
+    data::DataLoader<double> dval(val, data::LoaderOptions().batch_size(8).shuffle(false));
+    train::Trainer<double> t(*m, opt, backend, train::TrainerOptions().epochs(3).progress(false));
+    t.set_validation(dval);
+    t.resume(last);
+    CHECK(t.global_step() == 7);
+    const auto s = t.fit();
+    CHECK(s.epochs == 3);
+    const double d = max_param_diff(*full, *m);
+    INFO((c == &world() ? "resumed on the same ranks" : "resumed on one process")
+         << ": parameter difference " << d);
+    CHECK(d < 1e-10);
+  }
+  // A missing checkpoint fails on every rank.
+  {
+    auto m = make_model("mgda", src);
+    optim::Adam<double> opt(m->parameters(), optim::AdamOptions(1e-2));
+    distributed::DataParallelBackend<double> backend(comm, ds, B, so);
+    train::Trainer<double> t(*m, opt, backend, train::TrainerOptions().epochs(3).progress(false));
+    std::string msg;
+    try {
+      t.resume("no_such_trainer_checkpoint.safetensors");
+    } catch (const std::runtime_error& e) {
+      msg = e.what();
+    }
+    CHECK(all_ranks(!msg.empty()));
+  }
+  comm.barrier();
+  if (comm.is_root()) {
+    std::remove(last.c_str());
+    std::remove(best.c_str());
+    std::remove(log.c_str());
+  }
+}
+
+TEST_CASE("overlapped and after-backward gradient reductions give the same steps",
+          "[distributed][overlap]") {
+  const Communicator& comm = world();
+  const Index B = 5, N = comm.size();
+  auto ds = make_data();
+  for (const std::string method : {"", "pcgrad"})
+    for (auto src :
+         {weighting::GradientSource::Representation, weighting::GradientSource::Parameters}) {
+      if (method.empty() && src == weighting::GradientSource::Parameters) continue;
+      auto a = make_model(method, src), b = make_model(method, src);
+      optim::SGD<double> oa(a->parameters(), optim::SGDOptions(0.05));
+      optim::SGD<double> ob(b->parameters(), optim::SGDOptions(0.05));
+      // Tiny buckets: at least two per step (a parameter is never split across buckets), one
+      // started during the backward while the rest of it runs.
+      distributed::DistributedTrainStep<double> sa(
+          comm, *a, oa, distributed::DataParallelOptions().bucket_mb(100 * 8 / 1048576.0));
+      distributed::DistributedTrainStep<double> sb(
+          comm, *b, ob,
+          distributed::DataParallelOptions().bucket_mb(100 * 8 / 1048576.0).overlap(false));
+      CHECK(sa.allreducer().num_buckets() >= 2);
+      distributed::DistributedLoader<double> la(ds, B, comm.rank(), static_cast<int>(N));
+      distributed::DistributedLoader<double> lb(ds, B, comm.rank(), static_cast<int>(N));
+      data::Batch<double> ba, bb;
+      la.start_epoch();
+      lb.start_epoch();
+      int started = 0;
+      while (la.next(ba)) {
+        REQUIRE(lb.next(bb));
+        sa(ba);
+        sb(bb);
+        started += sa.allreducer().started_in_backward();
+      }
+      INFO("method '" << method << "', "
+                      << (src == weighting::GradientSource::Parameters ? "parameters"
+                                                                      : "representation")
+                      << ": " << started << " buckets started during backward passes");
+      CHECK(max_param_diff(*a, *b) < 1e-13);
+      if (N > 1 && src == weighting::GradientSource::Representation) CHECK(started > 0);
+      if (src == weighting::GradientSource::Parameters) CHECK(started == 0);
+    }
 }
 
 int main(int argc, char** argv) {

@@ -256,6 +256,8 @@ class Tape {
     } else {
       g.ptr[0] = g.fresh ? T(1) : g.ptr[0] + T(1);
     }
+    const BackwardHook hook = hook_;  // a local: the test below costs nothing without a hook
+    void* const hook_context = hook_context_;
     for (std::size_t k = nodes_.size(); k-- > 0;) {
       const Node<T>& nd = nodes_[k];
       if (nd.out > root) continue;
@@ -264,8 +266,23 @@ class Tape {
       if (o.external_grad || !o.grad_ready) continue;
       nd.backward(*this, nd);
       if (check_finite_) check_node_grads(nd, k);
+      if (hook) hook(hook_context, k);
     }
   }
+
+  /// An observer of backward passes: `hook(context, k)` runs after node k's backward (nodes run
+  /// in decreasing k, so every node >= k is then done for this pass), e.g. to start reducing
+  /// the gradients of parameters whose last use has passed (`distributed::GradientAllreducer`).
+  /// A plain function pointer and a context: no allocation, and without a hook a backward pass
+  /// pays one test of a local per node. The hook must not record on, rewind or reset the tape;
+  /// a hook set during a pass applies from the next pass. nullptr removes it.
+  using BackwardHook = void (*)(void* context, std::size_t node);
+  void set_backward_hook(BackwardHook hook, void* context = nullptr) noexcept {
+    hook_ = hook;
+    hook_context_ = hook ? context : nullptr;
+  }
+  BackwardHook backward_hook() const noexcept { return hook_; }
+  void* backward_hook_context() const noexcept { return hook_context_; }
 
   /// Anomaly mode: check every op's output (forward) and gradients (backward) for NaN/Inf.
   void set_detect_anomaly(bool on) noexcept { check_finite_ = on; }
@@ -312,6 +329,8 @@ class Tape {
   std::uint64_t stamp_counter_ = 0;
   bool reset_pending_ = false;
   bool check_finite_ = false;
+  BackwardHook hook_ = nullptr;
+  void* hook_context_ = nullptr;
 };
 
 /// What an operation's backward sees: the upstream gradient and value of its output, the values

@@ -156,6 +156,29 @@ class Communicator {
   }
   void barrier() const { detail::check(MPI_Barrier(comm_), "MPI_Barrier"); }
 
+  /// Starts an in-place, non-blocking sum over the ranks of `count` (< 2^31) values
+  /// (`MPI_Iallreduce`, MPI-3); complete it with `wait_all` (or drive it with `test_all`).
+  /// Every rank must start its non-blocking reductions in the same order.
+  template <typename U>
+  void iallreduce_sum(U* data, std::int64_t count, MPI_Request* request) const {
+    if (count > INT32_MAX)
+      throw std::invalid_argument("Communicator::iallreduce_sum: too many values in one call");
+    detail::check(MPI_Iallreduce(MPI_IN_PLACE, data, static_cast<int>(count),
+                                 detail::mpi_type<U>(), MPI_SUM, comm_, request),
+                  "MPI_Iallreduce(sum)");
+  }
+  /// Lets MPI progress the `n` requests (completed ones become MPI_REQUEST_NULL); true when all
+  /// are complete.
+  static bool test_all(MPI_Request* requests, int n) {
+    int done = 0;
+    detail::check(MPI_Testall(n, requests, &done, MPI_STATUSES_IGNORE), "MPI_Testall");
+    return done != 0;
+  }
+  /// Waits for the `n` requests.
+  static void wait_all(MPI_Request* requests, int n) {
+    detail::check(MPI_Waitall(n, requests, MPI_STATUSES_IGNORE), "MPI_Waitall");
+  }
+
  private:
   static int chunk(std::int64_t left) {
     return static_cast<int>(left > (1 << 30) ? (1 << 30) : left);

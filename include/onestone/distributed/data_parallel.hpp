@@ -10,6 +10,7 @@
 /// gradient-based method, up to floating-point rounding (see docs/distributed.md for the
 /// conditions: every task labelled on every rank or on none, no dropout or batch statistics).
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -121,13 +122,24 @@ void broadcast_module(const Communicator& comm, nn::Module<T>& module) {
 
 /// Averages gradients over the ranks in fused buckets: the tensors are laid out back to back in
 /// preallocated buffers of at most `bucket_bytes` (a tensor larger than that gets a bucket of
-/// its own), one `MPI_Allreduce` per bucket. No heap allocation after construction. The
-/// reduction runs after the backward pass (no overlap with it).
+/// its own), one reduction per bucket. No heap allocation by onestone after construction.
+///
+/// Two ways to use it:
+///   - `average()` after the backward pass: one blocking `MPI_Allreduce` per bucket;
+///   - overlapped with the backward pass: `begin(tape)` before it scans the recorded graph for
+///     the last node (in the reverse loop) that reads each bucket's parameters and installs the
+///     tape's backward hook; as the loop passes that node, the bucket is copied out and its
+///     `MPI_Iallreduce` started (buckets are started in a fixed order, last bucket first, the
+///     same on every rank whatever the graph), and the hook lets MPI progress the reductions in
+///     flight (`MPI_Testall`) after every node; `finish()` starts what is left, waits for all
+///     and writes the means back. `begin(tape, false)` defers the start to `arm()` (a balancer
+///     whose last backward pass is the one that completes the gradients).
 ///
 /// @code
 /// onestone::distributed::GradientAllreducer<float> ar(comm, opt.params());
-/// // ... backward ...
-/// ar.average();    // every parameter's grad() is now the mean over the ranks
+/// ar.begin(onestone::autograd::Tape<float>::current());   // after the forward
+/// total.backward();                                       // buckets start as they are done
+/// ar.finish();   // every parameter's grad() is now the mean over the ranks
 /// opt.step();
 /// @endcode
 template <typename T>
@@ -143,7 +155,7 @@ class GradientAllreducer {
     for (std::size_t i = 0; i < params_.size(); ++i) {
       const Index n = params_[i]->numel();
       if (buckets_.empty() || (in_bucket > 0 && in_bucket + n > cap)) {
-        buckets_.push_back(Bucket{i, i, total, 0});
+        buckets_.push_back(Bucket{i, i, total, 0, 0, 0});
         in_bucket = 0;
       }
       buckets_.back().last = i + 1;
@@ -152,44 +164,196 @@ class GradientAllreducer {
       total += n;
     }
     flat_.resize(static_cast<std::size_t>(total));
+    // Requests numbered in launch order (last bucket first), one per chunk of < 2^31 values.
+    int nreq = 0;
+    for (std::size_t b = buckets_.size(); b-- > 0;) {
+      buckets_[b].req = nreq;
+      buckets_[b].nreq = static_cast<int>((buckets_[b].count + kChunk - 1) / kChunk);
+      nreq += buckets_[b].nreq;
+    }
+    requests_.assign(static_cast<std::size_t>(nreq), MPI_REQUEST_NULL);
+    kmin_.resize(buckets_.size());
+    lookup_.reserve(params_.size());
   }
+  GradientAllreducer(const GradientAllreducer&) = delete;
+  GradientAllreducer& operator=(const GradientAllreducer&) = delete;
+  ~GradientAllreducer() { abandon(); }
 
-  /// grad ← mean over the ranks of grad, for every parameter.
+  /// grad ← mean over the ranks of grad, for every parameter (blocking, after the backward).
   void average() {
     if (comm_.size() == 1) return;
-    const T scale = T(1) / static_cast<T>(comm_.size());
+    const double t0 = MPI_Wtime();
     for (const Bucket& b : buckets_) {
-      T* dst = flat_.data() + b.offset;
-      for (std::size_t i = b.first; i < b.last; ++i) {
-        const Index n = params_[i]->numel();
-        const T* g = params_[i]->grad().data();
-        std::copy(g, g + n, dst);
-        dst += n;
-      }
+      pack(b);
       comm_.allreduce_sum(flat_.data() + b.offset, b.count);
-      const T* src = flat_.data() + b.offset;
-      for (std::size_t i = b.first; i < b.last; ++i) {
-        const Index n = params_[i]->numel();
-        T* g = params_[i]->grad().data();
-        for (Index k = 0; k < n; ++k) g[k] = src[k] * scale;
-        src += n;
+      unpack(b);
+    }
+    seconds_ += MPI_Wtime() - t0;
+  }
+
+  /// Prepares an overlapped reduction of the gradients of the graph recorded on `tape` (call
+  /// after the forward, before the backward) and installs the tape's backward hook; with
+  /// `armed` false, buckets start only after `arm()`. Nothing happens on one rank.
+  void begin(autograd::Tape<T>& tape, bool armed = true) {
+    abandon();
+    if (comm_.size() == 1) return;
+    const double t0 = MPI_Wtime();
+    // Which bucket each parameter-gradient variable feeds (by the gradient's address).
+    lookup_.clear();
+    for (std::size_t b = 0; b < buckets_.size(); ++b)
+      for (std::size_t i = buckets_[b].first; i < buckets_[b].last; ++i)
+        lookup_.push_back({params_[i]->grad().data(), static_cast<int>(b)});
+    std::sort(lookup_.begin(), lookup_.end(),
+              [](const Entry& a, const Entry& c) { return a.grad < c.grad; });
+    var_bucket_.assign(tape.num_vars(), -1);
+    for (std::size_t id = 0; id < tape.num_vars(); ++id) {
+      const autograd::VarSlot<T>& s = tape.slot(static_cast<int>(id));
+      if (!s.external_grad || !s.requires_grad) continue;
+      const auto it = std::lower_bound(lookup_.begin(), lookup_.end(), s.grad,
+                                       [](const Entry& a, const T* g) { return a.grad < g; });
+      if (it != lookup_.end() && it->grad == s.grad) var_bucket_[id] = it->bucket;
+    }
+    // The lowest node index reading each bucket's parameters: once the reverse loop has run
+    // that node, the bucket's gradients are final. No reader: final from the start.
+    const std::size_t nodes = tape.num_nodes();
+    for (auto& k : kmin_) k = nodes;
+    for (std::size_t k = nodes; k-- > 0;) {
+      const autograd::Node<T>& nd = tape.node(k);
+      for (int j = 0; j < nd.num_in; ++j) {
+        const int in = nd.in[j];
+        if (in < 0 || static_cast<std::size_t>(in) >= var_bucket_.size()) continue;
+        const int b = var_bucket_[static_cast<std::size_t>(in)];
+        if (b >= 0) kmin_[static_cast<std::size_t>(b)] = k;
       }
     }
+    next_ = 0;
+    launched_req_ = 0;
+    in_flight_ = false;
+    started_in_backward_ = 0;
+    armed_ = armed;
+    tape_ = &tape;
+    prev_hook_ = tape.backward_hook();
+    prev_context_ = tape.backward_hook_context();
+    tape.set_backward_hook(&GradientAllreducer::on_node, this);
+    active_ = true;
+    seconds_ += MPI_Wtime() - t0;
   }
-  /// Buckets, hence MPI_Allreduce calls per step.
+  /// Lets the hook start buckets from the next node on (see `begin`).
+  void arm() noexcept { armed_ = true; }
+  /// Between `begin` and `finish`.
+  bool active() const noexcept { return active_; }
+
+  /// Starts the buckets not started yet, waits for all reductions and writes the means into
+  /// the gradients; removes the hook. Every rank must call it.
+  void finish() {
+    if (!active_) return;
+    restore_hook();
+    const double t0 = MPI_Wtime();
+    while (next_ < buckets_.size()) launch();
+    Communicator::wait_all(requests_.data(), static_cast<int>(requests_.size()));
+    in_flight_ = false;
+    active_ = false;
+    for (const Bucket& b : buckets_) unpack(b);
+    seconds_ += MPI_Wtime() - t0;
+  }
+  /// Removes the hook of an unfinished overlapped reduction (after an exception); reductions in
+  /// flight are left to MPI.
+  void abandon() noexcept {
+    if (!active_) return;
+    restore_hook();
+    active_ = false;
+  }
+
+  /// Buckets, hence reductions per step.
   int num_buckets() const noexcept { return static_cast<int>(buckets_.size()); }
   /// Scalars reduced per step.
   Index numel() const noexcept { return static_cast<Index>(flat_.size()); }
+  /// Buckets of the last overlapped step that started during the backward pass (the others
+  /// started in `finish`).
+  int started_in_backward() const noexcept { return started_in_backward_; }
+  /// Seconds spent in this object's MPI calls and copies (blocking reductions, starts, progress
+  /// calls, the final wait) since construction.
+  double seconds() const noexcept { return seconds_; }
 
  private:
+  static constexpr Index kChunk = Index(1) << 30;
   struct Bucket {
     std::size_t first, last;
     Index offset, count;
+    int req, nreq;
   };
+  struct Entry {
+    const T* grad;
+    int bucket;
+  };
+
+  void pack(const Bucket& b) {
+    T* dst = flat_.data() + b.offset;
+    for (std::size_t i = b.first; i < b.last; ++i) {
+      const Index n = params_[i]->numel();
+      const T* g = params_[i]->grad().data();
+      std::copy(g, g + n, dst);
+      dst += n;
+    }
+  }
+  void unpack(const Bucket& b) {
+    const T scale = T(1) / static_cast<T>(comm_.size());
+    const T* src = flat_.data() + b.offset;
+    for (std::size_t i = b.first; i < b.last; ++i) {
+      const Index n = params_[i]->numel();
+      T* g = params_[i]->grad().data();
+      for (Index k = 0; k < n; ++k) g[k] = src[k] * scale;
+      src += n;
+    }
+  }
+  // Starts the next bucket in launch order (last bucket first).
+  void launch() {
+    const Bucket& b = buckets_[buckets_.size() - 1 - next_];
+    pack(b);
+    for (int c = 0; c < b.nreq; ++c) {
+      const Index off = b.offset + static_cast<Index>(c) * kChunk;
+      const Index n = std::min(kChunk, b.offset + b.count - off);
+      comm_.iallreduce_sum(flat_.data() + off, n, &requests_[static_cast<std::size_t>(b.req + c)]);
+    }
+    launched_req_ = b.req + b.nreq;
+    in_flight_ = true;
+    ++next_;
+  }
+  static void on_node(void* self, std::size_t k) {
+    static_cast<GradientAllreducer*>(self)->node_done(k);
+  }
+  void node_done(std::size_t k) {
+    if (!armed_ || (next_ == buckets_.size() && !in_flight_)) return;
+    const double t0 = MPI_Wtime();
+    while (next_ < buckets_.size() && kmin_[buckets_.size() - 1 - next_] >= k) {
+      launch();
+      ++started_in_backward_;
+    }
+    if (in_flight_) in_flight_ = !Communicator::test_all(requests_.data(), launched_req_);
+    seconds_ += MPI_Wtime() - t0;
+  }
+  void restore_hook() noexcept {
+    if (tape_ && tape_->backward_hook() == &GradientAllreducer::on_node &&
+        tape_->backward_hook_context() == this)
+      tape_->set_backward_hook(prev_hook_, prev_context_);
+    tape_ = nullptr;
+  }
+
   Communicator comm_;
   std::vector<nn::Parameter<T>*> params_;
   std::vector<Bucket> buckets_;
   std::vector<T> flat_;
+  std::vector<MPI_Request> requests_;
+  std::vector<std::size_t> kmin_;
+  std::vector<Entry> lookup_;
+  std::vector<int> var_bucket_;
+  std::size_t next_ = 0;
+  int launched_req_ = 0, started_in_backward_ = 0;
+  bool armed_ = false, active_ = false, in_flight_ = false;
+  autograd::Tape<T>* tape_ = nullptr;
+  typename autograd::Tape<T>::BackwardHook prev_hook_ = nullptr;
+  void* prev_context_ = nullptr;
+  double seconds_ = 0;
 };
 
 /// Wraps a balancing method so that it computes, on every rank, what it computes on one process
@@ -305,6 +469,12 @@ class DistributedBalancer final : public weighting::Balancer<T> {
   /// Seconds spent in this method's collectives since construction.
   double communication_seconds() const noexcept { return comm_seconds_; }
 
+  /// The gradient reduction to arm once the combined direction is known (representation
+  /// mode: the pass that back-propagates it through the trunk completes the gradients, so the
+  /// buckets can start during it). Set by `DistributedTrainStep`; nullptr for none.
+  void set_overlap(GradientAllreducer<T>* reducer) noexcept { overlap_ = reducer; }
+  GradientAllreducer<T>* overlap() const noexcept { return overlap_; }
+
  private:
   void agree_on_tasks(const int* tasks, std::size_t m) {
     header_.assign(1, static_cast<std::int64_t>(m));
@@ -369,6 +539,9 @@ class DistributedBalancer final : public weighting::Balancer<T> {
       d = dg_.segment(comm_.rank() * per, per) * static_cast<T>(N);
     }
     sync();
+    // Next comes the back-propagation of d through the trunk: the last pass of the step.
+    if (source_ == weighting::GradientSource::Representation && overlap_ && overlap_->active())
+      overlap_->arm();
   }
   // The inner method on Jg_ (representation mode), with the cross-Gram matrix of the global
   // batch's two halves for double-sampling methods (as BalancedBackward forms it).
@@ -404,6 +577,7 @@ class DistributedBalancer final : public weighting::Balancer<T> {
   std::vector<Var<T>> shifted_;
   std::vector<std::int64_t> header_, scratch_;
   double comm_seconds_ = 0;
+  GradientAllreducer<T>* overlap_ = nullptr;
 };
 
 /// What `DistributedTrainStep` does with buffers (BatchNorm running statistics) after a step.
@@ -414,7 +588,9 @@ enum class BufferSync {
 };
 
 /// Options of `DistributedTrainStep`: `bucket_mb` (size of a fused gradient bucket, default 25),
-/// `buffers` (`BufferSync`), `non_finite` (as `train::TrainStepOptions`).
+/// `overlap` (start each bucket's reduction during the backward pass as soon as its gradients
+/// are final, default true), `buffers` (`BufferSync`), `non_finite` (as
+/// `train::TrainStepOptions`).
 ///
 /// @code
 /// auto o = onestone::distributed::DataParallelOptions().bucket_mb(4).buffers(
@@ -430,11 +606,16 @@ struct DataParallelOptions {
     buffers_ = v;
     return *this;
   }
+  DataParallelOptions& overlap(bool on) {
+    overlap_ = on;
+    return *this;
+  }
   DataParallelOptions& non_finite(train::NonFinitePolicy p) {
     policy_ = p;
     return *this;
   }
   double bucket_mb_ = 25.0;
+  bool overlap_ = true;
   BufferSync buffers_ = BufferSync::Average;
   train::NonFinitePolicy policy_ = train::NonFinitePolicy::Throw;
 };
@@ -464,10 +645,25 @@ DistributedBalancer<T>* distribute_balancer(const Communicator& comm, model::Mul
 /// every rank if they differ) and rank 0's parameters and buffers are broadcast. Each step:
 /// forward on this rank's batch; the task losses (and which tasks are present) are averaged
 /// over the ranks, so skipping and non-finite checks decide the same everywhere; the
-/// (balanced) backward; the gradients of every trained parameter averaged in fused buckets;
-/// the optimizer step; buffers synchronised; the balancer's after-step hook. `result()` holds
-/// the global mean losses. No heap allocation in steady state from onestone (MPI's own
-/// internals excepted).
+/// (balanced) backward, during which the gradients of every trained parameter are averaged in
+/// fused buckets, each started as soon as the backward is done with it (see
+/// `GradientAllreducer`; `DataParallelOptions().overlap(false)`: after the backward); the
+/// optimizer step; buffers synchronised; the balancer's after-step hook. `result()` holds the
+/// global mean losses. No heap allocation in steady state from onestone (MPI's own internals
+/// excepted).
+///
+/// Overlap by balancer family: static weights and loss weightings back-propagate one total, so
+/// every bucket can start during that pass. Gradient methods in representation mode: the
+/// per-task passes through the heads and the Jacobian's collective come first, then the
+/// combined direction is back-propagated through the trunk; buckets start during that last
+/// pass (the heads' buckets at its first node). Parameter mode: the shared gradients exist
+/// only once the direction is combined (written at once, no backward pass follows), so the
+/// buckets are reduced after it, as without overlap. A strategy regularizer in a
+/// gradient-balanced step adds a pass after the trunk's: no overlap then.
+///
+/// `accumulate(batch)` + `apply()` split the step for gradient accumulation (the Trainer):
+/// several batches' gradients (each balanced on its own) are summed and reduced once — during
+/// the backward of the batch passed with `last = true`, or in `apply()`.
 ///
 /// @code
 /// onestone::distributed::Environment env(argc, argv);
@@ -488,7 +684,7 @@ class DistributedTrainStep {
         opt_(opt),
         options_(options),
         reducer_(comm, opt.params(), options.bucket_mb_ * 1024.0 * 1024.0) {
-    distribute_balancer(comm_, model_);
+    DistributedBalancer<T>* db = distribute_balancer(comm_, model_);
     check_same_structure(comm_, model_);
     std::int64_t trained[2] = {static_cast<std::int64_t>(opt_.params().size()), reducer_.numel()};
     detail::check_agree(comm_, trained, 2, scratch_,
@@ -500,12 +696,45 @@ class DistributedTrainStep {
       nb += b.second->numel();
     }
     flat_buffers_.resize(static_cast<std::size_t>(nb));
+    if (db) {
+      // Kept alive by a reference of our own, so the destructor can unhook it even when the
+      // model is gone first.
+      for (const auto& c : model_.named_children())
+        if (c.first == "balancer")
+          balancer_ = std::dynamic_pointer_cast<DistributedBalancer<T>>(c.second);
+      if (balancer_) balancer_->set_overlap(&reducer_);
+    }
+  }
+  DistributedTrainStep(const DistributedTrainStep&) = delete;
+  DistributedTrainStep& operator=(const DistributedTrainStep&) = delete;
+  ~DistributedTrainStep() {
+    if (balancer_ && balancer_->overlap() == &reducer_) balancer_->set_overlap(nullptr);
   }
 
   /// One step on this rank's `batch` (every rank calls it, with batches of the same size).
   const train::StepResult& operator()(const data::Batch<T>& batch) {
-    autograd::Tape<T>& tape = autograd::Tape<T>::current();
     opt_.zero_grad();
+    accumulated_ = 0;
+    reduced_ = false;
+    if (!accumulate(batch, true)) {
+      opt_.zero_grad();
+      autograd::Tape<T>::current().request_reset();
+      return result_;
+    }
+    apply();
+    return result_;
+  }
+
+  /// Forward and (balanced) backward of `batch`, adding to the parameters' gradients; false
+  /// (nothing added) when the step is skipped, on every rank alike. With `last` the batch ends
+  /// the group: the group's gradients are averaged over the ranks during its backward. Call
+  /// `apply()` after the group's last batch.
+  bool accumulate(const data::Batch<T>& batch, bool last = false) {
+    if (reduced_)
+      throw std::logic_error(
+          "DistributedTrainStep::accumulate: the group's gradients were already reduced (a "
+          "batch passed with last = true); call apply() first");
+    autograd::Tape<T>& tape = autograd::Tape<T>::current();
     tape.reset();
     const int n = model_.num_tasks();
     const double N = static_cast<double>(comm_.size());
@@ -522,8 +751,7 @@ class DistributedTrainStep {
     if (!has) {
       result_.skipped = true;
       result_.skip_reason = "a rank has no labelled sample in its batch";
-      tape.request_reset();
-      return result_;
+      return false;
     }
     Var<T> total = model_.loss(batch);
     // [presence per task, loss per task, total], summed over the ranks.
@@ -565,27 +793,52 @@ class DistributedTrainStep {
       result_.skipped = true;
       result_.skip_reason = "non-finite total loss";
     }
-    if (result_.skipped) {
-      opt_.zero_grad();
-      tape.request_reset();
-      return result_;
-    }
+    if (result_.skipped) return false;
     weighting::Balancer<T>* b = model_.balancer();
+    const bool gradient_method = b && b->needs_gradients();
+    const bool overlap = last && overlap_allowed(b);
+    // The reduction starts during the backward: at once for one pass of the total, when the
+    // balancer arms it for a gradient method (representation mode).
+    if (overlap) reducer_.begin(tape, !gradient_method);
+    Abandon guard{overlap ? &reducer_ : nullptr};
     if (b) {
-      if (b->needs_gradients() &&
-          model_.gradient_source() == weighting::GradientSource::Parameters && shared_.empty())
+      if (gradient_method && model_.gradient_source() == weighting::GradientSource::Parameters &&
+          shared_.empty())
         shared_ = model_.strategy().shared_parameters();
       Context ctx(*this, total);
       b->backward(ctx);
     } else {
       total.backward();
     }
-    timed([&] { reducer_.average(); });
+    if (last) {
+      if (overlap) {
+        reducer_.finish();
+        guard.reducer = nullptr;
+      } else {
+        reducer_.average();
+      }
+      reduced_ = true;
+    }
+    last_batch_ = &batch;
+    ++accumulated_;
+    return true;
+  }
+
+  /// The optimizer step after `accumulate`: the gradients averaged over the ranks (unless the
+  /// last batch did it) and over the accumulated batches, the step, buffers synchronised, the
+  /// balancer's after-step hook on the last batch.
+  void apply() {
+    if (accumulated_ == 0 && !reduced_) return;
+    if (!reduced_) reducer_.average();
+    reduced_ = false;
+    if (accumulated_ > 1)
+      for (auto* p : opt_.params()) p->grad().vector() /= static_cast<T>(accumulated_);
+    accumulated_ = 0;
     opt_.step();
     sync_buffers();
-    if (b && b->wants_loss_after_step())
-      train::detail::after_step_losses(model_, *b, batch, after_);
-    return result_;
+    weighting::Balancer<T>* b = model_.balancer();
+    if (b && b->wants_loss_after_step() && last_batch_)
+      train::detail::after_step_losses(model_, *b, *last_batch_, after_);
   }
 
   bool has_labels(const data::Batch<T>& batch) {
@@ -598,10 +851,12 @@ class DistributedTrainStep {
   std::int64_t steps() const noexcept { return steps_; }
   const Communicator& communicator() const noexcept { return comm_; }
   const GradientAllreducer<T>& allreducer() const noexcept { return reducer_; }
-  /// Seconds spent in collectives by the step (gradient buckets, losses, buffers) and by the
+  const DataParallelOptions& options() const noexcept { return options_; }
+  /// Seconds spent in collectives by the step (gradient buckets — with overlap, the starts and
+  /// progress calls during the backward and the final wait —, losses, buffers) and by the
   /// balancer (Jacobians, losses) since construction.
   double communication_seconds() const noexcept {
-    double s = comm_seconds_;
+    double s = comm_seconds_ + reducer_.seconds();
     if (auto* d = dynamic_cast<const DistributedBalancer<T>*>(model_.balancer()))
       s += d->communication_seconds();
     return s;
@@ -610,6 +865,20 @@ class DistributedTrainStep {
   optim::Optimizer<T>& optimizer() noexcept { return opt_; }
 
  private:
+  struct Abandon {
+    GradientAllreducer<T>* reducer;
+    ~Abandon() {
+      if (reducer) reducer->abandon();
+    }
+  };
+  // Whether this step's reduction can overlap its backward (see the class comment).
+  bool overlap_allowed(weighting::Balancer<T>* b) const {
+    if (!options_.overlap_ || comm_.size() == 1) return false;
+    if (!b || !b->needs_gradients()) return true;
+    if (model_.gradient_source() != weighting::GradientSource::Representation) return false;
+    const Var<T>& reg = model_.regularizer();
+    return !(reg.defined() && reg.requires_grad());
+  }
   template <typename F>
   void timed(F&& f) {
     const double t0 = MPI_Wtime();
@@ -649,6 +918,7 @@ class DistributedTrainStep {
   optim::Optimizer<T>& opt_;
   DataParallelOptions options_;
   GradientAllreducer<T> reducer_;
+  std::shared_ptr<DistributedBalancer<T>> balancer_;
   train::StepResult result_;
   weighting::BalancedBackward<T> balanced_;
   std::vector<nn::Parameter<T>*> shared_;
@@ -657,6 +927,9 @@ class DistributedTrainStep {
   std::vector<double> pack_;
   std::vector<std::int64_t> scratch_;
   weighting::Vector<T> after_;
+  const data::Batch<T>* last_batch_ = nullptr;
+  int accumulated_ = 0;
+  bool reduced_ = false;
   std::int64_t steps_ = 0;
   double comm_seconds_ = 0;
 };

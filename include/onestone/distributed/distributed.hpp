@@ -13,3 +13,4 @@
 #include "onestone/distributed/communicator.hpp"
 #include "onestone/distributed/data_parallel.hpp"
 #include "onestone/distributed/sampler.hpp"
+#include "onestone/distributed/trainer.hpp"

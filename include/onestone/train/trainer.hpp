@@ -282,6 +282,57 @@ inline std::string join_numbers(const std::vector<double>& v) {
 
 }  // namespace detail
 
+// ---- Trainer backends (training spread over processes) -------------------------------------
+
+/// What a `Trainer` delegates when training is spread over several processes (data-parallel
+/// training: `distributed::DataParallelBackend` in onestone/distributed/trainer.hpp implements
+/// it over MPI; this layer knows nothing of MPI). Every process runs the same Trainer and makes
+/// every call below in the same order. The backend provides the training batches (this
+/// process's share of each global batch), runs the steps, evaluates so that every process gets
+/// the same report, agrees on decisions, and writes checkpoints once.
+///
+/// @code
+/// // see onestone/distributed/trainer.hpp
+/// onestone::distributed::DataParallelBackend<float> backend(comm, train_set, 32);
+/// onestone::train::Trainer<float> trainer(model, opt, backend, options);
+/// @endcode
+template <typename T>
+class TrainerBackend {
+ public:
+  virtual ~TrainerBackend() = default;
+  /// Called once by the Trainer's constructor: the model, the optimizer the steps must use
+  /// (the Trainer's: with per-part learning-rate factors, a wrapper of the user's) and the
+  /// options (non-finite policy, gradient accumulation).
+  virtual void attach(model::MultiTaskModel<T>& model, optim::Optimizer<T>& optimizer,
+                      const TrainerOptions& options) = 0;
+  /// The training data: starts an epoch; this process's part of the next global batch (false
+  /// at the end of the epoch, on every process alike); global batches per epoch.
+  virtual void start_epoch() = 0;
+  virtual bool next(data::Batch<T>& batch) = 0;
+  virtual std::int64_t num_batches() const = 0;
+  /// The step, as `TrainStep::accumulate` / `apply` / `result` (results identical on every
+  /// process).
+  virtual bool accumulate(const data::Batch<T>& batch) = 0;
+  virtual void apply() = 0;
+  virtual const StepResult& result() const = 0;
+  /// Whether this process writes logs and progress (exactly one process does).
+  virtual bool is_writer() const = 0;
+  /// The validation report, the same on every process.
+  virtual model::EvalReport evaluate(model::MultiTaskModel<T>& model, data::DataLoader<T>& val) = 0;
+  /// True on every process when `flag` is true on any (stop requests).
+  virtual bool any(bool flag) = 0;
+  /// Runs `f` on every process; if it throws on any, every process throws (what: a name for
+  /// the message).
+  virtual void collective(const std::function<void()>& f, const std::string& what) = 0;
+  /// Writes `state` to `path` once (with the data position), atomically; a failure is thrown
+  /// on every process.
+  virtual void save_checkpoint(const std::string& path, io::CheckpointState<T>& state) = 0;
+  /// Every process reads `path` into `state` (and the data position when `position`); a
+  /// failure is thrown on every process.
+  virtual void load_checkpoint(const std::string& path, io::CheckpointState<T>& state,
+                               bool position) = 0;
+};
+
 /// Drives training of a `MultiTaskModel<T>` with its optimizer: epochs over a training
 /// `DataLoader`, one `TrainStep` per optimizer step (any sharing strategy, any balancing
 /// method), with
@@ -322,9 +373,23 @@ class Trainer {
   /// A Trainer of `model` with `optimizer` over `train` (all kept by reference).
   Trainer(model::MultiTaskModel<T>& model, optim::Optimizer<T>& optimizer,
           data::DataLoader<T>& train, TrainerOptions options = TrainerOptions())
+      : Trainer(model, optimizer, &train, nullptr, std::move(options)) {}
+  /// A Trainer run by a `TrainerBackend` (kept by reference), which provides the training
+  /// batches and the steps: data-parallel training over MPI with
+  /// `distributed::DataParallelBackend` (onestone/distributed/trainer.hpp). Logs and progress
+  /// come from the backend's writer process; checkpoints are written once; evaluation reports,
+  /// early stopping and stop requests are the same on every process.
+  Trainer(model::MultiTaskModel<T>& model, optim::Optimizer<T>& optimizer,
+          TrainerBackend<T>& backend, TrainerOptions options = TrainerOptions())
+      : Trainer(model, optimizer, nullptr, &backend, std::move(options)) {}
+
+ private:
+  Trainer(model::MultiTaskModel<T>& model, optim::Optimizer<T>& optimizer,
+          data::DataLoader<T>* train, TrainerBackend<T>* backend, TrainerOptions options)
       : model_(model),
         opt_(optimizer),
         train_(train),
+        backend_(backend),
         options_(std::move(options)),
         progress_(
             options_.progress_terminal_ < 0
@@ -358,8 +423,11 @@ class Trainer {
       }
       scaled_ = std::make_unique<detail::ScaledLrOptimizer<T>>(opt_, std::move(factors));
     }
-    step_ = std::make_unique<TrainStep<T>>(model_, step_optimizer(),
-                                           TrainStepOptions().non_finite(options_.non_finite_));
+    if (backend_)
+      backend_->attach(model_, step_optimizer(), options_);
+    else
+      step_ = std::make_unique<TrainStep<T>>(model_, step_optimizer(),
+                                             TrainStepOptions().non_finite(options_.non_finite_));
     generators_.push_back(&default_generator());
     const std::size_t n = static_cast<std::size_t>(model_.num_tasks());
     for (int i = 0; i < model_.num_tasks(); ++i) tasks_.push_back(model_.task(i).name_);
@@ -369,8 +437,10 @@ class Trainer {
     step_info_.task_losses.assign(n, 0.0);
     step_info_.task_weights.assign(n, 0.0);
     progress_.set_tasks(tasks_);
-    progress_.set_enabled(options_.progress_);
+    progress_.set_enabled(options_.progress_ && (!backend_ || backend_->is_writer()));
   }
+
+ public:
 
   Trainer(const Trainer&) = delete;
   Trainer& operator=(const Trainer&) = delete;
@@ -393,6 +463,8 @@ class Trainer {
   /// Auto-Lambda's meta loader (see `TrainStep::set_meta_loader`; its position is not part of
   /// checkpoints).
   Trainer& set_meta_loader(data::DataLoader<T>& loader) {
+    if (!step_)
+      throw std::logic_error("Trainer::set_meta_loader: not supported with a TrainerBackend");
     step_->set_meta_loader(&loader);
     return *this;
   }
@@ -421,17 +493,27 @@ class Trainer {
   /// (scheduler, generators) before calling it. Throws std::runtime_error, changing nothing,
   /// when the file is not a Trainer checkpoint or does not fit.
   void resume(const std::string& path) {
-    std::map<std::string, std::string> file_meta;
-    io::read_safetensors(path, &file_meta);
-    std::map<std::string, std::string> m;
-    for (const auto& kv : file_meta)
-      if (kv.first.rfind("user.trainer.", 0) == 0) m.emplace(kv.first.substr(5), kv.second);
-    if (!m.count("trainer.format"))
-      throw std::runtime_error("Trainer::resume: '" + path +
-                               "' is not a Trainer checkpoint (no \"user.trainer.format\")");
-    Saved s = parse_saved(path, m);
+    Saved s;
+    const auto read = [&] {
+      std::map<std::string, std::string> file_meta;
+      io::read_safetensors(path, &file_meta);
+      std::map<std::string, std::string> m;
+      for (const auto& kv : file_meta)
+        if (kv.first.rfind("user.trainer.", 0) == 0) m.emplace(kv.first.substr(5), kv.second);
+      if (!m.count("trainer.format"))
+        throw std::runtime_error("Trainer::resume: '" + path +
+                                 "' is not a Trainer checkpoint (no \"user.trainer.format\")");
+      s = parse_saved(path, m);
+    };
+    if (backend_)
+      backend_->collective(read, "Trainer::resume");
+    else
+      read();
     io::CheckpointState<T> st = checkpoint_state();
-    io::load_checkpoint(path, st);
+    if (backend_)
+      backend_->load_checkpoint(path, st, true);
+    else
+      io::load_checkpoint(path, st);
     apply_saved(std::move(s));
     global_step_ = st.step;
     resumed_ = true;
@@ -447,17 +529,20 @@ class Trainer {
     fit_start_ = std::chrono::steady_clock::now();
     stop_ = false;
     stop_requested_ = false;
-    const std::int64_t per_epoch = static_cast<std::int64_t>(train_.num_batches());
+    const std::int64_t per_epoch = batches_per_epoch();
     while (epoch_ < options_.epochs_ && !stop_) {
       if (!mid_epoch_) {
-        train_.start_epoch();
+        if (backend_)
+          backend_->start_epoch();
+        else
+          train_->start_epoch();
         reset_epoch();
       }
       mid_epoch_ = true;
       progress_.start_epoch(epoch_ + 1, options_.epochs_, per_epoch, batch_in_epoch_);
-      while (!stop_ && train_.next(batch_)) {
+      while (!stop_ && (backend_ ? backend_->next(batch_) : train_->next(batch_))) {
         run_batch();
-        progress_.update(batch_in_epoch_, step_->result().task_losses);
+        progress_.update(batch_in_epoch_, step_result().task_losses);
         if (group_batches_ == options_.accumulate_steps_) finish_group();
       }
       if (group_batches_ > 0) finish_group();
@@ -486,8 +571,14 @@ class Trainer {
   std::int64_t global_step() const noexcept { return global_step_; }
   /// The epoch records so far.
   const std::vector<EpochInfo>& history() const noexcept { return history_; }
-  /// The step used (e.g. `last_jacobian()`).
-  TrainStep<T>& train_step() noexcept { return *step_; }
+  /// The step used (e.g. `last_jacobian()`); throws std::logic_error with a `TrainerBackend`
+  /// (the backend runs the steps).
+  TrainStep<T>& train_step() {
+    if (!step_) throw std::logic_error("Trainer::train_step: the steps are the TrainerBackend's");
+    return *step_;
+  }
+  /// The backend, or nullptr.
+  TrainerBackend<T>* backend() const noexcept { return backend_; }
   /// The options the Trainer was built with.
   const TrainerOptions& options() const noexcept { return options_; }
 
@@ -516,7 +607,7 @@ class Trainer {
   io::CheckpointState<T> checkpoint_state() {
     io::CheckpointState<T> st(model_, opt_);
     st.scheduler = sched_;
-    st.loader = &train_;
+    st.loader = train_;  // null with a backend, which saves the data position itself
     st.generators = generators_;
     return st;
   }
@@ -537,7 +628,18 @@ class Trainer {
           "never evaluates");
   }
 
+  // ---- where the Trainer and its TrainerBackend part ways
+  std::int64_t batches_per_epoch() const {
+    return backend_ ? backend_->num_batches() : static_cast<std::int64_t>(train_->num_batches());
+  }
+  const StepResult& step_result() const { return backend_ ? backend_->result() : step_->result(); }
+  // With a backend, a stop requested or decided on any process stops every process.
+  void agree_on_stop() {
+    if (backend_) stop_ = backend_->any(stop_);
+  }
+
   void open_logs() {
+    if (backend_ && !backend_->is_writer()) return;
     if (!options_.log_csv_.empty()) log_.open_csv(options_.log_csv_, resumed_);
     if (!options_.log_jsonl_.empty()) log_.open_jsonl(options_.log_jsonl_, resumed_);
     log_.expect_validation(val_ != nullptr &&
@@ -573,12 +675,12 @@ class Trainer {
       group_total_ = 0;
       group_ok_ = 0;
     }
-    const bool ok = step_->accumulate(batch_);
+    const bool ok = backend_ ? backend_->accumulate(batch_) : step_->accumulate(batch_);
     ++group_batches_;
     ++batch_in_epoch_;
     if (!ok) return;
     ++group_ok_;
-    const StepResult& r = step_->result();
+    const StepResult& r = step_result();
     const weighting::Balancer<T>* b = model_.balancer();
     const int n = model_.num_tasks();
     for (int i = 0; i < n; ++i) {
@@ -611,7 +713,10 @@ class Trainer {
     group_batches_ = 0;
     if (stepped) {
       last_lr_ = opt_.lr();
-      step_->apply();
+      if (backend_)
+        backend_->apply();
+      else
+        step_->apply();
       ++global_step_;
     } else {
       step_optimizer().zero_grad();
@@ -620,7 +725,7 @@ class Trainer {
     step_info_.epoch = epoch_ + 1;
     step_info_.step = global_step_;
     step_info_.batch = batch_in_epoch_;
-    step_info_.batches_per_epoch = static_cast<std::int64_t>(train_.num_batches());
+    step_info_.batches_per_epoch = batches_per_epoch();
     step_info_.batches = batches;
     step_info_.total = ratio(group_total_, group_ok_);
     for (std::size_t k = 0; k < tasks_.size(); ++k) {
@@ -638,6 +743,7 @@ class Trainer {
         global_step_ % options_.log_every_steps_ == 0)
       log_.write(make_record(epoch_ + 1, false), "step");
     if (stop_requested_) stop_ = true;
+    agree_on_stop();
     const bool last_due = !options_.last_path_.empty() && options_.checkpoint_every_steps_ > 0 &&
                           global_step_ % options_.checkpoint_every_steps_ == 0;
     commit(last_due);
@@ -657,6 +763,7 @@ class Trainer {
     progress_.end_epoch(rec, options_.monitor_.name());
     if (on_epoch_) on_epoch_(rec);
     if (stop_requested_) stop_ = true;
+    agree_on_stop();
     if (complete && sched_ && options_.scheduler_interval_ == SchedulerInterval::Epoch)
       sched_->step();
     commit(!options_.last_path_.empty());
@@ -671,7 +778,8 @@ class Trainer {
   }
 
   void evaluate(int epoch_number) {
-    model::EvalReport rep = model_.evaluate(*val_);
+    model::EvalReport rep =
+        backend_ ? backend_->evaluate(model_, *val_) : model_.evaluate(*val_);
     last_eval_step_ = global_step_;
     const Monitor& mon = options_.monitor_;
     const double v = mon.value(rep);
@@ -762,7 +870,10 @@ class Trainer {
     if (!options_.best_path_.empty()) {  // resumed: the best is on disk
       io::CheckpointState<T> st;
       st.model = &model_;
-      io::load_checkpoint(options_.best_path_, st);
+      if (backend_)
+        backend_->load_checkpoint(options_.best_path_, st, false);
+      else
+        io::load_checkpoint(options_.best_path_, st);
       return true;
     }
     return false;
@@ -805,7 +916,10 @@ class Trainer {
       holder.validation = last_report_;
       m["trainer.last_report"] = train::detail::record_json(holder, "report", true);
     }
-    io::save_checkpoint(path, st);
+    if (backend_)
+      backend_->save_checkpoint(path, st);
+    else
+      io::save_checkpoint(path, st);
   }
 
   Saved parse_saved(const std::string& path, const std::map<std::string, std::string>& m) const {
@@ -921,7 +1035,8 @@ class Trainer {
 
   model::MultiTaskModel<T>& model_;
   optim::Optimizer<T>& opt_;
-  data::DataLoader<T>& train_;
+  data::DataLoader<T>* train_;       // null with a backend
+  TrainerBackend<T>* backend_;       // null without
   TrainerOptions options_;
   std::unique_ptr<detail::ScaledLrOptimizer<T>> scaled_;
   std::unique_ptr<TrainStep<T>> step_;
