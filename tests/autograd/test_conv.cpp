@@ -72,13 +72,15 @@ TEST_CASE("conv2d: values and gradients for every geometry", "[autograd][conv][g
   // 1 sets the keep budget to 0).
   const Index default_budget = autograd::detail::conv_chunk_budget();
   const Index default_keep = autograd::detail::conv_keep_budget();
+  const Index default_sample = autograd::detail::conv_sample_budget();
   struct Restore {
-    Index b, k;
+    Index b, k, s;
     ~Restore() {
       autograd::detail::conv_chunk_budget() = b;
       autograd::detail::conv_keep_budget() = k;
+      autograd::detail::conv_sample_budget() = s;
     }
-  } restore{default_budget, default_keep};
+  } restore{default_budget, default_keep, default_sample};
   for (int chunking = 0; chunking < 3; ++chunking)
     for (const Case& cs : cases) {
       {
@@ -88,6 +90,9 @@ TEST_CASE("conv2d: values and gradients for every geometry", "[autograd][conv][g
         autograd::detail::conv_chunk_budget() =
             chunking == 0 ? default_budget : (chunking == 1 ? 1 : 2 * per);
         autograd::detail::conv_keep_budget() = chunking == 1 ? 0 : default_keep;
+        // Default: these small panels are lowered one sample at a time; chunkings 1 and 2 take
+        // the chunked path (several samples per product).
+        autograd::detail::conv_sample_budget() = chunking == 0 ? default_sample : 0;
       }
       INFO(cs.what << ", chunking " << chunking);
       const Tensor<double> x = filled(cs.x, 0.37, 0.1), w = filled(cs.w, 0.91, 0.4);
@@ -117,6 +122,124 @@ TEST_CASE("conv2d: values and gradients for every geometry", "[autograd][conv][g
       INFO(r.message());
       CHECK(r.ok);
     }
+}
+
+TEST_CASE(
+    "conv2d: the direct kernels (few input channels, stride 1, no padding) on every "
+    "instruction set",
+    "[autograd][conv][gradcheck]") {
+  // Stride 1, no padding, no dilation, C/groups·KH·KW <= 64: the direct forward and weight
+  // gradient (conv_direct.hpp) on AVX-512 and AVX2 (when the processor has them), and im2col +
+  // GEMM with ONESTONE_GEMM=eigen; rows shorter and longer than one and two vectors, kernels
+  // wider than one column block (5), channel blocks of every size, more samples than one
+  // partial sum of the weight gradient (8).
+  const Case cases[] = {
+      {"LeNet conv1 (1 -> 10, 5x5)", {9, 1, 12, 21}, {10, 1, 5, 5}, Conv2dGeometry()},
+      {"2 -> 3, 3x4, long rows", {2, 2, 6, 40}, {3, 2, 3, 4}, Conv2dGeometry()},
+      {"1 -> 20, 2x7 (two column blocks)", {3, 1, 4, 12}, {20, 1, 2, 7}, Conv2dGeometry()},
+      {"groups 2", {2, 4, 6, 7}, {6, 2, 2, 3}, Conv2dGeometry().groups(2)},
+      {"3 -> 9, 1x1, one column", {17, 3, 2, 1}, {9, 3, 1, 1}, Conv2dGeometry()},
+  };
+  const autograd::detail::GemmIsa before = autograd::detail::gemm_isa_setting();
+  struct Restore {
+    autograd::detail::GemmIsa isa;
+    ~Restore() { autograd::detail::gemm_isa_setting() = isa; }
+  } restore{before};
+  for (const autograd::detail::GemmIsa isa :
+       {autograd::detail::GemmIsa::Avx512, autograd::detail::GemmIsa::Avx2,
+        autograd::detail::GemmIsa::Eigen})
+    for (const Case& cs : cases) {
+      autograd::detail::set_gemm_isa(isa);
+      INFO(cs.what << ", isa " << static_cast<int>(autograd::detail::gemm_isa_setting()));
+      const Tensor<double> x = filled(cs.x, 0.37, 0.1), w = filled(cs.w, 0.91, 0.4);
+      const Tensor<double> b = filled(Shape{cs.w[0]}, 1.3, 0.2);
+      auto& tape = autograd::Tape<double>::current();
+      tape.reset();
+      const Var<double> y =
+          conv2d(Var<double>::from(x), Var<double>::from(w), Var<double>::from(b), cs.g);
+      const Tensor<double> want = direct(x, w, &b, cs.g);
+      REQUIRE(y.shape() == want.shape());
+      for (Index k = 0; k < want.numel(); ++k) CHECK(y.data()[k] == Approx(want[k]).epsilon(1e-12));
+      const Tensor<double> c = filled(want.shape(), 0.53, 0.7);
+      // Finite differences, with every input requiring a gradient and with the weight and bias
+      // only (as a first layer, whose input needs none).
+      auto r = gradcheck<double>(
+          [&](const std::vector<Var<double>>& v) {
+            return sum(conv2d(v[0], v[1], v[2], cs.g) * Var<double>::from(c));
+          },
+          {x, w, b});
+      INFO(r.message());
+      CHECK(r.ok);
+      auto r2 = gradcheck<double>(
+          [&](const std::vector<Var<double>>& v) {
+            return sum(conv2d(Var<double>::from(x), v[0], v[1], cs.g) * Var<double>::from(c));
+          },
+          {w, b});
+      INFO(r2.message());
+      CHECK(r2.ok);
+      // Float close to double, values and the weight's gradient.
+      auto& tf = autograd::Tape<float>::current();
+      tf.reset();
+      Tensor<float> xf(cs.x), wf(cs.w), bf(Shape{cs.w[0]}), cf(want.shape());
+      for (Index k = 0; k < xf.numel(); ++k) xf[k] = static_cast<float>(x[k]);
+      for (Index k = 0; k < wf.numel(); ++k) wf[k] = static_cast<float>(w[k]);
+      for (Index k = 0; k < bf.numel(); ++k) bf[k] = static_cast<float>(b[k]);
+      for (Index k = 0; k < cf.numel(); ++k) cf[k] = static_cast<float>(c[k]);
+      const Var<float> wv = Var<float>::variable(wf, true);
+      const Var<float> yf = conv2d(Var<float>::from(xf), wv, Var<float>::from(bf), cs.g);
+      for (Index k = 0; k < want.numel(); ++k)
+        CHECK(std::abs(yf.data()[k] - want[k]) <= 1e-5 * (1 + std::abs(want[k])));
+      sum(yf * Var<float>::from(cf)).backward();
+      tape.reset();
+      const Var<double> wd = Var<double>::variable(w, true);
+      sum(conv2d(Var<double>::from(x), wd, Var<double>::from(b), cs.g) * Var<double>::from(c))
+          .backward();
+      for (Index k = 0; k < w.numel(); ++k)
+        CHECK(std::abs(wv.grad_view().data()[k] - wd.grad_view().data()[k]) <=
+              1e-4 * (1 + std::abs(wd.grad_view().data()[k])));
+    }
+}
+
+TEST_CASE("conv2d: LeNet's convolutions give the same bits on 1 and 2 threads",
+          "[autograd][conv]") {
+  // conv 1→10 5×5 (direct kernels) and conv 10→20 5×5 (one sample a task), forward and every
+  // gradient, large enough to be split across threads.
+  const int before = get_num_threads();
+  struct Restore {
+    int n;
+    ~Restore() { set_num_threads(n); }
+  } restore{before};
+  const Shape xs[] = {{20, 1, 28, 28}, {20, 10, 12, 12}}, ws[] = {{10, 1, 5, 5}, {20, 10, 5, 5}};
+  for (int k = 0; k < 2; ++k) {
+    Tensor<float> x(xs[k]), w(ws[k]), b(Shape{ws[k][0]});
+    for (Index i = 0; i < x.numel(); ++i) x[i] = std::sin(0.37f * static_cast<float>(i));
+    for (Index i = 0; i < w.numel(); ++i) w[i] = std::cos(0.91f * static_cast<float>(i));
+    for (Index i = 0; i < b.numel(); ++i) b[i] = 0.1f * static_cast<float>(i);
+    std::vector<float> first[4];
+    for (int threads = 1; threads <= 2; ++threads) {
+      set_num_threads(threads);
+      auto& tape = autograd::Tape<float>::current();
+      tape.reset();
+      const Var<float> xv = Var<float>::variable(x, true), wv = Var<float>::variable(w, true),
+                       bv = Var<float>::variable(b, true);
+      const Var<float> y = conv2d(xv, wv, bv);
+      Tensor<float> c(y.shape());
+      for (Index i = 0; i < c.numel(); ++i) c[i] = std::cos(0.53f * static_cast<float>(i));
+      sum(y * Var<float>::from(c)).backward();
+      const float* got[4] = {y.data(), xv.grad_view().data(), wv.grad_view().data(),
+                             bv.grad_view().data()};
+      const Index n[4] = {y.numel(), x.numel(), w.numel(), b.numel()};
+      for (int q = 0; q < 4; ++q) {
+        if (threads == 1) {
+          first[q].assign(got[q], got[q] + n[q]);
+          continue;
+        }
+        INFO("shape " << k << ", output " << q);
+        for (Index i = 0; i < n[q]; ++i)
+          REQUIRE(got[q][i] == first[q][static_cast<std::size_t>(i)]);
+      }
+    }
+  }
 }
 
 TEST_CASE("conv2d rejects bad shapes and geometry, naming both shapes",

@@ -53,20 +53,26 @@ TEST_CASE("pooling: gradients by finite differences", "[autograd][pool][gradchec
   const Pool2dGeometry geoms[] = {Pool2dGeometry(2), Pool2dGeometry(3).stride(2).padding(1),
                                   Pool2dGeometry(3).stride(1).padding(1),
                                   Pool2dGeometry(2, 3).stride(1, 2),
-                                  Pool2dGeometry(3).stride(1).padding(1).count_include_pad(false)};
+                                  Pool2dGeometry(3).stride(1).padding(1).count_include_pad(false),
+                                  // Windows tiling the input (max-pool's one-pass backward),
+                                  // with rows and columns no window covers.
+                                  Pool2dGeometry(3), Pool2dGeometry(2, 3)};
   for (const auto& g : geoms) {
     INFO("kernel " << g.kh_ << "x" << g.kw_ << " stride " << g.sh_ << "x" << g.sw_ << " padding "
                    << g.ph_ << " include_pad " << g.count_include_pad_);
-    for (int kind = 0; kind < 2; ++kind) {
+    // kind 2: max pooling of an input that also feeds another operation (its gradient is
+    // then accumulated into rather than written fresh, whichever backward runs first).
+    for (int kind = 0; kind < 3; ++kind) {
       auto r = gradcheck<double>(
           [&](const std::vector<Var<double>>& v) {
-            const Var<double> y = kind == 0 ? max_pool2d(v[0], g) : avg_pool2d(v[0], g);
+            const Var<double> y = kind == 1 ? avg_pool2d(v[0], g) : max_pool2d(v[0], g);
             Tensor<double> c(y.shape());
             for (Index k = 0; k < c.numel(); ++k) c[k] = std::cos(0.61 * static_cast<double>(k));
-            return sum(y * Var<double>::from(std::move(c)));
+            const Var<double> l = sum(y * Var<double>::from(std::move(c)));
+            return kind == 2 ? l + sum(v[0] * v[0]) + sum(max_pool2d(v[0] * 0.5, g)) : l;
           },
           {x});
-      INFO((kind == 0 ? "max" : "avg") << ": " << r.message());
+      INFO((kind == 1 ? "avg" : "max") << " (kind " << kind << "): " << r.message());
       CHECK(r.ok);
     }
   }

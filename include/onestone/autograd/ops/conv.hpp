@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "onestone/autograd/detail/conv_direct.hpp"
 #include "onestone/autograd/detail/gemm.hpp"
 #include "onestone/autograd/detail/op_common.hpp"
 #include "onestone/config.hpp"
@@ -56,6 +57,57 @@ struct ConvDims {
   Index cols() const { return HO * WO; }       // im2col columns
 };
 
+/// Whether the direct kernels (conv_direct.hpp) serve this convolution rather than im2col +
+/// GEMM: few input channels per group (C/groups · KH · KW <= 64: a first layer on grey or RGB
+/// images, where the im2col panel would be many times the input and the product very thin),
+/// stride 1, no dilation, no padding, and onestone's own kernels in use (`ONESTONE_GEMM=eigen`
+/// keeps im2col).
+inline bool conv_direct_applies(const ConvDims& d) {
+  return gemm_isa_setting() != GemmIsa::Eigen && d.sh == 1 && d.sw == 1 && d.dh == 1 && d.dw == 1 &&
+         d.ph == 0 && d.pw == 0 && d.rows() <= 64;
+}
+/// Samples per partial sum of the direct weight gradient: fixed, so that the sum's order (and
+/// so its rounding) does not depend on the number of threads.
+constexpr Index kConvDirectSamples = 8;
+
+/// Convolutions whose im2col panel for one sample (C/groups·KH·KW rows by HO·WO columns) has
+/// at most this many elements are lowered one sample at a time, samples across threads: each
+/// thread lowers a sample into its own panel, which stays in its core's cache, multiplies it
+/// into the output in place, and lowers it again in backward rather than keeping it (LeNet's
+/// conv2: 250 x 64). Larger panels go through the chunked path below. Tests set it to 0 to
+/// exercise the chunked path on small shapes (not thread-safe to change).
+inline Index& conv_sample_budget() {
+  static Index budget = Index(1) << 15;
+  return budget;
+}
+
+/// Threads for `tasks` independent tasks of `work` elements in all: one when the work is small
+/// or the caller is already inside a parallel region.
+inline int conv_slots(Index tasks, double work) {
+  const int threads = get_num_threads();
+#ifdef _OPENMP
+  if (threads > 1 && tasks > 1 && work >= double(onestone::detail::kParallelElements) &&
+      !omp_in_parallel())
+    return static_cast<int>(std::min<Index>(threads, tasks));
+#endif
+  (void)tasks, (void)work, (void)threads;
+  return 1;
+}
+/// Calls f(task, slot) for every task in [0, tasks) on `slots` threads (from `conv_slots`);
+/// slot (< slots) names the calling thread's scratch. Every task must write only its own part.
+template <typename F>
+inline void for_tasks(Index tasks, int slots, F&& f) {
+#ifdef _OPENMP
+  if (slots > 1) {
+#pragma omp parallel for num_threads(slots) schedule(static)
+    for (std::int64_t q = 0; q < tasks; ++q) f(static_cast<Index>(q), omp_get_thread_num());
+    return;
+  }
+#endif
+  (void)slots;
+  for (Index q = 0; q < tasks; ++q) f(q, 0);
+}
+
 /// Samples per im2col chunk: as many as keep the chunk's columns within ~8 MB of float, so that
 /// one large matrix product (split across threads) serves many samples at once.
 /// The budget in elements (tests lower it to exercise several chunks; not thread-safe to change).
@@ -94,6 +146,10 @@ __attribute__((optimize("no-tree-loop-distribute-patterns")))
 #endif
 void im2col(const ConvDims& d, const T* x, T* col, Index ld = -1, Index c0 = 0, Index c1 = -1) {
   const Index L = ld < 0 ? d.cols() : ld;
+  if (d.sw == 1 && d.dw == 1 &&
+      im2col_unit_stride_isa<T>(gemm_isa_setting(), false, x, col, d.H, d.W, d.KH, d.KW, d.HO, d.WO,
+                                d.sh, d.ph, d.pw, d.dh, c0, c1 < 0 ? d.CG : c1, L))
+    return;
   for (Index c = c0; c < (c1 < 0 ? d.CG : c1); ++c)
     for (Index i = 0; i < d.KH; ++i)
       for (Index j = 0; j < d.KW; ++j) {
@@ -132,6 +188,10 @@ template <typename T>
 void col2im_add(const ConvDims& d, const T* col, T* dx, Index ld = -1, Index c0 = 0,
                 Index c1 = -1) {
   const Index L = ld < 0 ? d.cols() : ld;
+  if (d.sw == 1 && d.dw == 1 &&
+      im2col_unit_stride_isa<T>(gemm_isa_setting(), true, col, dx, d.H, d.W, d.KH, d.KW, d.HO, d.WO,
+                                d.sh, d.ph, d.pw, d.dh, c0, c1 < 0 ? d.CG : c1, L))
+    return;
   for (Index c = c0; c < (c1 < 0 ? d.CG : c1); ++c)
     for (Index i = 0; i < d.KH; ++i)
       for (Index j = 0; j < d.KW; ++j) {
@@ -168,6 +228,14 @@ struct Conv2dOp {
   /// The forward's im2col columns, chunk after chunk per group (kept when the weight needs a
   /// gradient and they fit in `conv_keep_budget()`), or null: backward then recomputes them.
   const T* cols;
+  /// The direct kernels computed the forward and compute the weight's gradient (see
+  /// `conv_direct_applies`); the input's gradient still goes through GEMM and col2im.
+  bool direct;
+  /// Lowered one sample at a time (see `conv_sample_budget`); cols is null.
+  bool per_sample;
+  /// The instruction set of the direct kernels, fixed at forward (a later `set_gemm_isa`
+  /// does not change how this node's backward runs).
+  GemmIsa isa;
   const char* name() const { return "conv2d"; }
   static Var<T> apply(const Var<T>& x, const Var<T>& w, const Var<T>& b, const Conv2dGeometry& g);
   void backward(const BackwardContext<T>& c) const;
@@ -229,6 +297,52 @@ Var<T> Conv2dOp<T>::apply(const Var<T>& x, const Var<T>& w, const Var<T>& b,
   const T* X = x.data();
   const T* Wt = w.data();
   const T* B = b.defined() ? b.data() : nullptr;
+  if (conv_direct_applies(d)) {
+    // Each task: one sample, one group, a block of output channels (blocks of equal size).
+    const GemmIsa isa = gemm_isa_setting();
+    const Index R = d.rows(), L = d.cols();
+    const Index mb = conv_direct_forward_block<T>(isa);
+    const Index nblk = (d.OG + mb - 1) / mb, ob = (d.OG + nblk - 1) / nblk;
+    const int nv = d.WO > conv_direct_lanes<T>(isa) ? 2 : 1;
+    const Index tasks = d.N * d.G * nblk;
+    onestone::detail::parallel_for(tasks, ob * L * R, [&](std::int64_t q) {
+      const Index n = static_cast<Index>(q) / (d.G * nblk),
+                  rem = static_cast<Index>(q) % (d.G * nblk);
+      const Index gi = rem / nblk, o0 = (rem % nblk) * ob;
+      const int rows = static_cast<int>(std::min(ob, d.OG - o0));
+      const Index oc = gi * d.OG + o0;
+      conv_direct_forward_isa<T>(isa, rows, nv, X + (n * d.C + gi * d.CG) * d.H * d.W, d.CG, d.H,
+                                 d.W, d.KH, d.KW, Wt + oc * R, R, B ? B + oc : nullptr,
+                                 Y + (n * d.O + oc) * L, L, d.HO, d.WO);
+    });
+    if (b.defined())
+      return emit(t, out, Conv2dOp{d, true, nullptr, true, false, isa}, {x.id(), w.id(), b.id()});
+    return emit(t, out, Conv2dOp{d, false, nullptr, true, false, isa}, {x.id(), w.id()});
+  }
+  if (d.rows() * d.cols() <= conv_sample_budget()) {
+    // One sample a task: its panel [R, L] per group, then Y_n,g [OG, L] = W_g · panel in place.
+    const Index R = d.rows(), L = d.cols();
+    const int slots = conv_slots(d.N, double(d.N) * double(d.O * R * L));
+    T* const panels = t.arena().template allocate<T>(static_cast<std::size_t>(slots * R * L));
+    for_tasks(d.N, slots, [&](Index n, int slot) {
+      T* col = panels + slot * R * L;
+      for (Index gi = 0; gi < d.G; ++gi) {
+        im2col(d, X + (n * d.C + gi * d.CG) * d.H * d.W, col);
+        T* yg = Y + (n * d.O + gi * d.OG) * L;
+        gemm<T>(d.OG, L, R, Wt + gi * d.OG * R, R, false, col, L, false, yg, L, false);
+        if (B)
+          for (Index o = 0; o < d.OG; ++o) {
+            const T bias = B[gi * d.OG + o];
+            T* yo = yg + o * L;
+            for (Index l = 0; l < L; ++l) yo[l] += bias;
+          }
+      }
+    });
+    if (b.defined())
+      return emit(t, out, Conv2dOp{d, true, nullptr, false, true, GemmIsa::Eigen},
+                  {x.id(), w.id(), b.id()});
+    return emit(t, out, Conv2dOp{d, false, nullptr, false, true, GemmIsa::Eigen}, {x.id(), w.id()});
+  }
   const Index R = d.rows(), L = d.cols(), nb = conv_chunk(d);
   const bool keep =
       w.requires_grad() && is_grad_enabled() && d.G * R * d.N * L <= conv_keep_budget();
@@ -253,8 +367,10 @@ Var<T> Conv2dOp<T>::apply(const Var<T>& x, const Var<T>& w, const Var<T>& b,
       });
     }
   const T* kept = keep ? cols : nullptr;
-  if (b.defined()) return emit(t, out, Conv2dOp{d, true, kept}, {x.id(), w.id(), b.id()});
-  return emit(t, out, Conv2dOp{d, false, kept}, {x.id(), w.id()});
+  if (b.defined())
+    return emit(t, out, Conv2dOp{d, true, kept, false, false, GemmIsa::Eigen},
+                {x.id(), w.id(), b.id()});
+  return emit(t, out, Conv2dOp{d, false, kept, false, false, GemmIsa::Eigen}, {x.id(), w.id()});
 }
 
 template <typename T>
@@ -273,6 +389,72 @@ void Conv2dOp<T>::backward(const BackwardContext<T>& c) const {
         gb.add(o, s);
       }
     }
+  }
+  if (gw && direct) {
+    // Partial sums over fixed blocks of samples (in parallel), then added in block order.
+    const Index mb = conv_direct_wgrad_block<T>(isa);
+    const Index nblk = (d.OG + mb - 1) / mb, ob = (d.OG + nblk - 1) / nblk;
+    const Index sb = kConvDirectSamples, chunks = (d.N + sb - 1) / sb, OR = d.O * R;
+    T* part = c.template scratch<T>(static_cast<std::size_t>(chunks * OR));
+    onestone::detail::parallel_for(chunks, sb * d.O * R * L, [&](std::int64_t q) {
+      const Index n0 = static_cast<Index>(q) * sb, ns = std::min(sb, d.N - n0);
+      T* out = part + q * OR;
+      for (Index gi = 0; gi < d.G; ++gi)
+        for (Index o0 = 0; o0 < d.OG; o0 += ob) {
+          const int rows = static_cast<int>(std::min(ob, d.OG - o0));
+          const Index oc = gi * d.OG + o0;
+          for (Index ch = 0; ch < d.CG; ++ch)
+            for (Index i = 0; i < d.KH; ++i)
+              for (Index j0 = 0; j0 < d.KW; j0 += kConvDirectCols) {
+                const int cols = static_cast<int>(std::min<Index>(kConvDirectCols, d.KW - j0));
+                conv_direct_weight_grad_isa<T>(
+                    isa, rows, X + (n0 * d.C + gi * d.CG + ch) * d.H * d.W, d.C * d.H * d.W, d.W,
+                    dY + (n0 * d.O + oc) * L, L, d.O * L, ns, d.HO, d.WO, i, j0, cols,
+                    out + oc * R + (ch * d.KH + i) * d.KW + j0, R);
+              }
+        }
+    });
+    for (Index e = 0; e < OR; ++e) {
+      T s = part[e];
+      for (Index q = 1; q < chunks; ++q) s += part[q * OR + e];
+      gw.add(e, s);
+    }
+    gw = GradSink<T>();  // done: the loop below computes only the input's gradient
+  }
+  if (per_sample && (gx || gw)) {
+    // Fixed blocks of samples (the weight's gradient summed per block, then over blocks in
+    // order: the same bits on any number of threads); each sample lowered again in its thread.
+    const Index sb = kConvDirectSamples, blocks = (d.N + sb - 1) / sb, OR = d.O * R;
+    const int slots = conv_slots(blocks, double(d.N) * double(d.O * R * L) * (gw && gx ? 2 : 1));
+    T* const panels = c.template scratch<T>(static_cast<std::size_t>(slots * 2 * R * L));
+    T* const part = gw ? c.template scratch<T>(static_cast<std::size_t>(blocks * OR)) : nullptr;
+    if (gx) gx.zero_if_fresh(d.N * d.C * d.H * d.W);
+    for_tasks(blocks, slots, [&](Index q, int slot) {
+      T* col = panels + slot * 2 * R * L;
+      T* dcol = col + R * L;
+      for (Index n = q * sb; n < std::min(d.N, (q + 1) * sb); ++n)
+        for (Index gi = 0; gi < d.G; ++gi) {
+          const T* dyg = dY + (n * d.O + gi * d.OG) * L;
+          if (gw) {
+            // dW_g [OG, R] (+)= dY_n,g [OG, L] · panelᵀ [L, R]
+            im2col(d, X + (n * d.C + gi * d.CG) * d.H * d.W, col);
+            gemm<T>(d.OG, R, L, dyg, L, false, col, L, true, part + q * OR + gi * d.OG * R, R,
+                    n != q * sb);
+          }
+          if (gx) {
+            // dpanel [R, L] = W_gᵀ [R, OG] · dY_n,g [OG, L], scattered back onto the input.
+            gemm<T>(R, L, d.OG, Wt + gi * d.OG * R, R, true, dyg, L, false, dcol, L, false);
+            col2im_add(d, dcol, gx.ptr + (n * d.C + gi * d.CG) * d.H * d.W);
+          }
+        }
+    });
+    if (gw)
+      for (Index e = 0; e < OR; ++e) {
+        T s = part[e];
+        for (Index q = 1; q < blocks; ++q) s += part[q * OR + e];
+        gw.add(e, s);
+      }
+    return;
   }
   if (!gx && !gw) return;
   T* const scratch = c.template scratch<T>(static_cast<std::size_t>(R * nb * L));

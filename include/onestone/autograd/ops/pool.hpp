@@ -118,14 +118,27 @@ struct MaxPool2dOp {
           const T* r1 = r0 + d.W;
           T* yo = y + p * per + oy * d.WO;
           std::int32_t* ao = am + p * per + oy * d.WO;
+          const std::int32_t base = static_cast<std::int32_t>(2 * oy * d.W);
+          const std::int32_t w1 = static_cast<std::int32_t>(d.W);
+          // Branch-free (the compiler vectorises it): a candidate replaces the running maximum
+          // when larger, or when it is NaN and the maximum is not.
           for (Index ox = 0; ox < d.WO; ++ox) {
             const Index c = 2 * ox;
-            const T v[4] = {r0[c], r0[c + 1], r1[c], r1[c + 1]};
-            int k = 0;
-            for (int q = 1; q < 4; ++q)
-              if (v[q] > v[k] || (v[q] != v[q] && v[k] == v[k])) k = q;
-            yo[ox] = v[k];
-            ao[ox] = static_cast<std::int32_t>((2 * oy + (k >> 1)) * d.W + c + (k & 1));
+            const std::int32_t at = base + static_cast<std::int32_t>(c);
+            T m = r0[c];
+            std::int32_t a = at;
+            const T v1 = r0[c + 1], v2 = r1[c], v3 = r1[c + 1];
+            bool u = (v1 > m) | ((v1 != v1) & (m == m));
+            m = u ? v1 : m;
+            a = u ? at + 1 : a;
+            u = (v2 > m) | ((v2 != v2) & (m == m));
+            m = u ? v2 : m;
+            a = u ? at + w1 : a;
+            u = (v3 > m) | ((v3 != v3) & (m == m));
+            m = u ? v3 : m;
+            a = u ? at + w1 + 1 : a;
+            yo[ox] = m;
+            ao[ox] = a;
           }
         }
       });
@@ -158,9 +171,37 @@ struct MaxPool2dOp {
   void backward(const BackwardContext<T>& c) const {
     GradSink<T> gx = c.input_grad(0);
     if (!gx) return;
-    gx.zero_if_fresh(d.NC * d.H * d.W);
     const T* g = c.grad_output();
     const Index per = d.HO * d.WO;
+    if (gx.fresh && d.kh == d.sh && d.kw == d.sw && d.ph == 0 && d.pw == 0) {
+      // Windows that tile the input without overlap (2x2 stride 2): one pass writes every input
+      // element (its window's gradient at the maximum, 0 elsewhere and outside every window)
+      // instead of zeroing the whole input gradient and then scattering into it.
+      onestone::detail::parallel_for(d.NC, d.H * d.W, [&](std::int64_t p) {
+        T* dp = gx.ptr + p * d.H * d.W;
+        const T* gp = g + p * per;
+        const std::int32_t* ap = argmax + p * per;
+        for (Index y = 0; y < d.H; ++y) {
+          T* row = dp + y * d.W;
+          const Index oy = y / d.kh;
+          if (oy >= d.HO) {
+            std::fill(row, row + d.W, T(0));
+            continue;
+          }
+          for (Index ox = 0; ox < d.WO; ++ox) {
+            const std::int32_t a = ap[oy * d.WO + ox];
+            const T v = gp[oy * d.WO + ox];
+            const Index x0 = ox * d.kw;
+            for (Index j = 0; j < d.kw; ++j)
+              row[x0 + j] = a == static_cast<std::int32_t>(y * d.W + x0 + j) ? v : T(0);
+          }
+          std::fill(row + d.WO * d.kw, row + d.W, T(0));
+        }
+      });
+      gx.fresh = false;
+      return;
+    }
+    gx.zero_if_fresh(d.NC * d.H * d.W);
     onestone::detail::parallel_for(d.NC, d.H * d.W, [&](std::int64_t p) {
       for (Index k = 0; k < per; ++k) gx.ptr[p * d.H * d.W + argmax[p * per + k]] += g[p * per + k];
     });
