@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <mutex>
 
+#include "onestone/autograd/detail/gemv_packed.hpp"
 #include "onestone/autograd/ops/linalg.hpp"
 #include "onestone/config.hpp"
 #include "onestone/nn/init.hpp"
@@ -35,12 +36,15 @@ struct LinearOptions {
     has_seed_ = true;
     return *this;
   }
-  /// Keep a transposed copy of the weight for batch-1 inference (default off): a single row
-  /// then multiplies W [in, out] (rows of W streamed into vector accumulators) instead of
-  /// taking dot products along W's rows. The copy costs the weight's memory again and is
-  /// rebuilt, thread-safely, whenever the weight's `Parameter::version()` moves. Whether it is
-  /// faster depends on the machine: on the 2-core AMD EPYC test machine (1 MB L2 per core) it
-  /// was not (784→256→256 at batch 1: 15–20 µs with it, 13–14 µs without), so measure first.
+  /// Keep a packed copy of the weight for batch-1 inference (default on): a single row without
+  /// gradients (`MultiTaskModel::predict`, or any forward under `NoGradGuard`) then multiplies
+  /// the weight stored in blocks of 4 rows, each block one contiguous stream (see
+  /// `autograd::detail::PackedRows`), split by rows across persistent worker threads when
+  /// `get_num_threads()` > 1 and the product is large enough. Same bits as without it. The copy
+  /// is made at the first such call, costs the weight's memory again, and is rebuilt,
+  /// thread-safely, whenever the weight's `Parameter::version()` moves (an optimizer step,
+  /// `set_value`, a write through the non-const `value()`). Off: batch-1 inference uses the
+  /// ordinary product (no copy). With `ONESTONE_GEMM=eigen` there is no packed path.
   LinearOptions& inference_cache(bool on) {
     inference_cache_ = on;
     return *this;
@@ -50,7 +54,7 @@ struct LinearOptions {
   Init init_ = Init::Default;
   std::uint64_t seed_ = 0;
   bool has_seed_ = false;
-  bool inference_cache_ = false;
+  bool inference_cache_ = true;
 };
 
 /// Fully connected layer: y = x·Wᵀ + b with W [out, in] ("weight") and b [out] ("bias").
@@ -83,8 +87,11 @@ class Linear : public Module<T> {
   Var<T> forward(const Var<T>& x) override {
     autograd::Tape<T>& t = x.tape();
     if (options_.inference_cache_ && !autograd::is_grad_enabled() && x.shape().rank() >= 1 &&
-        x.shape().cols() == options_.in_ && x.numel() == options_.in_)
-      return forward_one_row(x);
+        x.numel() == x.shape().cols())
+      if (const autograd::detail::PackedRows<T>* packed = packed_weight())
+        if (packed->cols() == x.numel() &&
+            (!bias_ || bias_->numel() == packed->rows()))
+          return forward_one_row(x, *packed);
     return bias_ ? linear(x, weight_->var(t), bias_->var(t)) : linear(x, weight_->var(t));
   }
   std::string name() const override {
@@ -93,41 +100,52 @@ class Linear : public Module<T> {
   Parameter<T>& weight() { return *weight_; }
   Parameter<T>* bias() { return bias_; }
   const LinearOptions& options() const { return options_; }
+  /// Turns the packed batch-1 copy of the weight on or off (`LinearOptions::inference_cache`),
+  /// e.g. for the layers of an `MLP`; off drops the copy. Not while other threads use the layer.
+  void set_inference_cache(bool on) {
+    std::lock_guard<std::mutex> lock(packed_mutex_);
+    options_.inference_cache_ = on;
+    if (!on) {
+      packed_.clear();
+      packed_key_.store(~std::uint64_t(0), std::memory_order_release);
+    }
+  }
 
  private:
-  // One row without a graph: y = x·Wᵀ + b as a matrix-vector product with the transposed copy
-  // (rebuilt under a lock when the weight's version moved; concurrent callers then only read).
-  Var<T> forward_one_row(const Var<T>& x) const {
-    const Index in = options_.in_, out = options_.out_;
-    const std::uint64_t v = weight_->version();
-    if (wt_version_.load(std::memory_order_acquire) != v) {
-      std::lock_guard<std::mutex> lock(wt_mutex_);
-      if (wt_version_.load(std::memory_order_relaxed) != v) {
-        if (wt_.numel() != in * out) wt_ = Tensor<T>({in, out});
-        const T* w = static_cast<const Parameter<T>*>(weight_)->value().data();
-        for (Index o = 0; o < out; ++o)
-          for (Index i = 0; i < in; ++i) wt_.data()[i * out + o] = w[o * in + i];
-        wt_version_.store(v, std::memory_order_release);
+  // The packed weight for the current weight version and instruction set, rebuilt under a lock
+  // when either moved (concurrent callers then only read it); null without a packed kernel.
+  const autograd::detail::PackedRows<T>* packed_weight() const {
+    const autograd::detail::GemmIsa isa = autograd::detail::gemm_isa_setting();
+    if (isa == autograd::detail::GemmIsa::Eigen) return nullptr;
+    const std::uint64_t key = (weight_->version() << 2) | static_cast<std::uint64_t>(isa);
+    if (packed_key_.load(std::memory_order_acquire) != key) {
+      std::lock_guard<std::mutex> lock(packed_mutex_);
+      if (packed_key_.load(std::memory_order_relaxed) != key) {
+        const Tensor<T>& w = static_cast<const Parameter<T>*>(weight_)->value();
+        if (w.shape().rank() != 2 || !packed_.pack(w.data(), w.shape()[0], w.shape()[1], isa))
+          return nullptr;
+        packed_key_.store(key, std::memory_order_release);
       }
     }
+    return &packed_;
+  }
+  // One row without a graph: y = W·x + b with the packed weight.
+  Var<T> forward_one_row(const Var<T>& x, const autograd::detail::PackedRows<T>& packed) const {
     autograd::Tape<T>& t = x.tape();
     Shape so = x.shape();
-    so.set(so.rank() - 1, out);
+    so.set(so.rank() - 1, packed.rows());
     const int id = autograd::detail::make_output(t, so, false);
-    T* y = t.value(id);
     const Parameter<T>* b = bias_;
-    if (b) std::copy(b->value().data(), b->value().data() + out, y);
-    autograd::detail::gemm<T>(1, out, in, x.data(), in, false, wt_.data(), out, false, y, out,
-                              b != nullptr);
+    packed.multiply(x.data(), b ? b->value().data() : nullptr, t.value(id), get_num_threads());
     return Var<T>(&t, id);
   }
 
   LinearOptions options_;
   Parameter<T>* weight_ = nullptr;
   Parameter<T>* bias_ = nullptr;
-  mutable Tensor<T> wt_;
-  mutable std::atomic<std::uint64_t> wt_version_{~std::uint64_t(0)};
-  mutable std::mutex wt_mutex_;
+  mutable autograd::detail::PackedRows<T> packed_;
+  mutable std::atomic<std::uint64_t> packed_key_{~std::uint64_t(0)};
+  mutable std::mutex packed_mutex_;
 };
 ONESTONE_EXTERN_CLASS(NN, Linear)
 

@@ -4,6 +4,7 @@
 /// environment variable ONESTONE_NUM_THREADS, and honoured by every large matrix product.
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -45,6 +46,35 @@ inline int get_num_threads() noexcept {
 #else
   return 1;
 #endif
+}
+
+namespace detail {
+inline std::atomic<int>& worker_spin_setting() noexcept {
+  static std::atomic<int> us{[] {
+    if (const char* env = std::getenv("ONESTONE_SPIN_US")) {
+      const int v = std::atoi(env);
+      if (v >= 0) return v;
+    }
+    return 200;
+  }()};
+  return us;
+}
+}  // namespace detail
+
+/// How long, in microseconds, the persistent workers of batch-1 products (serving through
+/// `MultiTaskModel::predict` or any `Linear` at batch 1 without gradients, on more than one
+/// thread) keep spinning for the next product before they sleep: 200 by default, or the
+/// environment variable ONESTONE_SPIN_US. Spinning keeps back-to-back calls fast (a sleeping
+/// worker takes microseconds to wake, so the caller then does the work alone) at the price of
+/// a busy core for that long after each call; 0 lets them sleep at once.
+///
+/// Example: `onestone::set_worker_spin_us(1000);   // requests come every ~0.5 ms`
+inline void set_worker_spin_us(int us) {
+  detail::worker_spin_setting().store(us > 0 ? us : 0, std::memory_order_relaxed);
+}
+/// The spin time of the batch-1 workers in microseconds (see `set_worker_spin_us`).
+inline int get_worker_spin_us() noexcept {
+  return detail::worker_spin_setting().load(std::memory_order_relaxed);
 }
 
 namespace detail {
