@@ -3,9 +3,8 @@
 // multiple of the 4-row block or of the 16-row split unit, depths not a multiple of the vector),
 // for every instruction set the processor has, with and without bias, on 1 to 5 threads and in
 // both walking directions; and the persistent team runs every part exactly once.
-#include <catch2/catch.hpp>
-
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <thread>
 #include <vector>
 
@@ -97,12 +96,31 @@ TEST_CASE("packing follows a new weight and refuses Eigen's kernels", "[autograd
   CHECK(y[1] == 6.f);
 }
 
+namespace {
+// A team job that counts how often each chunk ran (and records the order when asked).
+struct Counts {
+  std::vector<std::atomic<int>>* counts;
+  std::vector<std::int64_t>* order;
+};
+autograd::detail::TeamTask counting_task(const Counts& c) {
+  autograd::detail::TeamTask t;
+  t.arg[0] = &c;
+  t.run = [](const autograd::detail::TeamTask& task, std::int64_t c0, std::int64_t c1,
+             bool reverse) {
+    const Counts& k = *static_cast<const Counts*>(task.arg[0]);
+    for (std::int64_t i = 0; i < c1 - c0; ++i) {
+      const std::int64_t chunk = reverse ? c1 - 1 - i : c0 + i;
+      (*k.counts)[static_cast<std::size_t>(chunk)].fetch_add(1, std::memory_order_relaxed);
+      if (k.order) k.order->push_back(chunk);
+    }
+  };
+  return t;
+}
+}  // namespace
+
 TEST_CASE("the persistent team runs every chunk exactly once, from concurrent callers",
           "[autograd][serving]") {
-  struct Ctx {
-    std::atomic<int>* counts;
-  };
-  for (int spin : {200, 0}) {  // 0: the workers sleep between jobs and are woken
+  for (int spin : {200, 0}) {  // 0: the workers nap between jobs, their shares go to callers
     set_worker_spin_us(spin);
     std::atomic<int> bad{0};
     std::vector<std::thread> callers;
@@ -113,16 +131,12 @@ TEST_CASE("the persistent team runs every chunk exactly once, from concurrent ca
           const std::int64_t chunks = (c * 7 + it * 3) % 40;          // also 0 and < parts
           std::vector<std::atomic<int>> counts(static_cast<std::size_t>(chunks));
           for (auto& a : counts) a.store(0);
-          Ctx ctx{counts.data()};
-          HotTeam::instance().run(
-              parts, chunks,
-              [](const void* p, std::int64_t chunk) {
-                static_cast<const Ctx*>(p)->counts[chunk].fetch_add(1, std::memory_order_relaxed);
-              },
-              &ctx, it % 2 == 1);
+          const Counts k{&counts, nullptr};
+          HotTeam::instance().run(parts, chunks, counting_task(k), it % 2 == 1);
           for (auto& a : counts)
             if (a.load() != 1) ++bad;
-          if (spin == 0 && it % 50 == 0) std::this_thread::sleep_for(std::chrono::microseconds(200));
+          if (spin == 0 && it % 50 == 0)
+            std::this_thread::sleep_for(std::chrono::microseconds(200));
         }
       });
     for (auto& t : callers) t.join();
@@ -132,21 +146,39 @@ TEST_CASE("the persistent team runs every chunk exactly once, from concurrent ca
   CHECK(HotTeam::instance().workers() <= HotTeam::kMaxParts - 1);
 }
 
-TEST_CASE("the team's caller walks its share in order and finishes a share nobody took",
-          "[autograd][serving]") {
-  // One caller, 2 parts, the worker asleep (spin 0) and slow to wake: every chunk still runs
-  // once; with one part the order is exactly forward or backward.
-  struct Ctx {
-    std::vector<std::int64_t>* order;
-  };
+TEST_CASE("one part walks the chunks forward or backward on the caller", "[autograd][serving]") {
+  std::vector<std::atomic<int>> counts(5);
   std::vector<std::int64_t> order;
-  Ctx ctx{&order};
-  auto record = [](const void* p, std::int64_t c) {
-    static_cast<const Ctx*>(p)->order->push_back(c);
-  };
-  HotTeam::instance().run(1, 5, record, &ctx, false);
+  const Counts k{&counts, &order};
+  HotTeam::instance().run(1, 5, counting_task(k), false);
   CHECK(order == std::vector<std::int64_t>{0, 1, 2, 3, 4});
   order.clear();
-  HotTeam::instance().run(1, 5, record, &ctx, true);
+  HotTeam::instance().run(1, 5, counting_task(k), true);
   CHECK(order == std::vector<std::int64_t>{4, 3, 2, 1, 0});
 }
+
+#if defined(__unix__) && !defined(__SANITIZE_THREAD__)  // TSan refuses threads after fork
+#include <sys/wait.h>
+#include <unistd.h>
+
+TEST_CASE("a forked child uses the team and exits cleanly", "[autograd][serving]") {
+  std::vector<std::atomic<int>> counts(20);
+  const Counts k{&counts, nullptr};
+  HotTeam::instance().run(2, 20, counting_task(k));  // the parent's worker exists now
+  const pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    for (auto& a : counts) a.store(0);
+    for (int it = 0; it < 100; ++it) HotTeam::instance().run(2, 20, counting_task(k));
+    bool ok = true;
+    for (auto& a : counts) ok = ok && a.load() == 100;
+    std::exit(ok ? 0 : 1);  // runs the team's destructor: must not wait for the parent's worker
+  }
+  int status = -1;
+  for (int i = 0; i < 2000 && waitpid(pid, &status, WNOHANG) == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  if (status == -1) kill(pid, SIGKILL);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+}
+#endif

@@ -3,6 +3,7 @@
 // each weight, LinearOptions::inference_cache, split across persistent workers) follows weight
 // changes and gives the same bits as the ordinary product on any number of threads.
 #include <catch2/catch.hpp>
+
 #include <atomic>
 #include <thread>
 #include <vector>
@@ -151,6 +152,17 @@ TEMPLATE_TEST_CASE("batch-1 predict gives the same bits on 1 and 2 threads, pack
     }
   }
   CHECK(count_diffs(want, train) == 0);
+  auto fc0 = [](MultiTaskModel<T>& m) -> nn::Linear<T>& {
+    auto& trunk = dynamic_cast<sharing::HardSharing<T>&>(m.strategy()).trunk();
+    for (auto& named : trunk.named_modules())
+      if (auto* fc = dynamic_cast<nn::Linear<T>*>(named.second)) return *fc;
+    throw std::logic_error("no Linear in the trunk");
+  };
+  CHECK_FALSE(fc0(*packed).has_inference_cache());  // the training forward made no copy
+  CHECK(count_diffs(want, packed->predict(x)) == 0);
+  const bool own_kernels = autograd::detail::gemm_isa_setting() != autograd::detail::GemmIsa::Eigen;
+  CHECK(fc0(*packed).has_inference_cache() == own_kernels);
+  CHECK_FALSE(fc0(*plain).has_inference_cache());
   for (int threads : {1, 2, 3}) {
     set_num_threads(threads);
     for (int call = 0; call < 3; ++call) {  // calls alternate the walking direction

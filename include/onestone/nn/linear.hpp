@@ -89,8 +89,7 @@ class Linear : public Module<T> {
     if (options_.inference_cache_ && !autograd::is_grad_enabled() && x.shape().rank() >= 1 &&
         x.numel() == x.shape().cols())
       if (const autograd::detail::PackedRows<T>* packed = packed_weight())
-        if (packed->cols() == x.numel() &&
-            (!bias_ || bias_->numel() == packed->rows()))
+        if (packed->cols() == x.numel() && (!bias_ || bias_->numel() == packed->rows()))
           return forward_one_row(x, *packed);
     return bias_ ? linear(x, weight_->var(t), bias_->var(t)) : linear(x, weight_->var(t));
   }
@@ -100,6 +99,12 @@ class Linear : public Module<T> {
   Parameter<T>& weight() { return *weight_; }
   Parameter<T>* bias() { return bias_; }
   const LinearOptions& options() const { return options_; }
+  /// Whether the packed batch-1 copy of the weight exists now (it is made at the first batch-1
+  /// forward without gradients; see `LinearOptions::inference_cache`).
+  bool has_inference_cache() const {
+    std::lock_guard<std::mutex> lock(packed_mutex_);
+    return !packed_.empty();
+  }
   /// Turns the packed batch-1 copy of the weight on or off (`LinearOptions::inference_cache`),
   /// e.g. for the layers of an `MLP`; off drops the copy. Not while other threads use the layer.
   void set_inference_cache(bool on) {

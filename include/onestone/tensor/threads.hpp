@@ -62,11 +62,12 @@ inline std::atomic<int>& worker_spin_setting() noexcept {
 }  // namespace detail
 
 /// How long, in microseconds, the persistent workers of batch-1 products (serving through
-/// `MultiTaskModel::predict` or any `Linear` at batch 1 without gradients, on more than one
-/// thread) keep spinning for the next product before they sleep: 200 by default, or the
-/// environment variable ONESTONE_SPIN_US. Spinning keeps back-to-back calls fast (a sleeping
-/// worker takes microseconds to wake, so the caller then does the work alone) at the price of
-/// a busy core for that long after each call; 0 lets them sleep at once.
+/// `MultiTaskModel::predict`, or any `Linear` at batch 1 without gradients, on more than one
+/// thread) keep spinning for the next product before they nap: 200 by default, or the
+/// environment variable ONESTONE_SPIN_US. A napping worker is not woken (that would cost the
+/// caller a system call): the caller runs its share until the worker looks again, within 4 ms.
+/// Longer spins keep sparser requests on all threads, at the price of a busy core for that
+/// long after each call; 0 lets the workers nap at once.
 ///
 /// Example: `onestone::set_worker_spin_us(1000);   // requests come every ~0.5 ms`
 inline void set_worker_spin_us(int us) {

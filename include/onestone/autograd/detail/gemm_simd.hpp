@@ -20,6 +20,20 @@
 #if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
 #define ONESTONE_HAVE_GEMM_SIMD 1
 #include <immintrin.h>
+/// The target attributes of onestone's two kernel sets (every SIMD kernel file uses these).
+#define ONESTONE_TARGET_AVX512 __attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma")))
+#define ONESTONE_TARGET_AVX2 __attribute__((target("avx2,fma")))
+// GCC 12 reports its own intrinsics (`_mm512_undefined_ps`, used inside the shuffles) as
+// "used uninitialized" when they are inlined into a function with a target attribute.
+#if defined(__GNUC__) && !defined(__clang__)
+#define ONESTONE_SIMD_DIAGNOSTICS_PUSH                                  \
+  _Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Wuninitialized\"") \
+      _Pragma("GCC diagnostic ignored \"-Wmaybe-uninitialized\"")
+#define ONESTONE_SIMD_DIAGNOSTICS_POP _Pragma("GCC diagnostic pop")
+#else
+#define ONESTONE_SIMD_DIAGNOSTICS_PUSH
+#define ONESTONE_SIMD_DIAGNOSTICS_POP
+#endif
 #endif
 
 namespace onestone {
@@ -46,16 +60,10 @@ enum class GemmIsa { Eigen = 0, Avx2 = 1, Avx512 = 2 };
 
 #ifdef ONESTONE_HAVE_GEMM_SIMD
 
-// GCC 12 reports its own intrinsics (`_mm512_undefined_ps`, used inside the shuffles) as
-// "used uninitialized" when they are inlined into a function with a target attribute.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
+ONESTONE_SIMD_DIAGNOSTICS_PUSH
 
 namespace avx512 {
-#define ONESTONE_SIMD_FN __attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma"))) inline
+#define ONESTONE_SIMD_FN ONESTONE_TARGET_AVX512 inline
 template <typename T>
 struct V;
 /// 16 floats in a zmm register; 24 accumulators (6 rows x 4 vectors) of the 32 registers.
@@ -139,7 +147,7 @@ struct V<double> {
 }  // namespace avx512
 
 namespace avx2 {
-#define ONESTONE_SIMD_FN __attribute__((target("avx2,fma"))) inline
+#define ONESTONE_SIMD_FN ONESTONE_TARGET_AVX2 inline
 /// Lane mask of the first n of 8 32-bit lanes (for AVX2's masked loads and stores).
 ONESTONE_SIMD_FN __m256i lanes32(int n) {
   return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
@@ -198,9 +206,7 @@ struct V<double> {
 #undef ONESTONE_SIMD_FN
 }  // namespace avx2
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+ONESTONE_SIMD_DIAGNOSTICS_POP
 
 /// The best instruction set this processor supports (ONESTONE_GEMM may lower it).
 inline GemmIsa detect_gemm_isa() {

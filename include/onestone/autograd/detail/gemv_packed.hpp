@@ -29,26 +29,8 @@ namespace onestone {
 namespace autograd {
 namespace detail {
 
-#ifdef ONESTONE_HAVE_GEMM_SIMD
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-namespace avx512 {
-#define ONESTONE_SIMD_FN __attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma"))) inline
-#include "onestone/autograd/detail/gemv_packed.inc"
-#undef ONESTONE_SIMD_FN
-}  // namespace avx512
-namespace avx2 {
-#define ONESTONE_SIMD_FN __attribute__((target("avx2,fma"))) inline
-#include "onestone/autograd/detail/gemv_packed.inc"
-#undef ONESTONE_SIMD_FN
-}  // namespace avx2
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
-#endif
+#define ONESTONE_ISA_KERNELS "onestone/autograd/detail/gemv_packed.inc"
+#include "onestone/autograd/detail/isa_kernels.inc"
 
 /// Products of at least this many multiply-adds are split across threads (as `gemm` does for
 /// its matrix-vector products).
@@ -92,8 +74,7 @@ class PackedRows {
       for (Index c = 0; c < kp; c += L)
         for (Index r = 0; r < kRows; ++r) {
           const Index row = b * kRows + r;
-          for (Index l = 0; l < L; ++l, ++d)
-            *d = row < N && c + l < K ? W[row * K + c + l] : T(0);
+          for (Index l = 0; l < L; ++l, ++d) *d = row < N && c + l < K ? W[row * K + c + l] : T(0);
         }
     isa_ = isa;
     n_ = N;
@@ -121,31 +102,30 @@ class PackedRows {
   /// to call from several threads at once.
   void multiply(const T* x, const T* bias, T* y, int threads) const {
     const Index blocks = (n_ + kRows - 1) / kRows;
-    const bool reverse = (calls_.fetch_add(1, std::memory_order_relaxed) & 1u) != 0;
     if (threads <= 1 || static_cast<double>(n_) * static_cast<double>(k_) < kPackedParallelWork) {
+      // One thread: alternate the walking direction (see the file comment).
+      const bool reverse = (calls_.fetch_add(1, std::memory_order_relaxed) & 1u) != 0;
       run(x, bias, y, 0, blocks, reverse);
       return;
     }
-    // Chunks of 4 blocks = 16 rows: no two threads write one cache line of float y.
-    const Job job{this, x, bias, y, blocks, reverse};
-    HotTeam::instance().run(
-        threads, (blocks + 3) / 4,
-        [](const void* ctx, std::int64_t c) {
-          const Job& j = *static_cast<const Job*>(ctx);
-          j.self->run(j.x, j.bias, j.y, c * 4, std::min<Index>(c * 4 + 4, j.blocks), j.reverse);
-        },
-        &job, reverse);
+    // Chunks of 4 blocks = 16 rows (no two threads write one cache line of float y), walked
+    // forward: each thread's share fits its own cache, so alternating would not help.
+    TeamTask task;
+    task.run = [](const TeamTask& t, std::int64_t c0, std::int64_t c1, bool reverse) {
+      const auto* self = static_cast<const PackedRows*>(t.arg[0]);
+      const Index nb = (self->n_ + kRows - 1) / kRows;
+      self->run(static_cast<const T*>(t.arg[1]), static_cast<const T*>(t.arg[2]),
+                static_cast<T*>(const_cast<void*>(t.arg[3])), std::min<Index>(c0 * 4, nb),
+                std::min<Index>(c1 * 4, nb), reverse);
+    };
+    task.arg[0] = this;
+    task.arg[1] = x;
+    task.arg[2] = bias;
+    task.arg[3] = y;
+    HotTeam::instance().run(threads, (blocks + 3) / 4, task);
   }
 
  private:
-  struct Job {
-    const PackedRows* self;
-    const T* x;
-    const T* bias;
-    T* y;
-    Index blocks;
-    bool reverse;
-  };
   struct Free {
     void operator()(T* p) const noexcept { ::operator delete(p, std::align_val_t(64)); }
   };
