@@ -46,6 +46,31 @@ struct Case {
   Shape x, w;
   Conv2dGeometry g;
 };
+// Values (with and without bias) against the direct loop, and finite differences with every
+// input requiring a gradient; returns the weights of the checked sum, sum(conv2d(...) * c).
+Tensor<double> check_values_and_gradients(const Case& cs, const Tensor<double>& x,
+                                          const Tensor<double>& w, const Tensor<double>& b) {
+  auto& tape = autograd::Tape<double>::current();
+  tape.reset();
+  const Var<double> y =
+      conv2d(Var<double>::from(x), Var<double>::from(w), Var<double>::from(b), cs.g);
+  const Tensor<double> want = direct(x, w, &b, cs.g);
+  REQUIRE(y.shape() == want.shape());
+  for (Index k = 0; k < want.numel(); ++k) CHECK(y.data()[k] == Approx(want[k]).epsilon(1e-12));
+  const Var<double> y0 = conv2d(Var<double>::from(x), Var<double>::from(w), Var<double>(), cs.g);
+  const Tensor<double> want0 = direct(x, w, nullptr, cs.g);
+  for (Index k = 0; k < want0.numel(); ++k)
+    CHECK(y0.data()[k] == Approx(want0[k]).epsilon(1e-12));
+  Tensor<double> c = filled(want.shape(), 0.53, 0.7);
+  auto r = gradcheck<double>(
+      [&](const std::vector<Var<double>>& v) {
+        return sum(conv2d(v[0], v[1], v[2], cs.g) * Var<double>::from(c));
+      },
+      {x, w, b});
+  INFO(r.message());
+  CHECK(r.ok);
+  return c;
+}
 }  // namespace
 
 TEST_CASE("conv2d: values and gradients for every geometry", "[autograd][conv][gradcheck]") {
@@ -97,30 +122,7 @@ TEST_CASE("conv2d: values and gradients for every geometry", "[autograd][conv][g
       INFO(cs.what << ", chunking " << chunking);
       const Tensor<double> x = filled(cs.x, 0.37, 0.1), w = filled(cs.w, 0.91, 0.4);
       const Tensor<double> b = filled(Shape{cs.w[0]}, 1.3, 0.2);
-      // Values, with and without bias.
-      {
-        auto& tape = autograd::Tape<double>::current();
-        tape.reset();
-        const Var<double> y =
-            conv2d(Var<double>::from(x), Var<double>::from(w), Var<double>::from(b), cs.g);
-        const Tensor<double> want = direct(x, w, &b, cs.g);
-        REQUIRE(y.shape() == want.shape());
-        for (Index k = 0; k < want.numel(); ++k)
-          CHECK(y.data()[k] == Approx(want[k]).epsilon(1e-12));
-        const Var<double> y0 =
-            conv2d(Var<double>::from(x), Var<double>::from(w), Var<double>(), cs.g);
-        const Tensor<double> want0 = direct(x, w, nullptr, cs.g);
-        for (Index k = 0; k < want0.numel(); ++k)
-          CHECK(y0.data()[k] == Approx(want0[k]).epsilon(1e-12));
-      }
-      const Tensor<double> c = filled(direct(x, w, nullptr, cs.g).shape(), 0.53, 0.7);
-      auto r = gradcheck<double>(
-          [&](const std::vector<Var<double>>& v) {
-            return sum(conv2d(v[0], v[1], v[2], cs.g) * Var<double>::from(c));
-          },
-          {x, w, b});
-      INFO(r.message());
-      CHECK(r.ok);
+      check_values_and_gradients(cs, x, w, b);
     }
 }
 
@@ -153,23 +155,11 @@ TEST_CASE(
       INFO(cs.what << ", isa " << static_cast<int>(autograd::detail::gemm_isa_setting()));
       const Tensor<double> x = filled(cs.x, 0.37, 0.1), w = filled(cs.w, 0.91, 0.4);
       const Tensor<double> b = filled(Shape{cs.w[0]}, 1.3, 0.2);
-      auto& tape = autograd::Tape<double>::current();
-      tape.reset();
-      const Var<double> y =
-          conv2d(Var<double>::from(x), Var<double>::from(w), Var<double>::from(b), cs.g);
+      // Finite differences with every input requiring a gradient (in the helper) and with the
+      // weight and bias only (as a first layer, whose input needs none).
+      const Tensor<double> c = check_values_and_gradients(cs, x, w, b);
       const Tensor<double> want = direct(x, w, &b, cs.g);
-      REQUIRE(y.shape() == want.shape());
-      for (Index k = 0; k < want.numel(); ++k) CHECK(y.data()[k] == Approx(want[k]).epsilon(1e-12));
-      const Tensor<double> c = filled(want.shape(), 0.53, 0.7);
-      // Finite differences, with every input requiring a gradient and with the weight and bias
-      // only (as a first layer, whose input needs none).
-      auto r = gradcheck<double>(
-          [&](const std::vector<Var<double>>& v) {
-            return sum(conv2d(v[0], v[1], v[2], cs.g) * Var<double>::from(c));
-          },
-          {x, w, b});
-      INFO(r.message());
-      CHECK(r.ok);
+      auto& tape = autograd::Tape<double>::current();
       auto r2 = gradcheck<double>(
           [&](const std::vector<Var<double>>& v) {
             return sum(conv2d(Var<double>::from(x), v[0], v[1], cs.g) * Var<double>::from(c));

@@ -95,37 +95,67 @@ TEST_CASE("pooling rejects bad input", "[autograd][pool][errors]") {
   CHECK(pool.parameters().empty());
 }
 
-TEST_CASE("max_pool2d 2x2 stride 2 (fast path) equals the window maximum on odd sizes",
-          "[autograd][pool]") {
-  auto& tape = autograd::Tape<double>::current();
+namespace {
+// The 2x2 / 2 fast path (AVX-512 kernel or scalar loop) against the window rule written out:
+// candidates in row-major order, a later one wins when larger or when it is NaN and the maximum
+// is not; the gradient goes to that element.
+template <typename T>
+void check_fast_maxpool(const Shape& shape, bool with_nan) {
+  auto& tape = autograd::Tape<T>::current();
   tape.reset();
-  Tensor<double> x({2, 3, 7, 9});
+  const Index P = shape[0] * shape[1], H = shape[2], W = shape[3], HO = H / 2, WO = W / 2;
+  Tensor<T> x(shape);
   Generator g(11);
-  for (Index k = 0; k < x.numel(); ++k) x[k] = std::floor(g.uniform(0, 6));  // many ties
-  const Var<double> xv = Var<double>::variable(x);
-  const Var<double> y = max_pool2d(xv, Pool2dGeometry(2));
-  REQUIRE(y.shape() == (Shape{2, 3, 3, 4}));
-  Tensor<double> seed(y.shape());
-  for (Index k = 0; k < seed.numel(); ++k) seed[k] = static_cast<double>(k + 1);
-  Tensor<double> dx(x.shape());
-  for (Index p = 0; p < 6; ++p)
-    for (Index oy = 0; oy < 3; ++oy)
-      for (Index ox = 0; ox < 4; ++ox) {
-        double best = -1;
-        Index arg = -1;
+  for (Index k = 0; k < x.numel(); ++k) x[k] = static_cast<T>(std::floor(g.uniform(0, 6)));
+  if (with_nan)
+    for (Index k = 5; k < x.numel(); k += 37) x[k] = std::numeric_limits<T>::quiet_NaN();
+  const Var<T> xv = Var<T>::variable(x);
+  const Var<T> y = max_pool2d(xv, Pool2dGeometry(2));
+  REQUIRE(y.shape() == (Shape{shape[0], shape[1], HO, WO}));
+  Tensor<T> seed(y.shape());
+  for (Index k = 0; k < seed.numel(); ++k) seed[k] = static_cast<T>(k + 1);
+  Tensor<T> dx(x.shape());
+  for (Index p = 0; p < P; ++p)
+    for (Index oy = 0; oy < HO; ++oy)
+      for (Index ox = 0; ox < WO; ++ox) {
+        Index arg = (p * H + 2 * oy) * W + 2 * ox;
         for (Index i = 0; i < 2; ++i)
           for (Index j = 0; j < 2; ++j) {
-            const Index at = (p * 7 + 2 * oy + i) * 9 + 2 * ox + j;
-            if (x[at] > best) {
-              best = x[at];
-              arg = at;  // the first maximum in row-major order
-            }
+            const Index at = (p * H + 2 * oy + i) * W + 2 * ox + j;
+            if (x[at] > x[arg] || (std::isnan(x[at]) && !std::isnan(x[arg]))) arg = at;
           }
-        const Index o = (p * 3 + oy) * 4 + ox;
-        CHECK(y.data()[o] == best);
+        const Index o = (p * HO + oy) * WO + ox;
+        if (std::isnan(x[arg]))
+          CHECK(std::isnan(y.data()[o]));
+        else
+          CHECK(y.data()[o] == x[arg]);
         dx[arg] += seed[o];
       }
   y.backward(seed);
-  const Tensor<double> got = xv.grad();
+  const Tensor<T> got = xv.grad();
   for (Index k = 0; k < x.numel(); ++k) CHECK(got[k] == dx[k]);
+}
+}  // namespace
+
+TEST_CASE("max_pool2d 2x2 stride 2 (fast path) equals the window rule, every kernel set",
+          "[autograd][pool]") {
+  // Odd sizes (rows and columns no window covers), rows of more than one vector of outputs
+  // (16 floats, 8 doubles) with a partial last one, ties and NaNs.
+  const autograd::detail::GemmIsa before = autograd::detail::gemm_isa_setting();
+  struct Restore {
+    autograd::detail::GemmIsa isa;
+    ~Restore() { autograd::detail::gemm_isa_setting() = isa; }
+  } restore{before};
+  const Shape shapes[] = {{2, 3, 7, 9}, {1, 2, 5, 71}, {3, 1, 4, 32}, {1, 1, 2, 2}};
+  for (const autograd::detail::GemmIsa isa :
+       {autograd::detail::GemmIsa::Avx512, autograd::detail::GemmIsa::Eigen}) {
+    autograd::detail::set_gemm_isa(isa);
+    for (const Shape& s : shapes)
+      for (bool nan : {false, true}) {
+        INFO("isa " << static_cast<int>(autograd::detail::gemm_isa_setting()) << ", shape "
+                    << s.str() << ", NaN " << nan);
+        check_fast_maxpool<double>(s, nan);
+        check_fast_maxpool<float>(s, nan);
+      }
+  }
 }

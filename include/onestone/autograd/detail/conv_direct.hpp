@@ -7,6 +7,7 @@
 /// AVX-512 nor AVX2+FMA is available the convolution stays on im2col + GEMM.
 
 #include <algorithm>
+#include <type_traits>
 
 #include "onestone/autograd/detail/gemm_simd.hpp"
 #include "onestone/tensor/shape.hpp"
@@ -15,26 +16,8 @@ namespace onestone {
 namespace autograd {
 namespace detail {
 
-#ifdef ONESTONE_HAVE_GEMM_SIMD
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-namespace avx512 {
-#define ONESTONE_SIMD_FN __attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma"))) inline
-#include "onestone/autograd/detail/conv_kernels.inc"
-#undef ONESTONE_SIMD_FN
-}  // namespace avx512
-namespace avx2 {
-#define ONESTONE_SIMD_FN __attribute__((target("avx2,fma"))) inline
-#include "onestone/autograd/detail/conv_kernels.inc"
-#undef ONESTONE_SIMD_FN
-}  // namespace avx2
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
-#endif
+#define ONESTONE_ISA_KERNELS "onestone/autograd/detail/conv_kernels.inc"
+#include "onestone/autograd/detail/isa_kernels.inc"
 
 /// Output channels per call of `conv_direct_forward_isa` (at most) for `isa`.
 template <typename T>
@@ -101,6 +84,84 @@ inline void conv_direct_weight_grad_isa(GemmIsa isa, int ob, const T* x, Index x
 #endif
 }
 
+#ifdef ONESTONE_HAVE_GEMM_SIMD
+ONESTONE_SIMD_DIAGNOSTICS_PUSH
+namespace avx512 {
+// One vector of float or double for col2im_gather (16 or 8 lanes).
+struct Col2imF {
+  using R = __m512;
+  static constexpr int L = 16;
+  ONESTONE_TARGET_AVX512 static R load(const float* p, __mmask16 m) { return _mm512_maskz_loadu_ps(m, p); }
+  ONESTONE_TARGET_AVX512 static void store(float* p, __mmask16 m, R v) { _mm512_mask_storeu_ps(p, m, v); }
+  // Lane k of the result = lane k + s of v where `m` is set, 0 elsewhere.
+  ONESTONE_TARGET_AVX512 static R shift(R v, Index s, __mmask16 m) {
+    const __m512i idx = _mm512_add_epi32(
+        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+        _mm512_set1_epi32(static_cast<int>(s)));
+    return _mm512_maskz_permutexvar_ps(m, idx, v);
+  }
+  ONESTONE_TARGET_AVX512 static R add(R a, R b) { return _mm512_add_ps(a, b); }
+};
+struct Col2imD {
+  using R = __m512d;
+  static constexpr int L = 8;
+  ONESTONE_TARGET_AVX512 static R load(const double* p, __mmask16 m) {
+    return _mm512_maskz_loadu_pd(static_cast<__mmask8>(m), p);
+  }
+  ONESTONE_TARGET_AVX512 static void store(double* p, __mmask16 m, R v) {
+    _mm512_mask_storeu_pd(p, static_cast<__mmask8>(m), v);
+  }
+  ONESTONE_TARGET_AVX512 static R shift(R v, Index s, __mmask16 m) {
+    const __m512i idx = _mm512_add_epi64(_mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7),
+                                         _mm512_set1_epi64(static_cast<long long>(s)));
+    return _mm512_maskz_permutexvar_pd(static_cast<__mmask8>(m), idx, v);
+  }
+  ONESTONE_TARGET_AVX512 static R add(R a, R b) { return _mm512_add_pd(a, b); }
+};
+inline __mmask16 col2im_lanes(Index n) {
+  return n <= 0 ? __mmask16(0) : (n >= 16 ? __mmask16(0xFFFF) : static_cast<__mmask16>((1u << n) - 1u));
+}
+
+/// col2im for unit strides and horizontal dilation (any padding, vertical dilation dh), written
+/// as a gather: each vector of one input row dx[c, y, x0 .. x0 + L) is loaded once, receives
+/// the col entries that read it in the order (i, j) — the order of the scattering col2im, so
+/// the same bits — and is stored once. The scatter's stores and reloads of overlapping rows
+/// (one per kernel column) stall on store-to-load forwarding; this makes none.
+template <typename T>
+ONESTONE_TARGET_AVX512 inline void col2im_gather(const T* col, Index H, Index W, Index KH, Index KW,
+                                                 Index HO, Index WO, Index ph, Index pw, Index dh,
+                                                 Index c0, Index c1, T* dx, Index ld) {
+  using X = typename std::conditional<std::is_same<T, float>::value, Col2imF, Col2imD>::type;
+  using R = typename X::R;
+  constexpr int L = X::L;
+  for (Index c = c0; c < c1; ++c)
+    for (Index y = 0; y < H; ++y)
+      for (Index x0 = 0; x0 < W; x0 += L) {
+        const Index n = std::min<Index>(L, W - x0);
+        T* to = dx + (c * H + y) * W + x0;
+        R acc = X::load(to, col2im_lanes(n));
+        for (Index i = 0; i < KH; ++i) {
+          const Index oy = y + ph - i * dh;
+          if (oy < 0 || oy >= HO) continue;
+          for (Index j = 0; j < KW; ++j) {
+            // Lane k (x = x0 + k) reads column ox = x0 + k + pw − j of the col row.
+            const Index s = x0 + pw - j;
+            const Index kmin = std::max<Index>(0, -s), kmax = std::min(n, WO - s);
+            if (kmin >= kmax) continue;
+            const Index base = std::max<Index>(0, s);
+            const T* row = col + ((c * KH + i) * KW + j) * ld + oy * WO + base;
+            const R v = X::load(row, col2im_lanes(std::min<Index>(L, WO - base)));
+            const __mmask16 m = static_cast<__mmask16>(col2im_lanes(kmax) & ~col2im_lanes(kmin));
+            acc = X::add(acc, X::shift(v, s - base, m));
+          }
+        }
+        X::store(to, col2im_lanes(n), acc);
+      }
+}
+}  // namespace avx512
+ONESTONE_SIMD_DIAGNOSTICS_POP
+#endif
+
 /// im2col (add = false) or its adjoint col2im (add = true) for unit horizontal stride and
 /// dilation with the kernels of `isa` (see conv_kernels.inc); false when `isa` has none (the
 /// caller then uses its portable loops).
@@ -110,7 +171,9 @@ inline bool im2col_unit_stride_isa(GemmIsa isa, bool add, const T* src, T* dst, 
                                    Index pw, Index dh, Index c0, Index c1, Index ld) {
 #ifdef ONESTONE_HAVE_GEMM_SIMD
   if (isa == GemmIsa::Avx512) {
-    if (add)
+    if (add && sh == 1)
+      avx512::col2im_gather<T>(src, H, W, KH, KW, HO, WO, ph, pw, dh, c0, c1, dst, ld);
+    else if (add)
       avx512::col2im_unit_stride<T>(src, H, W, KH, KW, HO, WO, sh, ph, pw, dh, c0, c1, dst, ld);
     else
       avx512::im2col_unit_stride<T>(src, H, W, KH, KW, HO, WO, sh, ph, pw, dh, c0, c1, dst, ld);

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "onestone/autograd/detail/op_common.hpp"
+#include "onestone/autograd/detail/pool_simd.hpp"
 #include "onestone/config.hpp"
 #include "onestone/tensor/threads.hpp"
 
@@ -111,6 +112,7 @@ struct MaxPool2dOp {
     const T* X = x.data();
     if (d.kh == 2 && d.kw == 2 && d.sh == 2 && d.sw == 2 && d.ph == 0 && d.pw == 0) {
       // The common 2x2 window, stride 2: four candidates, first maximum wins, NaN propagates.
+      const bool simd = pool_simd_enabled();
       onestone::detail::parallel_for(d.NC, d.H * d.W, [&](std::int64_t p) {
         const T* xp = X + p * d.H * d.W;
         for (Index oy = 0; oy < d.HO; ++oy) {
@@ -120,6 +122,12 @@ struct MaxPool2dOp {
           std::int32_t* ao = am + p * per + oy * d.WO;
           const std::int32_t base = static_cast<std::int32_t>(2 * oy * d.W);
           const std::int32_t w1 = static_cast<std::int32_t>(d.W);
+#ifdef ONESTONE_HAVE_GEMM_SIMD
+          if (simd) {
+            avx512::maxpool2x2_row(r0, r1, d.WO, yo, ao, base, w1);
+            continue;
+          }
+#endif
           // Branch-free (the compiler vectorises it): a candidate replaces the running maximum
           // when larger, or when it is NaN and the maximum is not.
           for (Index ox = 0; ox < d.WO; ++ox) {
@@ -177,10 +185,26 @@ struct MaxPool2dOp {
       // Windows that tile the input without overlap (2x2 stride 2): one pass writes every input
       // element (its window's gradient at the maximum, 0 elsewhere and outside every window)
       // instead of zeroing the whole input gradient and then scattering into it.
+      const bool simd = d.kh == 2 && d.kw == 2 && pool_simd_enabled();
       onestone::detail::parallel_for(d.NC, d.H * d.W, [&](std::int64_t p) {
         T* dp = gx.ptr + p * d.H * d.W;
         const T* gp = g + p * per;
         const std::int32_t* ap = argmax + p * per;
+#ifdef ONESTONE_HAVE_GEMM_SIMD
+        if (simd) {
+          const std::int32_t w1 = static_cast<std::int32_t>(d.W);
+          for (Index oy = 0; oy < d.HO; ++oy) {
+            T* d0 = dp + 2 * oy * d.W;
+            T* d1 = d0 + d.W;
+            avx512::maxpool2x2_row_backward(gp + oy * d.WO, ap + oy * d.WO, d.WO, d0, d1,
+                                            static_cast<std::int32_t>(2 * oy * d.W), w1);
+            std::fill(d0 + 2 * d.WO, d0 + d.W, T(0));
+            std::fill(d1 + 2 * d.WO, d1 + d.W, T(0));
+          }
+          std::fill(dp + 2 * d.HO * d.W, dp + d.H * d.W, T(0));
+          return;
+        }
+#endif
         for (Index y = 0; y < d.H; ++y) {
           T* row = dp + y * d.W;
           const Index oy = y / d.kh;
