@@ -16,15 +16,11 @@
 using namespace onestone;
 using namespace onestone::weighting;
 using wtest::Jac;
+using wtest::torchjd_J;
 using wtest::Mat;
 using wtest::Vec;
 
 namespace {
-Jac torchjd_J() {
-  Jac J(2, 3);
-  J << -4, 1, 1, 6, 1, 1;
-  return J;
-}
 Vec two_losses() {
   Vec L(2);
   L << 2.0, 0.5;
@@ -387,6 +383,69 @@ TEST_CASE("conventions: loss weightings of TorchJD's scalarizers and LibMTL", "[
     r->reset(2);
     auto one2 = scalars({1.0, 1.0});
     CHECK(r->combine_losses(one2).item() == Approx(std::log(2.0)));  // reference (1, 1)
+  }
+  SECTION("STCH: LibMTL's log-nadir objective, warm-up, nadir epoch, then T·μ·logsumexp") {
+    tape.reset();
+    auto s = make_balancer<double>("stch", "objective=log_nadir,mu=1,warmup=1");
+    s->reset(2);
+    auto L0 = scalars({2.0, 0.5});  // epoch 0 (warm-up): log 2 + log 0.5 = 0
+    auto total0 = s->combine_losses(L0);
+    CHECK(total0.item() == Approx(0.0).margin(1e-12));
+    total0.backward();
+    CHECK(L0[0].grad()[0] == Approx(0.5));
+    CHECK(L0[1].grad()[0] == Approx(2.0));
+    s->end_epoch();
+    auto L1 = scalars({2.0, 1.0});  // epoch 1 = the nadir epoch: still Σ log Lᵢ
+    CHECK(s->combine_losses(L1).item() == Approx(std::log(2.0)));
+    auto L2 = scalars({4.0, 3.0});
+    CHECK(s->combine_losses(L2).item() == Approx(std::log(12.0)));
+    s->end_epoch();  // nadir = mean of epoch 1 = (3, 2)
+    auto& stch = dynamic_cast<STCH<double>&>(*s);
+    check_vec(stch.nadir_point(), {3.0, 2.0}, 1e-15);
+    // epoch 2: log(L/n) = (0, log 2); 2·1·log(1 + 2) = 2 log 3; dL/dLᵢ = 2·softmaxᵢ/Lᵢ.
+    tape.reset();
+    auto L3 = scalars({3.0, 4.0});
+    auto total3 = s->combine_losses(L3);
+    CHECK(total3.item() == Approx(2 * std::log(3.0)));
+    total3.backward();
+    CHECK(L3[0].grad()[0] == Approx(2.0 / 9.0));
+    CHECK(L3[1].grad()[0] == Approx(1.0 / 3.0));
+    check_vec(s->weights(), {2.0 / 9.0, 1.0 / 3.0}, 1e-12);
+    // The state (nadir, epoch count) survives a save and restore.
+    nn::ExtraState st("stch");
+    s->get_extra_state(st);
+    auto r = make_balancer<double>("stch", "objective=log_nadir,mu=1,warmup=1");
+    r->reset(2);
+    r->set_extra_state(st);
+    tape.reset();
+    auto L4 = scalars({3.0, 4.0});
+    CHECK(r->combine_losses(L4).item() == Approx(2 * std::log(3.0)));
+  }
+  SECTION("GradNorm: LibMTL's T·softmax(θ), equal first epoch, then Adam on θ") {
+    auto g = make_balancer<double>("gradnorm", "form=libmtl,alpha=1,lr=0.1");
+    g->reset(2);
+    Jac J(2, 2);
+    J << 1, 0, 0, 2;  // ‖g‖ = (1, 2)
+    Vec losses(2), d;
+    losses << 2.0, 1.0;  // epoch 0: w = 1; its mean losses (3, 2) become Lᵢ(0)
+    g->combine_gradients(J, losses, d);
+    check_vec(d, {1.0, 2.0}, 1e-15);
+    losses << 4.0, 3.0;
+    g->combine_gradients(J, losses, d);
+    g->end_epoch();
+    // Epoch 1: θ = (1, 1), w = (1, 1); L/L(0) = (1, ½), r = (4/3, 2/3); Gᵢ = (1, 2), Ḡ = 1.5,
+    // targets (2, 1): ∂/∂w = (−1, +2); ∂/∂θ = 2·½·((−1, 2) − ½) = (−1.5, 1.5); Adam's first step
+    // moves θ by ∓lr·1.5/(1.5 + 1e-8).
+    losses << 3.0, 1.0;
+    g->combine_gradients(J, losses, d);
+    check_vec(g->weights(), {1.0, 1.0}, 1e-15);
+    auto& gn = dynamic_cast<GradNorm<double>&>(*g);
+    const double step = 0.1 * 1.5 / (1.5 + 1e-8);
+    check_vec(gn.logits(), {1.0 + step, 1.0 - step}, 1e-12);
+    g->combine_gradients(J, losses, d);  // this step's weights: 2·softmax(θ)
+    const double w0 = 2.0 / (1.0 + std::exp(-2 * step));
+    check_vec(g->weights(), {w0, 2.0 - w0}, 1e-12);
+    check_vec(d, {w0, 2 * (2.0 - w0)}, 1e-12);
   }
   SECTION("FAMO: LibMTL and TorchJD (w_lr 0.025, weight decay 1e-3), two updates by hand") {
     // Losses (2, 0.5) -> (1, 0.49) -> (0.9, 0.3); one Adam step on the logits per update.

@@ -13,14 +13,10 @@
 
 using namespace onestone::weighting;
 using wtest::Jac;
+using wtest::torchjd_J;
 using wtest::Vec;
 
 namespace {
-Jac torchjd_J() {
-  Jac J(2, 3);
-  J << -4, 1, 1, 6, 1, 1;
-  return J;
-}
 struct Case {
   std::string method, options, source;
   std::vector<double> d;

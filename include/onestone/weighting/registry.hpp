@@ -147,8 +147,11 @@ const std::vector<MethodSpec<T>>& methods() {
                                   o.number("eps", 1e-8));
     });
     loss("stch", "Lin et al., ICML 2024", false, true, [](O o) {
-      return make_shared<STCH<T>>(o.number("mu", 0.1), detail::number_list(o, "pref"),
-                                  o.number("margin", 1e-3), detail::number_list(o, "reference"));
+      auto s = make_shared<STCH<T>>(o.number("mu", 0.1), detail::number_list(o, "pref"),
+                                    o.number("margin", 1e-3), detail::number_list(o, "reference"));
+      if (o.word("objective", "difference", {"difference", "log_nadir"}) == "log_nadir")
+        s->log_nadir(static_cast<int>(o.number("warmup", 4)));
+      return s;
     });
     loss("imtl_l", "Liu et al., ICLR 2021", false, true, [](O) { return make_shared<IMTLL<T>>(); });
     loss("auto_lambda", "Liu, Johns & Davison, TMLR 2022", false, true, [](O o) {
@@ -226,8 +229,11 @@ const std::vector<MethodSpec<T>>& methods() {
     gram("config", "Liu, Chen & Thuerey, ICLR 2025", G(false, false, false, true, true, 1),
          [](O o) { return detail::gramian<T>(make_shared<ConFIG<T>>(), o); });
     gram("gradnorm", "Chen et al., ICML 2018", G(true, false, true, false, true, 1), [](O o) {
-      return detail::gramian<T>(
-          make_shared<GradNorm<T>>(o.number("alpha", 1.5), o.number("lr", 0.025)), o);
+      const bool libmtl = o.word("form", "paper", {"paper", "libmtl"}) == "libmtl";
+      auto g = make_shared<GradNorm<T>>(o.number("alpha", 1.5),
+                                        o.number("lr", libmtl ? 1e-4 : 0.025));
+      if (libmtl) g->libmtl(o.number("lr", 1e-4), o.number("weight_decay", 0.0));
+      return detail::gramian<T>(g, o);
     });
     gram("modo", "Chen et al., NeurIPS 2023", G(false, false, true, false, false, 1), [](O o) {
       return detail::gramian<T>(make_shared<MoDo<T>>(o.number("gamma", 0.1), o.number("rho", 0.1)),
