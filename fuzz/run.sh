@@ -9,6 +9,7 @@
 #   FUZZ_BUILD_DIR  build folder (default ${TMPDIR:-/tmp}/onestone-fuzz-build); it also holds
 #                   the working corpus (corpus/<target>) and crash artifacts (artifacts/)
 #   FUZZ_ARGS       extra libFuzzer flags, e.g. "-fork=1 -ignore_ooms=1"
+#   FUZZ_JOBS       compiler jobs, and fuzzers run side by side (default 2)
 #
 # The committed seeds in fuzz/corpus/<target>/ are read but never modified. Exits non-zero if
 # any target found a crash; the reproducer is printed (and kept under artifacts/).
@@ -35,20 +36,43 @@ cmake -S "$here" -B "$build" -DCMAKE_CXX_COMPILER=clang++ -DONESTONE_BUILD_FUZZE
 cmake --build "$build" -j "${FUZZ_JOBS:-2}" --target $(printf 'fuzz_%s ' "${targets[@]}")
 
 status=0
-mkdir -p "$build/artifacts"
-for t in "${targets[@]}"; do
-  work="$build/corpus/$t"
+mkdir -p "$build/artifacts" "$build/logs"
+# One fuzzer per core (FUZZ_JOBS, default 2) at a time: each runs single-threaded for its
+# FUZZ_SECONDS; its output is printed when it ends.
+run_one() {
+  local t=$1 work="$build/corpus/$1" dict=()
   mkdir -p "$work"
-  dict=()
   if [ "$t" != idx ]; then dict=(-dict="$here/safetensors.dict"); fi
   if [ "$t" = text ]; then dict=(-dict="$here/text.dict"); fi
-  echo "=== fuzz_$t for ${seconds}s ==="
   # shellcheck disable=SC2086
-  if ! "$build/fuzz_$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
-       -print_final_stats=1 -artifact_prefix="$build/artifacts/$t-" "${dict[@]}" ${FUZZ_ARGS:-} \
-       "$work" "$here/corpus/$t"; then
+  "$build/fuzz_$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+    -print_final_stats=1 -artifact_prefix="$build/artifacts/$t-" "${dict[@]}" ${FUZZ_ARGS:-} \
+    "$work" "$here/corpus/$t" > "$build/logs/$t.log" 2>&1
+}
+finish() {  # waits for target $1 (pid $2), prints its log
+  local t=$1 pid=$2
+  if wait "$pid"; then
+    echo "=== fuzz_$t for ${seconds}s: no crash ==="
+    tail -n 20 "$build/logs/$t.log"
+  else
+    echo "=== fuzz_$t for ${seconds}s ==="
+    cat "$build/logs/$t.log"
     echo "fuzz_$t: FOUND A CRASH (see $build/artifacts/)" >&2
     status=1
   fi
+}
+jobs_max="${FUZZ_JOBS:-2}"
+running_t=()
+running_p=()
+for t in "${targets[@]}"; do
+  if [ ${#running_p[@]} -ge "$jobs_max" ]; then
+    finish "${running_t[0]}" "${running_p[0]}"
+    running_t=("${running_t[@]:1}")
+    running_p=("${running_p[@]:1}")
+  fi
+  run_one "$t" &
+  running_t+=("$t")
+  running_p+=($!)
 done
+for k in "${!running_p[@]}"; do finish "${running_t[$k]}" "${running_p[$k]}"; done
 exit $status
