@@ -22,8 +22,13 @@ using bench::set_threads;
 
 struct OnestoneLayer {
   explicit OnestoneLayer(Index batch)
-      : layer(nn::TransformerEncoderLayerOptions(kWidth, kHeads).dim_feedforward(kFF).dropout(0.1).seed(1)),
-        x(Shape{batch, kLen, kWidth}), c(Shape{batch, kLen, kWidth}), pad(Shape{batch, kLen}) {
+      : layer(nn::TransformerEncoderLayerOptions(kWidth, kHeads)
+                  .dim_feedforward(kFF)
+                  .dropout(0.1)
+                  .seed(1)),
+        x(Shape{batch, kLen, kWidth}),
+        c(Shape{batch, kLen, kWidth}),
+        pad(Shape{batch, kLen}) {
     Generator g(3);
     for (Index i = 0; i < x.numel(); ++i) x[i] = static_cast<float>(g.normal());
     for (Index i = 0; i < c.numel(); ++i) c[i] = static_cast<float>(g.uniform(-1, 1));
@@ -55,20 +60,27 @@ void BM_Onestone_TransformerLayerStep(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(s.step());
   bench::report_allocs(state, [&] { s.step(); });
 }
-BENCHMARK(BM_Onestone_TransformerLayerStep)->Args({32, 1})->Args({32, 2})->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Onestone_TransformerLayerStep)
+    ->Args({32, 1})
+    ->Args({32, 2})
+    ->Unit(benchmark::kMillisecond);
 
 #ifdef ONESTONE_HAVE_TORCH
 struct TorchLayer {
   explicit TorchLayer(Index batch)
-      : layer(torch::nn::TransformerEncoderLayerOptions(kWidth, kHeads).dim_feedforward(kFF).dropout(0.1)) {
+      : layer(torch::nn::TransformerEncoderLayerOptions(kWidth, kHeads)
+                  .dim_feedforward(kFF)
+                  .dropout(0.1)) {
     torch::manual_seed(1);
     // libtorch's layer takes [L, B, E] (no batch_first in the C++ API).
     x = torch::randn({kLen, batch, kWidth});
     c = torch::rand({kLen, batch, kWidth}) * 2 - 1;
     pad = torch::zeros({batch, kLen}, torch::kBool);
-    pad.index_put_({torch::indexing::Slice(), torch::indexing::Slice(kLen - kLen / 4, torch::indexing::None)},
-                   true);
-    opt = std::make_unique<torch::optim::Adam>(layer->parameters(), torch::optim::AdamOptions(1e-4));
+    pad.index_put_(
+        {torch::indexing::Slice(), torch::indexing::Slice(kLen - kLen / 4, torch::indexing::None)},
+        true);
+    opt =
+        std::make_unique<torch::optim::Adam>(layer->parameters(), torch::optim::AdamOptions(1e-4));
     layer->train();
   }
   float step() {
@@ -89,7 +101,10 @@ void BM_Torch_TransformerLayerStep(benchmark::State& state) {
   TorchLayer s(state.range(0));
   for (auto _ : state) benchmark::DoNotOptimize(s.step());
 }
-BENCHMARK(BM_Torch_TransformerLayerStep)->Args({32, 1})->Args({32, 2})->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Torch_TransformerLayerStep)
+    ->Args({32, 1})
+    ->Args({32, 2})
+    ->Unit(benchmark::kMillisecond);
 
 void BM_Paired_TransformerLayerStep(benchmark::State& state) {
   set_threads(static_cast<int>(state.range(1)));

@@ -36,8 +36,8 @@
 #include <vector>
 
 #include "common/args.hpp"
-#include "common/stats.hpp"
 #include "common/fit.hpp"
+#include "common/stats.hpp"
 
 using namespace onestone;
 using F = float;

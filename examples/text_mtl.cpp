@@ -12,7 +12,8 @@
 //                     and every other column a sentence-level class task (empty cell = missing
 //                     label); --test-tsv F.tsv (default: 20% of --tsv)
 //
-//   ./text_mtl [--samples 4000] [--epochs 8] [--batch 32] [--lr 0.001] [--methods equal,uncertainty]
+//   ./text_mtl [--samples 4000] [--epochs 8] [--batch 32] [--lr 0.001] [--methods
+//   equal,uncertainty]
 //              [--d-model 64] [--heads 4] [--layers 2] [--threads N] [--seed 1] [--csv FILE]
 //              [--save FILE.ckpt]
 // Batches group sentences of similar length (length bucketing) and are cut to their longest
@@ -20,12 +21,12 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
-#include <map>
 #include <cstdio>
 #include <exception>
 #include <fstream>
 #include <iostream>
 #include <limits>
+#include <map>
 #include <memory>
 #include <onestone/onestone.hpp>
 #include <string>
@@ -107,7 +108,8 @@ Corpus synthetic_corpus(long samples, std::uint64_t seed) {
       .add_class_target("sentiment", sentiment, static_cast<Index>(tr.sentiment_names.size()))
       .add_tag_target("ner", tags, static_cast<Index>(tr.tag_names.size()));
   c.test = b.build();
-  c.tasks = {{"topic", false, tr.topic_names}, {"sentiment", false, tr.sentiment_names},
+  c.tasks = {{"topic", false, tr.topic_names},
+             {"sentiment", false, tr.sentiment_names},
              {"ner", true, tr.tag_names}};
   c.description = "synthetic corpus: " + std::to_string(c.train.size()) + " train / " +
                   std::to_string(c.test.size()) + " test sentences, vocabulary " +
@@ -157,7 +159,8 @@ Corpus conll_corpus(const std::string& train_path, const std::string& test_path,
   auto build = [&](const Part& p, Index max_len) {
     data::SequenceDatasetBuilder<F> b(data::encode_sentences(c.vocab, p.tokens),
                                       data::SequenceOptions().max_length(max_len));
-    for (std::size_t k = 0; k < cols.size(); ++k) b.add_tag_target(c.tasks[k].name, p.tags[k], tagsets[k]);
+    for (std::size_t k = 0; k < cols.size(); ++k)
+      b.add_tag_target(c.tasks[k].name, p.tags[k], tagsets[k]);
     return b.build();
   };
   data::Dataset<F> all = build(tr, 0);
@@ -204,7 +207,8 @@ Corpus tsv_corpus(const std::string& path, const std::string& test_path,
                    Index max_len) {
     data::SequenceDatasetBuilder<F> b(data::encode_sentences(c.vocab, tok),
                                       data::SequenceOptions().max_length(max_len));
-    for (std::size_t k = 0; k < sets.size(); ++k) b.add_class_target(c.tasks[k].name, t.labels[k], sets[k]);
+    for (std::size_t k = 0; k < sets.size(); ++k)
+      b.add_class_target(c.tasks[k].name, t.labels[k], sets[k]);
     return b.build();
   };
   data::Dataset<F> all = build(tr, tr_tok, 128);  // longer texts are cut to 128 tokens
@@ -236,12 +240,13 @@ std::unique_ptr<MultiTaskModel<F>> build_model(const Corpus& c, const Settings& 
   return model;
 }
 
-model::EvalReport train_model(const Corpus& c, const Settings& s, const std::vector<TaskSpec>& tasks,
-                              const std::string& method, double& seconds,
-                              std::unique_ptr<MultiTaskModel<F>>* keep = nullptr) {
+model::EvalReport train_model(const Corpus& c, const Settings& s,
+                              const std::vector<TaskSpec>& tasks, const std::string& method,
+                              double& seconds, std::unique_ptr<MultiTaskModel<F>>* keep = nullptr) {
   manual_seed(s.seed);
   auto model = build_model(c, s, tasks);
-  if (!method.empty() && method != "equal") model->set_balancer(weighting::make_balancer<F>(method));
+  if (!method.empty() && method != "equal")
+    model->set_balancer(weighting::make_balancer<F>(method));
   optim::Adam<F> opt(model->parameters(), optim::AdamOptions(s.lr));
   train::TrainStep<F> step(*model, opt);
   data::DataLoader<F> loader(c.train, data::LoaderOptions()
@@ -249,7 +254,8 @@ model::EvalReport train_model(const Corpus& c, const Settings& s, const std::vec
                                           .seed(s.seed)
                                           .bucket_by_length(c.train_lengths)
                                           .trim_padding(0));
-  data::DataLoader<F> test_loader(c.test, data::LoaderOptions().batch_size(256).shuffle(false).trim_padding(0));
+  data::DataLoader<F> test_loader(
+      c.test, data::LoaderOptions().batch_size(256).shuffle(false).trim_padding(0));
   const auto t0 = std::chrono::steady_clock::now();
   for (long e = 0; e < s.epochs; ++e) {
     model->train();
@@ -365,7 +371,8 @@ int main(int argc, char** argv) {
       if (t.token_level && t.bio())
         std::printf(" %12.4f", r.report.get(t.name, "span_f1"));
       else
-        std::printf(" %12.4f %12.4f", r.report.get(t.name, "accuracy"), r.report.get(t.name, "macro_f1"));
+        std::printf(" %12.4f %12.4f", r.report.get(t.name, "accuracy"),
+                    r.report.get(t.name, "macro_f1"));
     }
     std::printf(" %+8.2f %9.1f\n", r.dm, r.seconds);
   }

@@ -24,11 +24,12 @@
 namespace onestone_fuzz {
 namespace csv_detail {
 
-
-[[noreturn]] inline void violated(const std::string& what) { throw PropertyViolation("fuzz_csv: " + what); }
+[[noreturn]] inline void violated(const std::string& what) {
+  throw PropertyViolation("fuzz_csv: " + what);
+}
 
 inline void check_dataset(const onestone::data::TabularData<double>& tab, onestone::Index R,
-                   onestone::Index C) {
+                          onestone::Index C) {
   using namespace onestone;
   const auto& ds = tab.dataset;
   if (ds.size() != R) violated("dataset rows differ from table rows");

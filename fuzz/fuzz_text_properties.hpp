@@ -1,8 +1,8 @@
 #pragma once
 /// @file fuzz_text_properties.hpp
-/// The checks of the libFuzzer target fuzz_text: the text readers (onestone/data/text_readers.hpp) and the text forms of
-/// Vocabulary / LabelSet (onestone/data/vocabulary.hpp). The first byte selects the parser
-/// (byte % 5) and its options (byte / 5); the rest is the text.
+/// The checks of the libFuzzer target fuzz_text: the text readers (onestone/data/text_readers.hpp)
+/// and the text forms of Vocabulary / LabelSet (onestone/data/vocabulary.hpp). The first byte
+/// selects the parser (byte % 5) and its options (byte / 5); the rest is the text.
 ///
 /// Properties (a violation throws PropertyViolation):
 /// - parse_conll / parse_tsv / from_string return or throw std::invalid_argument, nothing else;
@@ -30,7 +30,6 @@ namespace onestone_fuzz {
 namespace text_detail {
 
 using namespace onestone::data;
-
 
 using namespace onestone::data;
 

@@ -20,12 +20,9 @@ inline bool is_bio(const std::vector<std::string>& tags) {
 /// The shared encoder: embedding (padding id 0), learned positions, pre-norm GELU layers with a
 /// feed-forward of 2·d_model, dropout 0.1.
 template <typename T>
-std::shared_ptr<onestone::nn::TextEncoder<T>> make_text_encoder(onestone::Index vocab,
-                                                                onestone::Index max_length,
-                                                                onestone::Index d_model,
-                                                                onestone::Index heads,
-                                                                onestone::Index layers,
-                                                                std::uint64_t seed) {
+std::shared_ptr<onestone::nn::TextEncoder<T>> make_text_encoder(
+    onestone::Index vocab, onestone::Index max_length, onestone::Index d_model,
+    onestone::Index heads, onestone::Index layers, std::uint64_t seed) {
   using namespace onestone;
   return std::make_shared<nn::TextEncoder<T>>(nn::TextEncoderOptions(vocab, d_model, heads, layers)
                                                   .dim_feedforward(2 * d_model)
@@ -52,9 +49,11 @@ onestone::TaskOptions<T> text_task(const std::string& name, bool token_level,
           .metric(std::make_shared<metrics::ClassificationMetrics<T>>())
           .primary_metric("span_f1");
   } else {
-    o.head(std::make_shared<nn::Sequential<T>>(std::initializer_list<std::shared_ptr<nn::Module<T>>>{
-        std::make_shared<nn::SequencePool<T>>(nn::SequencePoolMode::Mean, encoder.padding_mask()),
-        std::make_shared<nn::Linear<T>>(nn::LinearOptions(d_model, C))}));
+    o.head(
+        std::make_shared<nn::Sequential<T>>(std::initializer_list<std::shared_ptr<nn::Module<T>>>{
+            std::make_shared<nn::SequencePool<T>>(nn::SequencePoolMode::Mean,
+                                                  encoder.padding_mask()),
+            std::make_shared<nn::Linear<T>>(nn::LinearOptions(d_model, C))}));
   }
   return o;
 }

@@ -183,7 +183,8 @@ int run(const Args& a) {
   comm.barrier();
   t_epoch = MPI_Wtime();
   trainer.fit();
-  if (root && !a.checkpoint.empty()) std::printf("checkpoint written to %s\n", a.checkpoint.c_str());
+  if (root && !a.checkpoint.empty())
+    std::printf("checkpoint written to %s\n", a.checkpoint.c_str());
   if (root && total_time > 0)
     std::printf("throughput: %.0f samples/s over %d rank(s)\n", samples / total_time, comm.size());
   return 0;

@@ -32,9 +32,9 @@
 #define ONESTONE_EXPLICIT(unit, ...)
 #endif
 
-#define ONESTONE_EXTERN_CLASS(layer, Name)          \
+#define ONESTONE_EXTERN_CLASS(layer, Name)            \
   ONESTONE_EXPLICIT(layer##_FLOAT, class Name<float>) \
   ONESTONE_EXPLICIT(layer##_DOUBLE, class Name<double>)
-#define ONESTONE_EXTERN_CLASS2(layer, Name, Arg)          \
+#define ONESTONE_EXTERN_CLASS2(layer, Name, Arg)           \
   ONESTONE_EXPLICIT(layer##_FLOAT, class Name<float, Arg>) \
   ONESTONE_EXPLICIT(layer##_DOUBLE, class Name<double, Arg>)

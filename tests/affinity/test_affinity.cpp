@@ -1,8 +1,7 @@
 // Task affinity probe: cosine, exact lookahead (TAG), linearised estimate, exact restoration of
 // the training state, and an unchanged training trajectory with the probe on.
-#include <catch2/catch.hpp>
-
 #include <Eigen/Dense>
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <cstring>
 #include <memory>
@@ -28,7 +27,8 @@ struct Tiny {
             data::SyntheticOptions().samples(12).dim(3).num_tasks(3).correlation(0.6).seed(4))) {
     manual_seed(seed);
     auto trunk = std::make_shared<nn::Linear<T>>(nn::LinearOptions(3, 2));
-    model = std::make_unique<MultiTaskModel<T>>(std::make_shared<sharing::HardSharing<T>>(trunk, 2));
+    model =
+        std::make_unique<MultiTaskModel<T>>(std::make_shared<sharing::HardSharing<T>>(trunk, 2));
     for (int t = 0; t < 3; ++t)
       model->add_task(TaskOptions<T>("task" + std::to_string(t))
                           .head(std::make_shared<nn::Linear<T>>(nn::LinearOptions(2, 1)))
@@ -51,7 +51,8 @@ struct Rig {
             data::SyntheticOptions().samples(96).dim(5).num_tasks(3).correlation(0.5).seed(9))) {
     manual_seed(3);
     auto trunk = std::make_shared<nn::MLP<T>>(nn::MLPOptions({5, 10, 6}));
-    model = std::make_unique<MultiTaskModel<T>>(std::make_shared<sharing::HardSharing<T>>(trunk, 6));
+    model =
+        std::make_unique<MultiTaskModel<T>>(std::make_shared<sharing::HardSharing<T>>(trunk, 6));
     for (int t = 0; t < 3; ++t)
       model->add_task(TaskOptions<T>("task" + std::to_string(t))
                           .head(std::make_shared<nn::Linear<T>>(nn::LinearOptions(6, 1)))
@@ -91,8 +92,7 @@ Eigen::MatrixXd to_matrix(const Tensor<double>& t) {
 
 }  // namespace
 
-TEST_CASE("cosine matrix equals the hand-computed one for a linear model (double)",
-          "[affinity]") {
+TEST_CASE("cosine matrix equals the hand-computed one for a linear model (double)", "[affinity]") {
   Tiny<double> tiny;
   auto& model = *tiny.model;
   const Eigen::MatrixXd W = to_matrix(model.parameter("strategy.trunk.weight").value());  // 2x3
@@ -202,8 +202,8 @@ TEST_CASE("parameters, gradients and buffers are bit-identical after probing", "
   CHECK(std::memcmp(rng0.s, rng1.s, sizeof(rng0.s)) == 0);
   CHECK(rig.model->is_training());
   // training behaviour too
-  train::TaskAffinity<float> probe2(*rig.model,
-                                    train::TaskAffinityOptions().lookahead_lr(0.5).train_mode(true));
+  train::TaskAffinity<float> probe2(
+      *rig.model, train::TaskAffinityOptions().lookahead_lr(0.5).train_mode(true));
   probe2.measure(batch);
   CHECK(bit_equal(rig.params(), p0));
   CHECK(bit_equal(rig.grads(), g0));

@@ -1,15 +1,13 @@
 // Counts heap allocations of steady-state probes: after the first probe (which sizes the
 // probe's buffers), measuring allocates nothing, in a custom loop and with the Trainer.
 #include <catch2/catch.hpp>
-
 #include <memory>
 #include <vector>
 
+#include "../common/alloc_counter.hpp"
 #include "onestone/onestone.hpp"
 #include "onestone/train/task_affinity.hpp"
 #include "onestone/train/trainer.hpp"
-
-#include "../common/alloc_counter.hpp"
 
 using namespace onestone;
 
@@ -31,8 +29,8 @@ struct Rig {
                           .head(std::make_shared<nn::Linear<float>>(nn::LinearOptions(6, 1)))
                           .loss(LossKind::MSE));
     opt = std::make_unique<optim::Adam<float>>(model->parameters(), optim::AdamOptions(0.01));
-    loader = std::make_unique<data::DataLoader<float>>(
-        ds, data::LoaderOptions().batch_size(16).seed(2));
+    loader =
+        std::make_unique<data::DataLoader<float>>(ds, data::LoaderOptions().batch_size(16).seed(2));
     probe_loader = std::make_unique<data::DataLoader<float>>(
         ds, data::LoaderOptions().batch_size(16).seed(77));
   }

@@ -1,8 +1,7 @@
 // Task grouping: exact search against brute force, known optima on block matrices, the
 // heuristic, and input errors.
-#include <catch2/catch.hpp>
-
 #include <Eigen/Dense>
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdint>
 #include <functional>
@@ -12,10 +11,10 @@
 
 #include "onestone/train/task_grouping.hpp"
 
-using onestone::train::GroupingOptions;
 using onestone::train::group_tasks;
 using onestone::train::group_tasks_heuristic;
 using onestone::train::grouping_score;
+using onestone::train::GroupingOptions;
 
 namespace {
 
@@ -24,8 +23,7 @@ Eigen::MatrixXd block_matrix(const std::vector<int>& family, double in, double o
   const int n = static_cast<int>(family.size());
   Eigen::MatrixXd a(n, n);
   for (int i = 0; i < n; ++i)
-    for (int j = 0; j < n; ++j)
-      a(i, j) = i == j ? 1.0 : (family[i] == family[j] ? in : out);
+    for (int j = 0; j < n; ++j) a(i, j) = i == j ? 1.0 : (family[i] == family[j] ? in : out);
   return a;
 }
 
@@ -126,9 +124,7 @@ TEST_CASE("single-task groups score the chosen value or the diagonal", "[groupin
 TEST_CASE("a task may be served by one of several groups containing it", "[grouping]") {
   // Task 0 helps 1 and 2, but 1 and 2 hurt each other: {0,1} and {0,2} beats any partition.
   Eigen::MatrixXd a(3, 3);
-  a << 1.0, 0.9, 0.9,
-       0.1, 1.0, -1.0,
-       0.1, -1.0, 1.0;
+  a << 1.0, 0.9, 0.9, 0.1, 1.0, -1.0, 0.1, -1.0, 1.0;
   const auto g = group_tasks(a, GroupingOptions().max_groups(2));
   REQUIRE(g.groups.size() == 2);
   CHECK(g.groups[0] == std::vector<int>{0, 1});

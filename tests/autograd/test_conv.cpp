@@ -59,8 +59,7 @@ Tensor<double> check_values_and_gradients(const Case& cs, const Tensor<double>& 
   for (Index k = 0; k < want.numel(); ++k) CHECK(y.data()[k] == Approx(want[k]).epsilon(1e-12));
   const Var<double> y0 = conv2d(Var<double>::from(x), Var<double>::from(w), Var<double>(), cs.g);
   const Tensor<double> want0 = direct(x, w, nullptr, cs.g);
-  for (Index k = 0; k < want0.numel(); ++k)
-    CHECK(y0.data()[k] == Approx(want0[k]).epsilon(1e-12));
+  for (Index k = 0; k < want0.numel(); ++k) CHECK(y0.data()[k] == Approx(want0[k]).epsilon(1e-12));
   Tensor<double> c = filled(want.shape(), 0.53, 0.7);
   auto r = gradcheck<double>(
       [&](const std::vector<Var<double>>& v) {

@@ -1,7 +1,6 @@
 // Bad input to every N-d operation gives std::invalid_argument naming the operation and the
 // axis or both shapes; anomaly mode names every operation family that produces a NaN.
 #include <catch2/catch.hpp>
-
 #include <functional>
 
 #include "onestone/onestone.hpp"
@@ -39,8 +38,11 @@ TEST_CASE("N-d operations reject bad axes and shapes", "[autograd][nd][errors]")
   expect_invalid([&] { div(cv({4, 1}), cv({3, 2})); }, "div", "[4, 1]", "[3, 2]");
   expect_invalid([&] { where(Mask({3}), x, x); }, "where", "[3]", "[2, 3, 4]");
   expect_invalid([&] { where(Mask({4}), x, cv({2, 2})); }, "where", "[2, 2]");
-  expect_invalid([&] { masked_fill(cv({3, 1}), Mask({3, 4}), 0.0); }, "masked_fill", "[3, 1]",
-                 "[3, 4]");
+  expect_invalid(
+      [&] {
+        masked_fill(cv({3, 1}), Mask({3, 4}), 0.0);
+      },
+      "masked_fill", "[3, 1]", "[3, 4]");
   expect_invalid([&] { clamp(x, 1.0, 0.0); }, "clamp", "bound");
   for (auto f : std::vector<std::function<void()>>{
            [&] { sum(x, 3); }, [&] { mean(x, -4); }, [&] { max(x, 3); }, [&] { min(x, 5); },
@@ -73,15 +75,24 @@ TEST_CASE("N-d operations reject bad axes and shapes", "[autograd][nd][errors]")
   expect_invalid([&] { split(x, {1, 1}, 1); }, "split", "axis 1", "[2, 3, 4]");
   expect_invalid([&] { chunk(x, 2, 3); }, "chunk", "axis 3");
   expect_invalid([&] { expand(x, Shape{2, 4, 4}); }, "expand", "[2, 3, 4]", "[2, 4, 4]");
-  expect_invalid([&] { index_select(x, 1, Tensor<Index>::from({0, 3}, {2})); }, "index_select",
-                 "index 3", "[2, 3, 4]");
+  expect_invalid(
+      [&] {
+        index_select(x, 1, Tensor<Index>::from({0, 3}, {2}));
+      },
+      "index_select", "index 3", "[2, 3, 4]");
   expect_invalid([&] { index_select(x, 3, Tensor<Index>({1})); }, "index_select", "axis 3");
-  expect_invalid([&] { index_select(x, 0, Tensor<Index>({2, 2})); }, "index_select", "[2, 2]",
-                 "[2, 3, 4]");
+  expect_invalid(
+      [&] {
+        index_select(x, 0, Tensor<Index>({2, 2}));
+      },
+      "index_select", "[2, 2]", "[2, 3, 4]");
   expect_invalid([&] { gather(x, 1, Tensor<Index>({2, 3})); }, "gather", "[2, 3, 4]", "[2, 3]");
   expect_invalid([&] { gather(x, 1, Tensor<Index>({3, 3, 4})); }, "gather", "[3, 3, 4]");
-  expect_invalid([&] { gather(x, 1, Tensor<Index>::full({1, 1, 1}, 7)); }, "gather", "index 7",
-                 "axis 1");
+  expect_invalid(
+      [&] {
+        gather(x, 1, Tensor<Index>::full({1, 1, 1}, 7));
+      },
+      "gather", "index 7", "axis 1");
   expect_invalid([&] { matmul(x, cv({3, 5})); }, "matmul", "[2, 3, 4]", "[3, 5]");
   expect_invalid([&] { matmul(cv({2, 3, 4}), cv({3, 4, 5})); }, "matmul", "[2, 3, 4]", "[3, 4, 5]");
   expect_invalid([&] { matmul(x, cv({2, 5, 4}), Transpose::A); }, "matmul", "[2, 5, 4]");
@@ -108,7 +119,7 @@ TEST_CASE("anomaly mode names every operation family that produces a NaN", "[aut
   const std::vector<std::pair<std::string, std::function<void()>>> families = {
       {"add", [&] { n + ok; }},
       {"sub", [&] { ok - n; }},
-      {"mul", [&] { n * ok; }},
+      {"mul", [&] { n* ok; }},
       {"div", [&] { ok / n; }},
       {"maximum", [&] { maximum(n, ok); }},
       {"minimum", [&] { minimum(ok, n); }},
@@ -134,26 +145,56 @@ TEST_CASE("anomaly mode names every operation family that produces a NaN", "[aut
       {"logsumexp", [&] { logsumexp(n, 0); }},
       {"softmax", [&] { softmax(n, 0); }},
       {"log_softmax", [&] { log_softmax(n); }},
-      {"reshape", [&] { reshape(n, Shape{3, 2}); }},
+      {"reshape",
+       [&] {
+         reshape(n, Shape{3, 2});
+       }},
       {"flatten", [&] { flatten(n4, 1); }},
       {"squeeze", [&] { squeeze(n4, 0); }},
       {"unsqueeze", [&] { unsqueeze(n, 0); }},
-      {"permute", [&] { permute(n4, {0, 3, 1, 2}); }},
+      {"permute",
+       [&] {
+         permute(n4, {0, 3, 1, 2});
+       }},
       {"narrow", [&] { narrow(n, 1, 0, 2); }},
-      {"cat", [&] { cat({ok, n}, 0); }},
-      {"stack", [&] { stack({ok, n}, 1); }},
-      {"expand", [&] { expand(n, Shape{2, 2, 3}); }},
+      {"cat",
+       [&] {
+         cat({ok, n}, 0);
+       }},
+      {"stack",
+       [&] {
+         stack({ok, n}, 1);
+       }},
+      {"expand",
+       [&] {
+         expand(n, Shape{2, 2, 3});
+       }},
       {"index_select", [&] { index_select(n, 0, idx); }},
       {"gather", [&] { gather(n, 1, gi); }},
       {"where", [&] { where(m, ok, n); }},
       {"masked_fill", [&] { masked_fill(n, m, 0.0); }},
-      {"matmul", [&] { matmul(n, cv({3, 2})); }},
-      {"linear", [&] { linear(n, cv({4, 3})); }},
+      {"matmul",
+       [&] {
+         matmul(n, cv({3, 2}));
+       }},
+      {"linear",
+       [&] {
+         linear(n, cv({4, 3}));
+       }},
       {"layer_norm", [&] { layer_norm(n); }},
       {"dropout", [&] { dropout(n, 0.5, true, gen); }},
-      {"weighted_sum", [&] { weighted_sum(std::vector<Var<double>>{ok, n}, cv({2})); }},
-      {"mixture", [&] { mixture(std::vector<Var<double>>{ok, n}, cv({2, 2})); }},
-      {"pairwise_distance_penalty", [&] { pairwise_distance_penalty(std::vector<Var<double>>{ok, n}, 1.0); }},
+      {"weighted_sum",
+       [&] {
+         weighted_sum(std::vector<Var<double>>{ok, n}, cv({2}));
+       }},
+      {"mixture",
+       [&] {
+         mixture(std::vector<Var<double>>{ok, n}, cv({2, 2}));
+       }},
+      {"pairwise_distance_penalty",
+       [&] {
+         pairwise_distance_penalty(std::vector<Var<double>>{ok, n}, 1.0);
+       }},
       {"cross_entropy", [&] { losses::cross_entropy(n, lab); }},
       {"binary_cross_entropy_with_logits",
        [&] { losses::binary_cross_entropy_with_logits(n, target); }},

@@ -22,7 +22,8 @@ Tensor<double> spread(const Shape& s, std::uint64_t seed) {
   for (std::size_t k = 0; k < perm.size(); ++k) perm[k] = static_cast<Index>(k);
   Generator g(seed);
   g.shuffle(perm.begin(), perm.end());
-  for (Index k = 0; k < t.numel(); ++k) t[k] = 0.1 * static_cast<double>(perm[static_cast<std::size_t>(k)]) - 1.0;
+  for (Index k = 0; k < t.numel(); ++k)
+    t[k] = 0.1 * static_cast<double>(perm[static_cast<std::size_t>(k)]) - 1.0;
   return t;
 }
 // Weighted sum so that every output element gets a distinct upstream gradient.
@@ -31,20 +32,26 @@ Var<double> wsum(const Var<double>& y) {
   keep.emplace_back(new Tensor<double>(rnd(y.shape(), 99 + static_cast<std::uint64_t>(y.numel()))));
   return sum(y * Var<double>::from(*keep.back()));
 }
-#define CHECK_GRAD(expr, ...)                                                    \
-  do {                                                                           \
+#define CHECK_GRAD(expr, ...)                                                     \
+  do {                                                                            \
     auto r_ = gradcheck<double>([&](const V& v) { return expr; }, {__VA_ARGS__}); \
-    INFO(#expr << ": " << r_.message());                                         \
-    CHECK(r_.ok);                                                                \
+    INFO(#expr << ": " << r_.message());                                          \
+    CHECK(r_.ok);                                                                 \
   } while (0)
 }  // namespace
 
 TEST_CASE("broadcast arithmetic: shapes aligned from the right", "[autograd][nd][gradcheck]") {
-  const std::vector<std::pair<Shape, Shape>> pairs = {
-      {{2, 3, 4, 5}, {2, 3, 4, 5}}, {{2, 3, 4, 5}, {5}},       {{2, 3, 4, 5}, {3, 1, 1}},
-      {{2, 3, 4, 5}, {1, 3, 1, 5}}, {{8, 1, 5}, {3, 1}},       {{4, 1}, {1, 3}},
-      {{3}, {2, 3}},                {{2, 1, 4}, {}},           {{}, {3, 2}},
-      {{1}, {2, 2, 2}},             {{2, 3, 1, 1}, {1, 1, 4, 5}}};
+  const std::vector<std::pair<Shape, Shape>> pairs = {{{2, 3, 4, 5}, {2, 3, 4, 5}},
+                                                      {{2, 3, 4, 5}, {5}},
+                                                      {{2, 3, 4, 5}, {3, 1, 1}},
+                                                      {{2, 3, 4, 5}, {1, 3, 1, 5}},
+                                                      {{8, 1, 5}, {3, 1}},
+                                                      {{4, 1}, {1, 3}},
+                                                      {{3}, {2, 3}},
+                                                      {{2, 1, 4}, {}},
+                                                      {{}, {3, 2}},
+                                                      {{1}, {2, 2, 2}},
+                                                      {{2, 3, 1, 1}, {1, 1, 4, 5}}};
   std::uint64_t seed = 1;
   for (const auto& p : pairs) {
     auto a = rnd(p.first, seed++), b = rnd(p.second, seed++, 0.5, 2.0);
@@ -167,7 +174,8 @@ TEST_CASE("reductions: values against direct loops", "[autograd][nd]") {
   auto big = Var<double>::from(Tensor<double>::from({1000, 1000, -1e308, -1e308}, {2, 2}));
   auto lb = logsumexp(big, 1);
   CHECK(lb.data()[0] == Approx(1000 + std::log(2.0)));
-  auto ninf = Var<double>::from(Tensor<double>::full({1, 3}, -std::numeric_limits<double>::infinity()));
+  auto ninf =
+      Var<double>::from(Tensor<double>::full({1, 3}, -std::numeric_limits<double>::infinity()));
   CHECK(std::isinf(logsumexp(ninf, 1).data()[0]));
 }
 
@@ -219,7 +227,8 @@ TEST_CASE("permute and transpose of any axes", "[autograd][nd][gradcheck]") {
           for (Index i3 = 0; i3 < y.size(3); ++i3, ++o) {
             const Index idx[4] = {i0, i1, i2, i3};
             Index src = 0;
-            for (int d = 0; d < 4; ++d) src += idx[d] * st[static_cast<std::size_t>(p[static_cast<std::size_t>(d)])];
+            for (int d = 0; d < 4; ++d)
+              src += idx[d] * st[static_cast<std::size_t>(p[static_cast<std::size_t>(d)])];
             same = same && y.data()[o] == x[src];
           }
     CHECK(same);
@@ -266,7 +275,8 @@ TEST_CASE("index_select, gather and expand along any axis", "[autograd][nd][grad
     is.set(axis, 2);
     Tensor<Index> gi(is);
     Generator g(static_cast<std::uint64_t>(axis) + 3);
-    for (Index k = 0; k < gi.numel(); ++k) gi[k] = static_cast<Index>(g.below(static_cast<std::uint64_t>(x.shape()[axis])));
+    for (Index k = 0; k < gi.numel(); ++k)
+      gi[k] = static_cast<Index>(g.below(static_cast<std::uint64_t>(x.shape()[axis])));
     CHECK_GRAD(wsum(gather(v[0], axis, gi)), x);
   }
   // gather values: out[i][j][k] = x[i][index[i][j][k]][k] for dim 1, index smaller than x.
@@ -288,11 +298,11 @@ TEST_CASE("batched matmul with broadcasting and transposes", "[autograd][nd][gra
   };
   const std::vector<Case> cases = {
       {{3, 4}, {4, 5}, Transpose::None, {3, 5}},
-      {{2, 3, 4}, {4, 5}, Transpose::None, {2, 3, 5}},         // folded into one product
+      {{2, 3, 4}, {4, 5}, Transpose::None, {2, 3, 5}},  // folded into one product
       {{2, 3, 4}, {2, 4, 5}, Transpose::None, {2, 3, 5}},
-      {{3, 4}, {2, 4, 5}, Transpose::None, {2, 3, 5}},         // a shared across the batch
+      {{3, 4}, {2, 4, 5}, Transpose::None, {2, 3, 5}},           // a shared across the batch
       {{2, 1, 3, 4}, {3, 4, 5}, Transpose::None, {2, 3, 3, 5}},  // both broadcast
-      {{2, 3, 4}, {2, 5, 4}, Transpose::B, {2, 3, 5}},         // q·kᵀ
+      {{2, 3, 4}, {2, 5, 4}, Transpose::B, {2, 3, 5}},           // q·kᵀ
       {{2, 4, 3}, {2, 4, 5}, Transpose::A, {2, 3, 5}},
       {{2, 4, 3}, {5, 4}, Transpose::Both, {2, 3, 5}},
       {{2, 3, 4}, {5, 4}, Transpose::B, {2, 3, 5}},

@@ -1,8 +1,7 @@
 // A user's small program (measured by the compile-time test): includes the umbrella header and
 // trains a hard-sharing model on the MMoE synthetic data.
-#include <onestone/onestone.hpp>
-
 #include <iostream>
+#include <onestone/onestone.hpp>
 
 int main() {
   using namespace onestone;

@@ -9,10 +9,9 @@
 #include <memory>
 #include <string>
 
+#include "../common/alloc_counter.hpp"
 #include "onestone/distributed/distributed.hpp"
 #include "onestone/onestone.hpp"
-
-#include "../common/alloc_counter.hpp"
 
 using namespace onestone;
 
@@ -70,10 +69,12 @@ void count(const std::string& method, weighting::GradientSource src) {
               << mpi_mallocs << " malloc calls in 20 bare MPI_Allreduce calls, " << nb_mallocs
               << " in 20 MPI_Iallreduce calls");
   CHECK(news == 0);
-  if (mpi_mallocs == 0 && nb_mallocs == 0) CHECK(mallocs == 0);
-  else WARN(method << ": " << mallocs << " malloc calls in 20 steps, from MPI's collectives ("
-                   << mpi_mallocs << " in 20 bare MPI_Allreduce calls, " << nb_mallocs
-                   << " in 20 MPI_Iallreduce calls)");
+  if (mpi_mallocs == 0 && nb_mallocs == 0)
+    CHECK(mallocs == 0);
+  else
+    WARN(method << ": " << mallocs << " malloc calls in 20 steps, from MPI's collectives ("
+                << mpi_mallocs << " in 20 bare MPI_Allreduce calls, " << nb_mallocs
+                << " in 20 MPI_Iallreduce calls)");
 }
 }  // namespace
 

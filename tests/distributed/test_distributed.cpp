@@ -2,9 +2,8 @@
 // ranks' batches together, for every balancer family, checkpoints across rank counts, and
 // clear errors when ranks disagree. Run under mpirun with any number of ranks (1, 2, 3).
 #define CATCH_CONFIG_RUNNER
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -95,16 +94,17 @@ void check_equivalence(const std::string& method, weighting::GradientSource src,
       worst_loss = std::max(worst_loss, std::abs(r1.total - r2.total) / (1 + std::abs(r1.total)));
       worst = std::max(worst, max_param_diff(*ref, *dist));
       if (ref->balancer())
-        worst_w = std::max(worst_w, (ref->balancer()->weights() - dist->balancer()->weights())
-                                        .cwiseAbs()
-                                        .maxCoeff());
+        worst_w = std::max(
+            worst_w,
+            (ref->balancer()->weights() - dist->balancer()->weights()).cwiseAbs().maxCoeff());
       ++steps;
     }
     CHECK_FALSE(dist_loader.next(db));
     ref->end_epoch();
     dist->end_epoch();
   }
-  INFO(method << " (" << (src == weighting::GradientSource::Parameters ? "parameters" : "representation")
+  INFO(method << " ("
+              << (src == weighting::GradientSource::Parameters ? "parameters" : "representation")
               << ") on " << N << " ranks, " << steps << " steps: parameter diff " << worst
               << ", loss diff " << worst_loss << ", weight diff " << worst_w);
   CHECK(steps == epochs * ((60 + B * N - 1) / (B * N)));
@@ -214,7 +214,8 @@ TEST_CASE("N ranks with batch B step as one process with batch N*B: static and l
 
 TEST_CASE("N ranks with batch B step as one process with batch N*B: gradient methods",
           "[distributed][equivalence]") {
-  for (auto src : {weighting::GradientSource::Representation, weighting::GradientSource::Parameters}) {
+  for (auto src :
+       {weighting::GradientSource::Representation, weighting::GradientSource::Parameters}) {
     check_equivalence("pcgrad", src);
     check_equivalence("mgda", src);
     check_equivalence("nash_mtl", src);
@@ -383,7 +384,8 @@ TEST_CASE("a Trainer over N ranks with batch B runs as a one-process Trainer wit
       // Reference: the plain Trainer, unshuffled loader with batch N·B.
       auto ref = make_model(method, src);
       optim::SGD<double> ref_opt(ref->parameters(), optim::SGDOptions(0.05).momentum(0.9));
-      data::DataLoader<double> ref_loader(ds, data::LoaderOptions().batch_size(B * N).shuffle(false));
+      data::DataLoader<double> ref_loader(ds,
+                                          data::LoaderOptions().batch_size(B * N).shuffle(false));
       data::DataLoader<double> ref_val(val, data::LoaderOptions().batch_size(8).shuffle(false));
       train::Trainer<double> ref_trainer(*ref, ref_opt, ref_loader, trainer_options(4, accumulate));
       ref_trainer.set_validation(ref_val);
@@ -391,8 +393,8 @@ TEST_CASE("a Trainer over N ranks with batch B runs as a one-process Trainer wit
       // N ranks with batch B, the same order (unshuffled sampler).
       auto dist = make_model(method, src);
       optim::SGD<double> opt(dist->parameters(), optim::SGDOptions(0.05).momentum(0.9));
-      distributed::DataParallelBackend<double> backend(comm, ds, B,
-                                                       distributed::SamplerOptions().shuffle(false));
+      distributed::DataParallelBackend<double> backend(
+          comm, ds, B, distributed::SamplerOptions().shuffle(false));
       data::DataLoader<double> dval(val, data::LoaderOptions().batch_size(8).shuffle(false));
       train::Trainer<double> trainer(*dist, opt, backend, trainer_options(4, accumulate));
       trainer.set_validation(dval);
@@ -427,7 +429,8 @@ TEST_CASE("a distributed Trainer writes its checkpoints once and resumes on any 
     optim::Adam<double> opt(full->parameters(), optim::AdamOptions(1e-2));
     distributed::DataParallelBackend<double> backend(comm, ds, B, so);
     data::DataLoader<double> dval(val, data::LoaderOptions().batch_size(8).shuffle(false));
-    train::Trainer<double> t(*full, opt, backend, train::TrainerOptions().epochs(3).progress(false));
+    train::Trainer<double> t(*full, opt, backend,
+                             train::TrainerOptions().epochs(3).progress(false));
     t.set_validation(dval);
     t.fit();
   }
@@ -528,7 +531,7 @@ TEST_CASE("overlapped and after-backward gradient reductions give the same steps
       }
       INFO("method '" << method << "', "
                       << (src == weighting::GradientSource::Parameters ? "parameters"
-                                                                      : "representation")
+                                                                       : "representation")
                       << ": " << started << " buckets started during backward passes");
       CHECK(max_param_diff(*a, *b) < 1e-13);
       if (N > 1 && src == weighting::GradientSource::Representation) CHECK(started > 0);

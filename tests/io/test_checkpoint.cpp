@@ -56,7 +56,7 @@ std::vector<double> params_of(const nn::Module<double>& m) {
 
 // The libtorch-style loop on fixed data; returns the losses.
 std::vector<double> train_steps(nn::Linear<double>& fc, optim::Optimizer<double>& opt, int steps,
-                          const Tensor<double>& x, const Tensor<double>& y) {
+                                const Tensor<double>& x, const Tensor<double>& y) {
   std::vector<double> losses;
   for (int s = 0; s < steps; ++s) {
     opt.zero_grad();

@@ -57,14 +57,13 @@ std::vector<double> values(const nn::Parameter<double>& p) {
 }
 
 const std::vector<train::MetaTask<double>> kTasks = {task(0, 0, 1, 1), task(2, 0, -1, 3),
-                                                      task(-1, 4, 0.5, -2)};
+                                                     task(-1, 4, 0.5, -2)};
 const std::vector<std::vector<double>> kSupport = {{0, 0}, {2, 0}, {-1, 4}};
 const std::vector<std::vector<double>> kQuery = {{1, 1}, {-1, 3}, {0.5, -2}};
 
 }  // namespace
 
-TEST_CASE("FOMAML: the meta-gradient is the query gradient at the adapted parameters",
-          "[meta]") {
+TEST_CASE("FOMAML: the meta-gradient is the query gradient at the adapted parameters", "[meta]") {
   for (int steps : {1, 3}) {
     Quad q({1.0, -2.0});
     const double alpha = 0.1, beta = 0.5;
@@ -149,8 +148,8 @@ TEST_CASE("adapt_and_evaluate gives the query loss after n steps and restores th
   const auto loss = quad_loss(q);
   const std::vector<double> before = values(q.w);
   const auto t = task(1, 1, 0, 2);
-  const std::vector<double> got = train::adapt_and_evaluate<double>(q.parameters(), loss, t,
-                                                                    {0, 1, 5, 10}, 0.1);
+  const std::vector<double> got =
+      train::adapt_and_evaluate<double>(q.parameters(), loss, t, {0, 1, 5, 10}, 0.1);
   REQUIRE(got.size() == 4);
   const int ns[] = {0, 1, 5, 10};
   for (int k = 0; k < 4; ++k) {
@@ -185,9 +184,11 @@ TEST_CASE("ParameterSnapshot saves and restores values", "[meta]") {
 }
 
 TEST_CASE("meta-learning leaves frozen parameters as they are", "[meta]") {
-  auto net = std::make_shared<nn::MLP<double>>(nn::MLPOptions({2, 3, 1}).activate_last(false).seed(3));
+  auto net =
+      std::make_shared<nn::MLP<double>>(nn::MLPOptions({2, 3, 1}).activate_last(false).seed(3));
   net->parameter("fc0.weight").set_requires_grad(false);
-  const Tensor<double> frozen = static_cast<const nn::Parameter<double>&>(net->parameter("fc0.weight")).value();
+  const Tensor<double> frozen =
+      static_cast<const nn::Parameter<double>&>(net->parameter("fc0.weight")).value();
   train::MetaLossFn<double> loss1 = [&](const data::Batch<double>& b) {
     return losses::mse_loss(net->forward(Var<double>::from(b.x)), b.targets[0].values);
   };
@@ -199,15 +200,20 @@ TEST_CASE("meta-learning leaves frozen parameters as they are", "[meta]") {
   y.values = Tensor<double>::from({1.0, -1.0, 0.5}, Shape{3, 1});
   batch.targets.push_back(y);
   train::MetaTask<double> t{batch, batch};
-  const Tensor<double> b_before = static_cast<const nn::Parameter<double>&>(net->parameter("fc1.weight")).value();
+  const Tensor<double> b_before =
+      static_cast<const nn::Parameter<double>&>(net->parameter("fc1.weight")).value();
   train::FOMAML<double> maml(net->parameters(), loss1, train::MetaOptions().meta_lr(0.1));
   maml.step({t, t});
-  train::Reptile<double> reptile(net->parameters(), loss1, train::MetaOptions().meta_lr(0.5).inner_steps(3));
+  train::Reptile<double> reptile(net->parameters(), loss1,
+                                 train::MetaOptions().meta_lr(0.5).inner_steps(3));
   reptile.step({t});
   train::adapt<double>(net->parameters(), loss1, batch, 4, 0.1);
-  const Tensor<double>& now = static_cast<const nn::Parameter<double>&>(net->parameter("fc0.weight")).value();
-  CHECK(std::memcmp(now.data(), frozen.data(), static_cast<std::size_t>(now.numel()) * sizeof(double)) == 0);
-  const Tensor<double>& b_now = static_cast<const nn::Parameter<double>&>(net->parameter("fc1.weight")).value();
+  const Tensor<double>& now =
+      static_cast<const nn::Parameter<double>&>(net->parameter("fc0.weight")).value();
+  CHECK(std::memcmp(now.data(), frozen.data(),
+                    static_cast<std::size_t>(now.numel()) * sizeof(double)) == 0);
+  const Tensor<double>& b_now =
+      static_cast<const nn::Parameter<double>&>(net->parameter("fc1.weight")).value();
   bool moved = false;
   for (Index i = 0; i < b_now.numel(); ++i) moved = moved || b_now[i] != b_before[i];
   CHECK(moved);

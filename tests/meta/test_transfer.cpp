@@ -21,10 +21,10 @@ std::shared_ptr<MultiTaskModel<double>> make_model(std::uint64_t seed, const std
   auto trunk = std::make_shared<nn::MLP<double>>(nn::MLPOptions({4, 8, 8}).seed(seed));
   auto m = std::make_shared<MultiTaskModel<double>>(
       std::make_shared<sharing::HardSharing<double>>(trunk, 8));
-  m->add_task(TaskOptions<double>(task)
-                  .head(std::make_shared<nn::Linear<double>>(
-                      nn::LinearOptions(8, classes).seed(seed + 1)))
-                  .loss(LossKind::CrossEntropy));
+  m->add_task(
+      TaskOptions<double>(task)
+          .head(std::make_shared<nn::Linear<double>>(nn::LinearOptions(8, classes).seed(seed + 1)))
+          .loss(LossKind::CrossEntropy));
   return m;
 }
 
@@ -33,7 +33,8 @@ data::Dataset<double> make_data(const std::string& target, Index classes, std::u
   Tensor<double> x({24, 4});
   for (Index i = 0; i < x.numel(); ++i) x[i] = g.normal();
   Tensor<std::int64_t> y({24});
-  for (Index i = 0; i < 24; ++i) y[i] = static_cast<std::int64_t>(g.below(static_cast<std::uint64_t>(classes)));
+  for (Index i = 0; i < 24; ++i)
+    y[i] = static_cast<std::int64_t>(g.below(static_cast<std::uint64_t>(classes)));
   data::Dataset<double> ds(x);
   ds.add_classification(target, y, classes);
   return ds;

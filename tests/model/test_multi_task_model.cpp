@@ -88,21 +88,20 @@ TEST_CASE("model input errors are clear", "[model][errors]") {
     m2.add_task(TaskOptions<float>("reg").head(
         std::make_shared<nn::Linear<float>>(nn::LinearOptions(8, 3))));
     optim::SGD<float> o2(m2.parameters(), optim::SGDOptions(0.1));
-    REQUIRE_THROWS_WITH(train::TrainStep<float>(m2, o2)(b), Catch::Contains("holds no class labels"));
+    REQUIRE_THROWS_WITH(train::TrainStep<float>(m2, o2)(b),
+                        Catch::Contains("holds no class labels"));
   }
   SECTION("wrong input width") {
     data::Batch<float> bad = b;
     bad.x.resize(Shape{32, 5});
-    REQUIRE_THROWS_WITH(step(bad),
-                        Catch::Contains("linear") && Catch::Contains("[32, 5]"));
+    REQUIRE_THROWS_WITH(step(bad), Catch::Contains("linear") && Catch::Contains("[32, 5]"));
   }
   SECTION("non-finite loss throws, or skips by policy") {
     data::Batch<float> bad = b;
     bad.targets[1].values[0] = std::numeric_limits<float>::infinity();
-    REQUIRE_THROWS_WITH(step(bad),
-                        Catch::Contains("task 'reg'") && Catch::Contains("infinite"));
-    train::TrainStep<float> skipping(model, opt,
-                                     train::TrainStepOptions().non_finite(train::NonFinitePolicy::Skip));
+    REQUIRE_THROWS_WITH(step(bad), Catch::Contains("task 'reg'") && Catch::Contains("infinite"));
+    train::TrainStep<float> skipping(
+        model, opt, train::TrainStepOptions().non_finite(train::NonFinitePolicy::Skip));
     const Tensor<float> w0 = model.parameters()[0]->value();
     const auto& r = skipping(bad);
     CHECK(r.skipped);

@@ -2,9 +2,8 @@
 // bit for bit (also run under ThreadSanitizer by .ci/run); the batch-1 path (a packed copy of
 // each weight, LinearOptions::inference_cache, split across persistent workers) follows weight
 // changes and gives the same bits as the ordinary product on any number of threads.
-#include <catch2/catch.hpp>
-
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <thread>
 #include <vector>
 

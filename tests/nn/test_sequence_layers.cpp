@@ -63,9 +63,8 @@ TEST_CASE("Embedding looks up rows; the padding id gives zeros and no gradient",
   for (Index k = 0; k < 6; ++k)
     for (Index j = 0; j < 3; ++j)
       CHECK(e.data()[k * 3 + j] == w[static_cast<Index>(ids[k]) * 3 + j]);
-  testing::check_parameter_gradients(emb.named_parameters(), [&] {
-    return wsum(emb.forward(Var<double>::from(ids)));
-  });
+  testing::check_parameter_gradients(emb.named_parameters(),
+                                     [&] { return wsum(emb.forward(Var<double>::from(ids))); });
   emb.weight().zero_grad();
   {
     GraphScope<double> s2;
@@ -99,7 +98,8 @@ TEST_CASE("Positional encodings: the sinusoid table and a learned table with gra
   const Tensor<double>& tab = pe.table();
   for (Index p = 0; p < 10; ++p)
     for (Index i = 0; i < 3; ++i) {
-      const double a = static_cast<double>(p) / std::pow(10000.0, 2.0 * static_cast<double>(i) / 6.0);
+      const double a =
+          static_cast<double>(p) / std::pow(10000.0, 2.0 * static_cast<double>(i) / 6.0);
       CHECK(tab[p * 6 + 2 * i] == Approx(std::sin(a)).margin(1e-15));
       CHECK(tab[p * 6 + 2 * i + 1] == Approx(std::cos(a)).margin(1e-15));
     }
@@ -116,15 +116,14 @@ TEST_CASE("Positional encodings: the sinusoid table and a learned table with gra
                               {rnd(Shape{2, 5, 6}, 9)});
   INFO(gr.message());
   CHECK(gr.ok);
-  testing::check_parameter_gradients(lp.named_parameters(), [&] {
-    return wsum(lp.forward(Var<double>::from(x)));
-  });
+  testing::check_parameter_gradients(lp.named_parameters(),
+                                     [&] { return wsum(lp.forward(Var<double>::from(x))); });
 }
 
 namespace {
 // softmax(q kᵀ / sqrt(dh) + mask) v per head, with the module's weights, in plain loops.
-std::vector<double> attention_by_formula(nn::MultiheadAttention<double>& att, const Tensor<double>& x,
-                                         const Mask* pad, bool causal) {
+std::vector<double> attention_by_formula(nn::MultiheadAttention<double>& att,
+                                         const Tensor<double>& x, const Mask* pad, bool causal) {
   const Index B = x.shape()[0], L = x.shape()[1], E = x.shape()[2];
   const Index H = att.options().num_heads(), Dh = E / H;
   const Tensor<double>& W = att.in_proj_weight().value();
@@ -207,12 +206,14 @@ TEST_CASE("Multi-head attention equals the direct formula, with padding and caus
   }
 }
 
-TEST_CASE("Multi-head attention: gradients of input and parameters; errors", "[nn][sequence][gradcheck]") {
+TEST_CASE("Multi-head attention: gradients of input and parameters; errors",
+          "[nn][sequence][gradcheck]") {
   nn::MultiheadAttention<double> att(nn::MultiheadAttentionOptions(6, 3).seed(2));
   const Mask pad = make_padding(2, 4, {4, 2});
   const Tensor<double> x = rnd(Shape{2, 4, 6}, 3);
   for (bool causal : {false, true}) {
-    auto r = gradcheck<double>([&](const V& v) { return wsum(att.forward(v[0], &pad, causal)); }, {x});
+    auto r =
+        gradcheck<double>([&](const V& v) { return wsum(att.forward(v[0], &pad, causal)); }, {x});
     INFO(r.message());
     CHECK(r.ok);
     testing::check_parameter_gradients(att.named_parameters(), [&] {
@@ -248,9 +249,8 @@ TEST_CASE("Transformer encoder layer: pre- and post-norm, GELU, gradients, PyTor
     auto r = gradcheck<double>([&](const V& v) { return wsum(layer.forward(v[0], &pad)); }, {x});
     INFO((pre ? "pre-norm: " : "post-norm: ") << r.message());
     CHECK(r.ok);
-    testing::check_parameter_gradients(layer.named_parameters(), [&] {
-      return wsum(layer.forward(Var<double>::from(x), &pad));
-    });
+    testing::check_parameter_gradients(
+        layer.named_parameters(), [&] { return wsum(layer.forward(Var<double>::from(x), &pad)); });
     const auto names = param_names(layer);
     for (const char* n : {"self_attn.in_proj_weight", "self_attn.out_proj.weight", "linear1.weight",
                           "linear1.bias", "linear2.weight", "norm1.weight", "norm2.bias"})
@@ -271,7 +271,8 @@ TEST_CASE("Transformer encoder layer: pre- and post-norm, GELU, gradients, PyTor
   Var<double> h = child("norm1").forward(xv + layer.self_attn().forward(xv, &pad, false));
   Var<double> ff = child("linear2").forward(relu(child("linear1").forward(h)));
   Var<double> want = child("norm2").forward(h + ff);
-  for (Index k = 0; k < got.numel(); ++k) CHECK(got.data()[k] == Approx(want.data()[k]).margin(1e-13));
+  for (Index k = 0; k < got.numel(); ++k)
+    CHECK(got.data()[k] == Approx(want.data()[k]).margin(1e-13));
 }
 
 TEST_CASE("Dropout in a Transformer layer acts in training only", "[nn][sequence]") {
@@ -307,14 +308,19 @@ TEST_CASE("Masked mean and max pooling skip padding; gradients", "[nn][sequence]
         s += x[(b * 4 + l) * 5 + d];
         m = std::max(m, x[(b * 4 + l) * 5 + d]);
       }
-      CHECK(mu.data()[b * 5 + d] == Approx(len[b] ? s / static_cast<double>(len[b]) : 0.0).margin(1e-15));
-      if (len[b]) CHECK(mx.data()[b * 5 + d] == m);
-      else CHECK(mx.data()[b * 5 + d] < -1e300);
+      CHECK(mu.data()[b * 5 + d] ==
+            Approx(len[b] ? s / static_cast<double>(len[b]) : 0.0).margin(1e-15));
+      if (len[b])
+        CHECK(mx.data()[b * 5 + d] == m);
+      else
+        CHECK(mx.data()[b * 5 + d] < -1e300);
     }
   const Mask pad2 = make_padding(3, 4, {4, 2, 1});
   for (int which = 0; which < 2; ++which) {
     auto r = gradcheck<double>(
-        [&](const V& v) { return wsum(which ? nn::masked_max(v[0], pad2) : nn::masked_mean(v[0], pad2)); },
+        [&](const V& v) {
+          return wsum(which ? nn::masked_max(v[0], pad2) : nn::masked_mean(v[0], pad2));
+        },
         {x});
     INFO(r.message());
     CHECK(r.ok);
@@ -391,19 +397,23 @@ TEST_CASE("TextEncoder: padding tokens and (causal) future tokens do not reach o
                     Catch::Contains("[batch, length]"));
 }
 
-TEST_CASE("TextEncoder gradients and a few training steps on a toy task", "[nn][sequence][gradcheck]") {
+TEST_CASE("TextEncoder gradients and a few training steps on a toy task",
+          "[nn][sequence][gradcheck]") {
   nn::TextEncoder<double> enc(nn::TextEncoderOptions(9, 4, 2, 1)
                                   .dim_feedforward(6)
                                   .dropout(0.0)
                                   .max_length(5)
                                   .positional(nn::PositionalEncodingKind::Sinusoidal)
                                   .seed(8));
-  auto pool = std::make_shared<nn::SequencePool<double>>(nn::SequencePoolMode::Mean, enc.padding_mask());
+  auto pool =
+      std::make_shared<nn::SequencePool<double>>(nn::SequencePoolMode::Mean, enc.padding_mask());
   nn::Linear<double> out(nn::LinearOptions(4, 2).seed(2));
-  Tensor<double> ids = Tensor<double>::from({1, 2, 3, 0, 0, 4, 5, 6, 7, 0, 1, 1, 2, 0, 0, 8, 7, 6, 5, 4}, Shape{4, 5});
+  Tensor<double> ids = Tensor<double>::from(
+      {1, 2, 3, 0, 0, 4, 5, 6, 7, 0, 1, 1, 2, 0, 0, 8, 7, 6, 5, 4}, Shape{4, 5});
   Tensor<Index> y = Tensor<Index>::from({0, 1, 0, 1}, Shape{4});
   auto loss_fn = [&] {
-    return losses::cross_entropy(out.forward(pool->forward(enc.forward(Var<double>::from(ids)))), y);
+    return losses::cross_entropy(out.forward(pool->forward(enc.forward(Var<double>::from(ids)))),
+                                 y);
   };
   testing::check_parameter_gradients(enc.named_parameters(), loss_fn, 1e-5, 4);
   std::vector<nn::Parameter<double>*> params;
@@ -423,11 +433,13 @@ TEST_CASE("TextEncoder gradients and a few training steps on a toy task", "[nn][
   CHECK(last < 0.2 * first);
 }
 
-TEMPLATE_TEST_CASE("A PyTorch TransformerEncoderLayer state dict loads by name and gives "
-                   "PyTorch's outputs (post-norm ReLU, pre-norm GELU)",
-                   "[nn][sequence][pytorch]", float, double) {
+TEMPLATE_TEST_CASE(
+    "A PyTorch TransformerEncoderLayer state dict loads by name and gives "
+    "PyTorch's outputs (post-norm ReLU, pre-norm GELU)",
+    "[nn][sequence][pytorch]", float, double) {
   using T = TestType;
-  const std::string path = std::string(ONESTONE_TEST_FIXTURES_DIR) + "/transformer_layer.safetensors";
+  const std::string path =
+      std::string(ONESTONE_TEST_FIXTURES_DIR) + "/transformer_layer.safetensors";
   const auto file = io::read_safetensors(path);
   const Tensor<T> x = io::to_tensor<T>(file.at("x"));
   const Tensor<double> padf = io::to_tensor<double>(file.at("pad"));
@@ -435,13 +447,15 @@ TEMPLATE_TEST_CASE("A PyTorch TransformerEncoderLayer state dict loads by name a
   for (Index k = 0; k < padf.numel(); ++k) pad.data()[k] = padf[k] != 0.0;
   for (bool pre : {false, true}) {
     const std::string prefix = pre ? "pre." : "post.";
-    nn::TransformerEncoderLayer<T> layer(nn::TransformerEncoderLayerOptions(8, 2)
-                                             .dim_feedforward(16)
-                                             .dropout(0.0)
-                                             .norm_first(pre)
-                                             .activation(pre ? nn::Activation::GELU : nn::Activation::ReLU));
+    nn::TransformerEncoderLayer<T> layer(
+        nn::TransformerEncoderLayerOptions(8, 2)
+            .dim_feedforward(16)
+            .dropout(0.0)
+            .norm_first(pre)
+            .activation(pre ? nn::Activation::GELU : nn::Activation::ReLU));
     const auto rep = io::load_state_dict(
-        layer, path, io::StateDictOptions().strict(false).names(io::NameMap().strip_prefix(prefix)));
+        layer, path,
+        io::StateDictOptions().strict(false).names(io::NameMap().strip_prefix(prefix)));
     CHECK(rep.missing.empty());
     CHECK(rep.loaded.size() == 12);
     const Tensor<double> want = io::to_tensor<double>(file.at(prefix + "out"));
@@ -465,8 +479,10 @@ TEST_CASE("dropout drops a fraction p and scales the rest by 1/(1-p)", "[nn][dro
     Var<double> y = dropout(Var<double>::from(ones), p, true, gen);
     Index dropped = 0;
     for (Index k = 0; k < y.numel(); ++k) {
-      if (y.data()[k] == 0.0) ++dropped;
-      else CHECK(y.data()[k] == Approx(1.0 / (1.0 - p)).epsilon(1e-15));
+      if (y.data()[k] == 0.0)
+        ++dropped;
+      else
+        CHECK(y.data()[k] == Approx(1.0 / (1.0 - p)).epsilon(1e-15));
     }
     CHECK(static_cast<double>(dropped) / 100001.0 == Approx(p).margin(0.006));
   }
@@ -476,11 +492,14 @@ TEST_CASE("dropout's vectorized mask equals the scalar one bit for bit", "[nn][d
 #ifdef ONESTONE_HAVE_GEMM_SIMD
   if (autograd::detail::best_gemm_isa() != autograd::detail::GemmIsa::Avx512) return;
   const Index n = 1001;
-  std::vector<float> x(static_cast<std::size_t>(n)), y1(x.size()), y2(x.size()), m1(x.size()), m2(x.size());
+  std::vector<float> x(static_cast<std::size_t>(n)), y1(x.size()), y2(x.size()), m1(x.size()),
+      m2(x.size());
   for (Index i = 0; i < n; ++i) x[static_cast<std::size_t>(i)] = 0.5f + static_cast<float>(i % 7);
   for (std::uint32_t thr : {0u, 1288490188u, 2147483648u, 0xffffffffu}) {
-    autograd::detail::dropout_fill_scalar(x.data(), y1.data(), m1.data(), n, 3, (n + 1) / 2, 12345u, thr, 1.25f);
-    autograd::detail::dropout_fill_avx512(x.data(), y2.data(), m2.data(), n, 3, (n + 1) / 2, 12345u, thr, 1.25f);
+    autograd::detail::dropout_fill_scalar(x.data(), y1.data(), m1.data(), n, 3, (n + 1) / 2, 12345u,
+                                          thr, 1.25f);
+    autograd::detail::dropout_fill_avx512(x.data(), y2.data(), m2.data(), n, 3, (n + 1) / 2, 12345u,
+                                          thr, 1.25f);
     for (Index i = 6; i < n; ++i) {
       CHECK(m1[static_cast<std::size_t>(i)] == m2[static_cast<std::size_t>(i)]);
       CHECK(y1[static_cast<std::size_t>(i)] == y2[static_cast<std::size_t>(i)]);

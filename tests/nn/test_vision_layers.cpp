@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "../common/module_gradcheck.hpp"
 #include "../common/filled.hpp"
+#include "../common/module_gradcheck.hpp"
 #include "onestone/onestone.hpp"
 
 using namespace onestone;

@@ -2,7 +2,6 @@
 // PyTorch's float32 tracks float64 (within 2e-5 relative): hyper-parameters such as 1 − β are
 // formed in double and rounded once, and log-softmax keeps small losses' digits.
 #include <catch2/catch.hpp>
-
 #include <cmath>
 
 #include "onestone/onestone.hpp"
@@ -30,8 +29,8 @@ std::vector<double> run(int steps, optim::Optimizer<T>& opt, Net<T>& net, const 
   for (int s = 0; s < steps; ++s) {
     opt.zero_grad();
     Var<T> h = net.trunk.forward(Var<T>::from(x));
-    Var<T> loss = losses::cross_entropy(net.cls.forward(h), y) +
-                  losses::mse_loss(net.reg.forward(h), v);
+    Var<T> loss =
+        losses::cross_entropy(net.cls.forward(h), y) + losses::mse_loss(net.reg.forward(h), v);
     losses.push_back(static_cast<double>(loss.item()));
     loss.backward();
     opt.step();

@@ -14,10 +14,9 @@
 #include "../../examples/common/scene_model.hpp"
 #include "../../examples/common/strategies.hpp"
 #include "../../examples/common/text_model.hpp"
+#include "../common/alloc_counter.hpp"
 #include "onestone/onestone.hpp"
 #include "onestone/weighting/registry.hpp"
-
-#include "../common/alloc_counter.hpp"
 
 using namespace onestone;
 
@@ -184,7 +183,8 @@ TEST_CASE("a steady-state step of a Transformer text model allocates nothing", "
   // text_mtl's model on a fixed batch shape: embedding with padding, learned positions, two
   // pre-norm layers with padding masks and dropout, a pooled sentence head and a token (NER)
   // head; equal weighting and PCGrad on the token representation.
-  const auto corpus = data::make_synthetic_text<float>(data::SyntheticTextOptions().samples(64).seed(2));
+  const auto corpus =
+      data::make_synthetic_text<float>(data::SyntheticTextOptions().samples(64).seed(2));
   for (const char* method : {"", "pcgrad"}) {
     INFO("method " << (*method ? method : "equal"));
     manual_seed(3);

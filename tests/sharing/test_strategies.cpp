@@ -309,7 +309,8 @@ TEST_CASE("ConvCrossStitch: towers mixed after every stage, by task pair or per 
     CHECK(s.stitch(1).shape() == (per_channel ? Shape{4, 4} : Shape{2, 2}));
     CHECK(s.stitch(0)[0] == Approx(0.9));
     bool has_tower = false;
-    for (auto& np : s.named_parameters()) has_tower = has_tower || np.first.rfind("towers.1.1.", 0) == 0;
+    for (auto& np : s.named_parameters())
+      has_tower = has_tower || np.first.rfind("towers.1.1.", 0) == 0;
     CHECK(has_tower);
 
     // The mixture by hand: x̃ₜ = Σₛ αₜₛ xₛ after each stage, from the towers' own modules.
@@ -325,7 +326,9 @@ TEST_CASE("ConvCrossStitch: towers mixed after every stage, by task pair or per 
       std::vector<Tensor<double>> out(2);
       for (int t = 0; t < 2; ++t)
         out[static_cast<std::size_t>(t)] =
-            made[static_cast<std::size_t>(2 * t) + l]->forward(Var<double>::from(h[static_cast<std::size_t>(t)])).to_tensor();
+            made[static_cast<std::size_t>(2 * t) + l]
+                ->forward(Var<double>::from(h[static_cast<std::size_t>(t)]))
+                .to_tensor();
       const Tensor<double>& a = s.stitch(l);
       const Index C = out[0].shape()[1], HW = out[0].shape()[2] * out[0].shape()[3];
       for (int t = 0; t < 2; ++t) {
@@ -334,7 +337,8 @@ TEST_CASE("ConvCrossStitch: towers mixed after every stage, by task pair or per 
           const Index c = (i / HW) % C;
           double v = 0;
           for (int u = 0; u < 2; ++u)
-            v += (per_channel ? a.at(2 * t + u, c) : a.at(t, u)) * out[static_cast<std::size_t>(u)][i];
+            v += (per_channel ? a.at(2 * t + u, c) : a.at(t, u)) *
+                 out[static_cast<std::size_t>(u)][i];
           m[i] = v;
         }
         h[static_cast<std::size_t>(t)] = m;

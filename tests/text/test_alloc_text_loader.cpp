@@ -13,10 +13,9 @@
 #include <string>
 #include <vector>
 
+#include "../common/alloc_counter.hpp"
 #include "onestone/data/loader.hpp"
 #include "onestone/data/sequence.hpp"
-
-#include "../common/alloc_counter.hpp"
 
 TEST_CASE("DataLoader with bucket_by_length and trim_padding allocates nothing in steady state",
           "[text][loader][alloc]") {

@@ -11,11 +11,10 @@
 #include <sstream>
 #include <vector>
 
+#include "../common/alloc_counter.hpp"
 #include "onestone/onestone.hpp"
 #include "onestone/train/trainer.hpp"
 #include "trainer_test_util.hpp"
-
-#include "../common/alloc_counter.hpp"
 
 using namespace onestone;
 

@@ -36,7 +36,8 @@ inline Eigen::PermutationMatrix<Eigen::Dynamic> random_perm(onestone::Generator&
   return P;
 }
 
-/// TorchJD's reference Jacobian (tests/unit/aggregation/test_values.py): J = [[-4, 1, 1], [6, 1, 1]].
+/// TorchJD's reference Jacobian (tests/unit/aggregation/test_values.py): J = [[-4, 1, 1], [6, 1,
+/// 1]].
 inline Jac torchjd_J() {
   Jac J(2, 3);
   J << -4, 1, 1, 6, 1, 1;

@@ -16,8 +16,8 @@
 using namespace onestone;
 using namespace onestone::weighting;
 using wtest::Jac;
-using wtest::torchjd_J;
 using wtest::Mat;
+using wtest::torchjd_J;
 using wtest::Vec;
 
 namespace {
@@ -49,7 +49,8 @@ std::vector<Var<double>> scalars(const std::vector<double>& v) {
 }
 }  // namespace
 
-TEST_CASE("conventions: equal weighting, PCGrad and Nash-MTL of LibMTL", "[weighting][conventions]") {
+TEST_CASE("conventions: equal weighting, PCGrad and Nash-MTL of LibMTL",
+          "[weighting][conventions]") {
   const Jac J = torchjd_J();
   Vec d;
   SECTION("LibMTL EW sums the losses with weight 1: equal (and sum on gradients)") {
@@ -71,8 +72,9 @@ TEST_CASE("conventions: equal weighting, PCGrad and Nash-MTL of LibMTL", "[weigh
     for (int seed = 1; seed <= 4; ++seed) {
       auto p = make_balancer<double>("pcgrad", "seed=" + std::to_string(seed));
       p->combine_gradients(J, d);
-      check_vec(d, {-4 + 6 * 22.0 / 38 + 6 - 4 * 22.0 / 18, 2 + 22.0 / 38 + 22.0 / 18,
-                    2 + 22.0 / 38 + 22.0 / 18},
+      check_vec(d,
+                {-4 + 6 * 22.0 / 38 + 6 - 4 * 22.0 / 18, 2 + 22.0 / 38 + 22.0 / 18,
+                 2 + 22.0 / 38 + 22.0 / 18},
                 1e-9);
       check_vec(p->weights(), {1 + 22.0 / 18, 1 + 22.0 / 38}, 1e-9);
     }
@@ -94,7 +96,8 @@ TEST_CASE("conventions: equal weighting, PCGrad and Nash-MTL of LibMTL", "[weigh
   }
 }
 
-TEST_CASE("conventions: FairGrad of the authors' code, TorchJD and LibMTL", "[weighting][conventions]") {
+TEST_CASE("conventions: FairGrad of the authors' code, TorchJD and LibMTL",
+          "[weighting][conventions]") {
   const Jac J = torchjd_J();
   Vec d;
   SECTION("TorchJD FairGradWeighting(alpha=1) and LibMTL (the same equations, d = Jᵀw)") {
@@ -122,7 +125,8 @@ TEST_CASE("conventions: FairGrad of the authors' code, TorchJD and LibMTL", "[we
   }
 }
 
-TEST_CASE("conventions: SDMGrad of the authors' code, TorchJD and LibMTL", "[weighting][conventions]") {
+TEST_CASE("conventions: SDMGrad of the authors' code, TorchJD and LibMTL",
+          "[weighting][conventions]") {
   SECTION("TorchJD SDMGradWeighting: its published hand values (n_iter = 1)") {
     // A1 = diag(1, 0.25, 0) -> (1/13, 1/13, 11/13); then A2 = I from that state -> (6/13, 6/13,
     // 1/13) (tests/unit/aggregation/test_sdmgrad.py). Both scales give these vertices.
@@ -139,7 +143,8 @@ TEST_CASE("conventions: SDMGrad of the authors' code, TorchJD and LibMTL", "[wei
   }
   SECTION("the scale: the authors' mean(sqrt(diag + 1e-4))^2 or LibMTL's and TorchJD's") {
     // A = diag(1e-4, 4e-4), one step of lr 1 from (1/2, 1/2): the clamped scale 2.25e-4 gives
-    // x = (0.93331, 0.06669), the authors' 3.3312e-4 gives x = (0.79269, 0.20731); w = (x + 0.1)/1.3.
+    // x = (0.93331, 0.06669), the authors' 3.3312e-4 gives x = (0.79269, 0.20731); w = (x +
+    // 0.1)/1.3.
     Mat A = Mat::Zero(2, 2);
     A(0, 0) = 1e-4;
     A(1, 1) = 4e-4;
@@ -300,7 +305,8 @@ TEST_CASE("conventions: GradDrop and RLW, rule and distribution", "[weighting][c
   }
 }
 
-TEST_CASE("conventions: loss weightings of TorchJD's scalarizers and LibMTL", "[weighting][conventions]") {
+TEST_CASE("conventions: loss weightings of TorchJD's scalarizers and LibMTL",
+          "[weighting][conventions]") {
   auto& tape = autograd::Tape<double>::current();
   SECTION("uncertainty: TorchJD UW (published UW(3)([1, 2, 4]) = 3.5) and LibMTL UW (s0 = -0.5)") {
     tape.reset();

@@ -46,7 +46,8 @@ TEST_CASE("UPGrad and DualProj by hand", "[weighting][upgrad][dualproj]") {
   DualConeOptions<double> bad;
   bad.pref = {1.0, 1.0, 1.0};
   DualProj<double> dp3(bad);
-  CHECK_THROWS_WITH(dp3.combine_gradients(A, d), Catch::Contains("dualproj") && Catch::Contains("3 entries"));
+  CHECK_THROWS_WITH(dp3.combine_gradients(A, d),
+                    Catch::Contains("dualproj") && Catch::Contains("3 entries"));
   bad.pref = {-1.0, -1.0};
   CHECK_THROWS_AS(UPGrad<double>(bad), std::invalid_argument);
 }

@@ -14,7 +14,8 @@ TEST_CASE("Sum sums the rows", "[weighting][equal]") {
   CHECK(d[0] == 4.0);
   CHECK(d[1] == -3.0);
   CHECK(eq.weights() == Vec::Ones(2));
-  CHECK_THROWS_WITH(eq.combine_gradients(Jac(0, 3), d), Catch::Contains("sum") && Catch::Contains("0x3"));
+  CHECK_THROWS_WITH(eq.combine_gradients(Jac(0, 3), d),
+                    Catch::Contains("sum") && Catch::Contains("0x3"));
 }
 
 TEST_CASE("MGDA hand-derived cases", "[weighting][mgda]") {
@@ -112,9 +113,11 @@ TEST_CASE("MGDA input checks", "[weighting][mgda]") {
   CHECK_THROWS_AS(plain.combine_gradients(Jac(0, 0), d), std::invalid_argument);
   Jac J = make2(1, 0, 0, 1);
   J(1, 1) = std::nan("");
-  CHECK_THROWS_WITH(plain.combine_gradients(J, d), Catch::Contains("mgda") && Catch::Contains("NaN"));
+  CHECK_THROWS_WITH(plain.combine_gradients(J, d),
+                    Catch::Contains("mgda") && Catch::Contains("NaN"));
   MGDA<double> byloss(MGDANormalization::loss);
-  CHECK_THROWS_AS(byloss.combine_gradients(make2(1, 0, 0, 1), d), std::invalid_argument);  // no losses
+  CHECK_THROWS_AS(byloss.combine_gradients(make2(1, 0, 0, 1), d),
+                  std::invalid_argument);  // no losses
   CHECK_THROWS_WITH(byloss.combine_gradients(make2(1, 0, 0, 1), losses, d),
                     Catch::Contains("mgda") && Catch::Contains("2x2") && Catch::Contains("3"));
   Vec neg(2);

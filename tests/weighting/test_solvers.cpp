@@ -10,7 +10,6 @@
 #include "onestone/weighting/solvers/min_norm_2.hpp"
 #include "onestone/weighting/solvers/nash.hpp"
 #include "onestone/weighting/solvers/nnls.hpp"
-
 #include "onestone/weighting/solvers/project_simplex.hpp"
 
 using namespace onestone::weighting;

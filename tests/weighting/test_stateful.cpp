@@ -78,7 +78,8 @@ TEST_CASE("MoCo: loss normalisation option", "[weighting][moco]") {
   moco.combine_gradients(make2(4, 0, 0, 3), losses, d);  // rows become (2, 0) and (0, 1)
   CHECK(moco.tracked()(0, 0) == Approx(2.0));
   CHECK(moco.tracked()(1, 1) == Approx(1.0));
-  CHECK_THROWS_AS(moco.combine_gradients(make2(4, 0, 0, 3), d), std::invalid_argument);  // no losses
+  CHECK_THROWS_AS(moco.combine_gradients(make2(4, 0, 0, 3), d),
+                  std::invalid_argument);  // no losses
 }
 
 TEST_CASE("GradVac over many steps: targets follow the EMA of the cosines",

@@ -28,8 +28,8 @@
 /// onestone::Var<T> cube(const onestone::Var<T>& x) {
 ///   onestone::Var<T> y = onestone::autograd::new_output(x.shape(), {x});
 ///   T* out = y.mutable_data();
-///   for (onestone::Index k = 0; k < x.numel(); ++k) out[k] = x.data()[k] * x.data()[k] * x.data()[k];
-///   return onestone::autograd::record(y, Cube<T>{}, {x});
+///   for (onestone::Index k = 0; k < x.numel(); ++k) out[k] = x.data()[k] * x.data()[k] *
+///   x.data()[k]; return onestone::autograd::record(y, Cube<T>{}, {x});
 /// }
 /// @endcode
 

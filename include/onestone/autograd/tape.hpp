@@ -6,8 +6,8 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
-#include <stdexcept>
 #include <new>
+#include <stdexcept>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -31,9 +31,9 @@ template <typename T>
 struct Node {
   using BackwardFn = void (*)(Tape<T>&, const Node<T>&);
   BackwardFn backward = nullptr;
-  const char* op = "";           ///< operation name, for error messages and anomaly reports
-  const void* saved = nullptr;   ///< the operation's saved state (in the arena)
-  const int* in = nullptr;       ///< input variable ids (in the arena)
+  const char* op = "";          ///< operation name, for error messages and anomaly reports
+  const void* saved = nullptr;  ///< the operation's saved state (in the arena)
+  const int* in = nullptr;      ///< input variable ids (in the arena)
   int num_in = 0;
   int out = -1;
 };

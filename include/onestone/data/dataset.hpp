@@ -192,11 +192,11 @@ class Dataset {
     for (Index i = 0; i < labels.numel(); ++i) {
       const std::int64_t v = labels[i];
       if ((v < 0 || v >= num_classes) && v != ignore_index)
-        throw std::invalid_argument(
-            "Dataset::add_classification: task '" + name + "' label at position " +
-            std::to_string(i) + " is " + std::to_string(v) + ", outside [0, " +
-            std::to_string(num_classes) + ") and not the ignore value " +
-            std::to_string(ignore_index));
+        throw std::invalid_argument("Dataset::add_classification: task '" + name +
+                                    "' label at position " + std::to_string(i) + " is " +
+                                    std::to_string(v) + ", outside [0, " +
+                                    std::to_string(num_classes) + ") and not the ignore value " +
+                                    std::to_string(ignore_index));
     }
     Target<T> t;
     t.name = name;

@@ -109,7 +109,9 @@ Dataset<T> load_fashion_mnist(const std::string& dir, bool train, Index limit = 
   ds.add_classification("group", std::move(groups), 4);
   return ds;
 }
-ONESTONE_EXPLICIT(DATA_FLOAT, Dataset<float> load_fashion_mnist<float>(const std::string&, bool, Index))
-ONESTONE_EXPLICIT(DATA_DOUBLE, Dataset<double> load_fashion_mnist<double>(const std::string&, bool, Index))
+ONESTONE_EXPLICIT(DATA_FLOAT,
+                  Dataset<float> load_fashion_mnist<float>(const std::string&, bool, Index))
+ONESTONE_EXPLICIT(DATA_DOUBLE,
+                  Dataset<double> load_fashion_mnist<double>(const std::string&, bool, Index))
 
 }  // namespace onestone::data

@@ -311,7 +311,8 @@ Tensor<T> read_idx_images(const std::string& path, bool scale_to_unit = true, In
   return t;
 }
 ONESTONE_EXPLICIT(DATA_FLOAT, Tensor<float> read_idx_images<float>(const std::string&, bool, Index))
-ONESTONE_EXPLICIT(DATA_DOUBLE, Tensor<double> read_idx_images<double>(const std::string&, bool, Index))
+ONESTONE_EXPLICIT(DATA_DOUBLE,
+                  Tensor<double> read_idx_images<double>(const std::string&, bool, Index))
 
 /// Reads an IDX label file of shape `[N]` with an integer type as a `[N]` tensor of int64.
 /// A positive `limit` keeps only the first `min(limit, N)` labels.

@@ -163,8 +163,8 @@ class Communicator {
   void iallreduce_sum(U* data, std::int64_t count, MPI_Request* request) const {
     if (count > INT32_MAX)
       throw std::invalid_argument("Communicator::iallreduce_sum: too many values in one call");
-    detail::check(MPI_Iallreduce(MPI_IN_PLACE, data, static_cast<int>(count),
-                                 detail::mpi_type<U>(), MPI_SUM, comm_, request),
+    detail::check(MPI_Iallreduce(MPI_IN_PLACE, data, static_cast<int>(count), detail::mpi_type<U>(),
+                                 MPI_SUM, comm_, request),
                   "MPI_Iallreduce(sum)");
   }
   /// Lets MPI progress the `n` requests (completed ones become MPI_REQUEST_NULL); true when all

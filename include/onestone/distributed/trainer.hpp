@@ -71,8 +71,8 @@ inline void collectively(const Communicator& comm, const std::function<void()>& 
 template <typename T>
 class DataParallelBackend final : public train::TrainerBackend<T> {
  public:
-  DataParallelBackend(const Communicator& comm, const data::Dataset<T>& train,
-                      Index batch_per_rank, SamplerOptions sampler = SamplerOptions(),
+  DataParallelBackend(const Communicator& comm, const data::Dataset<T>& train, Index batch_per_rank,
+                      SamplerOptions sampler = SamplerOptions(),
                       DataParallelOptions options = DataParallelOptions())
       : comm_(comm),
         loader_(train, batch_per_rank, comm.rank(), comm.size(), sampler),
@@ -114,8 +114,7 @@ class DataParallelBackend final : public train::TrainerBackend<T> {
 
   /// Rank 0 evaluates; the report is broadcast (as the exact JSON the Trainer's checkpoints
   /// use), so every rank gets the same values, bit for bit.
-  model::EvalReport evaluate(model::MultiTaskModel<T>& model,
-                             data::DataLoader<T>& val) override {
+  model::EvalReport evaluate(model::MultiTaskModel<T>& model, data::DataLoader<T>& val) override {
     const double t0 = MPI_Wtime();
     std::string text;
     bool ok = true;
@@ -136,8 +135,7 @@ class DataParallelBackend final : public train::TrainerBackend<T> {
     comm_.broadcast(&n, 1, 0);
     text.resize(static_cast<std::size_t>(n));
     if (n > 0) comm_.broadcast(&text[0], n, 0);
-    model::EvalReport rep =
-        train::detail::record_from_json(io::parse_json(text)).validation;
+    model::EvalReport rep = train::detail::record_from_json(io::parse_json(text)).validation;
     eval_seconds_ += MPI_Wtime() - t0;
     return rep;
   }
@@ -162,8 +160,7 @@ class DataParallelBackend final : public train::TrainerBackend<T> {
 
   /// The step (after the Trainer is built): `communication_seconds()`, `allreducer()`.
   DistributedTrainStep<T>& step() const {
-    if (!step_)
-      throw std::logic_error("DataParallelBackend: not attached to a Trainer yet");
+    if (!step_) throw std::logic_error("DataParallelBackend: not attached to a Trainer yet");
     return *step_;
   }
   DistributedLoader<T>& loader() noexcept { return loader_; }

@@ -32,7 +32,8 @@ void BceOp<T>::backward(const autograd::BackwardContext<T>& c) const {
   autograd::detail::ConstFlatArray<T> x = cflat(c.input(0), N), y = cflat(c.input(1), N);
   if (auto gx = c.input_grad(0)) {
     if (ew)
-      autograd::accumulate(gx, flat(gx.ptr, N), (T(1) / (T(1) + (-x).exp()) - y) * cflat(ew, N) * g);
+      autograd::accumulate(gx, flat(gx.ptr, N),
+                           (T(1) / (T(1) + (-x).exp()) - y) * cflat(ew, N) * g);
     else
       autograd::accumulate(gx, flat(gx.ptr, N), (T(1) / (T(1) + (-x).exp()) - y) * g);
   }
@@ -81,8 +82,7 @@ Var<T> BceOp<T>::apply(const Var<T>& logits, const Var<T>& targets, const LossOp
   ConstFlatArray<T> x = cflat(logits.data(), N), y = cflat(targets.data(), N);
   const T total = ew ? ((x.max(T(0)) - x * y + (-x.abs()).exp().log1p()) * cflat(ew, N)).sum()
                      : (x.max(T(0)) - x * y + (-x.abs()).exp().log1p()).sum();
-  const T scale =
-      opt.reduction_ == Reduction::Mean ? (denom > T(0) ? T(1) / denom : T(0)) : T(1);
+  const T scale = opt.reduction_ == Reduction::Mean ? (denom > T(0) ? T(1) / denom : T(0)) : T(1);
   const int out = make_output(t, Shape{}, logits.requires_grad() || targets.requires_grad());
   t.value(out)[0] = total * scale;
   return emit(t, out, BceOp<T>{ew, scale}, {logits.id(), targets.id()});

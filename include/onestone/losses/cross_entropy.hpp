@@ -7,8 +7,8 @@
 #include <cmath>
 
 #include "onestone/autograd/detail/op_common.hpp"
-#include "onestone/config.hpp"
 #include "onestone/autograd/ops/softmax.hpp"
+#include "onestone/config.hpp"
 #include "onestone/losses/reduction.hpp"
 
 namespace onestone {
@@ -58,12 +58,13 @@ namespace detail {
 /// positions) and label, the layout N × C × inner, the scale and the smoothing.
 template <typename T>
 struct CrossEntropyOp {
-  static Var<T> apply(const Var<T>& logits, const Tensor<Index>& labels, const CrossEntropyOptions<T>& opt);
-  const T* logp;    ///< [N, C, inner]
-  const T* pw;      ///< [N·inner] weight of each position (class × sample weight, 0 if skipped)
+  static Var<T> apply(const Var<T>& logits, const Tensor<Index>& labels,
+                      const CrossEntropyOptions<T>& opt);
+  const T* logp;  ///< [N, C, inner]
+  const T* pw;    ///< [N·inner] weight of each position (class × sample weight, 0 if skipped)
   const Index* label;  ///< [N·inner]
   Index N, C, inner;
-  T scale;          ///< 1/denominator for the mean, 1 for the sum
+  T scale;  ///< 1/denominator for the mean, 1 for the sum
   T smoothing;
   const char* name() const { return "cross_entropy"; }
   void backward(const autograd::BackwardContext<T>& c) const;
@@ -102,7 +103,8 @@ void CrossEntropyOp<T>::backward(const autograd::BackwardContext<T>& c) const {
 }
 
 template <typename T>
-Var<T> CrossEntropyOp<T>::apply(const Var<T>& logits, const Tensor<Index>& labels, const CrossEntropyOptions<T>& opt) {
+Var<T> CrossEntropyOp<T>::apply(const Var<T>& logits, const Tensor<Index>& labels,
+                                const CrossEntropyOptions<T>& opt) {
   using namespace autograd::detail;
   using namespace autograd::detail;
   autograd::Tape<T>& t = logits.tape();
@@ -111,8 +113,9 @@ Var<T> CrossEntropyOp<T>::apply(const Var<T>& logits, const Tensor<Index>& label
     throw std::invalid_argument("cross_entropy: logits must be [N, C] or [N, C, d...], got " +
                                 s.str());
   const Index N = s[0], C = s[1], inner = s.span(2, s.rank());
-  bool ok = labels.numel() == N * inner && (labels.rank() == s.rank() - 1 || (labels.rank() <= 1 && inner == 1) ||
-                                            (s.rank() == 2 && labels.rank() == 2 && labels.size(1) == 1));
+  bool ok = labels.numel() == N * inner &&
+            (labels.rank() == s.rank() - 1 || (labels.rank() <= 1 && inner == 1) ||
+             (s.rank() == 2 && labels.rank() == 2 && labels.size(1) == 1));
   for (int d = 0; ok && labels.rank() == s.rank() - 1 && d < labels.rank(); ++d)
     ok = labels.shape().at(d) == (d == 0 ? N : s.at(d + 1));
   if (!ok)
@@ -173,8 +176,7 @@ Var<T> CrossEntropyOp<T>::apply(const Var<T>& logits, const Tensor<Index>& label
   if (opt.reduction_ == Reduction::Mean) scale = denom > T(0) ? T(1) / denom : T(0);
   const int out = make_output(t, Shape{}, logits.requires_grad());
   t.value(out)[0] = total * scale;
-  return emit(t, out, CrossEntropyOp<T>{logp, pw, lab, N, C, inner, scale, eps},
-              {logits.id()});
+  return emit(t, out, CrossEntropyOp<T>{logp, pw, lab, N, C, inner, scale, eps}, {logits.id()});
 }
 ONESTONE_EXTERN_CLASS(LOSSES, CrossEntropyOp)
 

@@ -54,9 +54,8 @@ inline void check_sample_weight(const char* op, const Tensor<T>* w, Index sample
   for (Index k = 0; k < w->numel(); ++k)
     if (!std::isfinite(static_cast<double>((*w)[k])) || (*w)[k] < T(0))
       throw std::invalid_argument(std::string(op) + ": sample weight " +
-                                  std::to_string(static_cast<double>((*w)[k])) +
-                                  " at position " + std::to_string(k) +
-                                  " is not a finite non-negative number");
+                                  std::to_string(static_cast<double>((*w)[k])) + " at position " +
+                                  std::to_string(k) + " is not a finite non-negative number");
 }
 }  // namespace detail
 

@@ -25,7 +25,8 @@ struct MseFn {
     return d * S(2);
   }
 };
-/// Per-element functor of `l1_loss` (value and derivative in the difference d = prediction − target).
+/// Per-element functor of `l1_loss` (value and derivative in the difference d = prediction −
+/// target).
 struct L1Fn {
   static constexpr const char* name = "l1_loss";
   template <class D, class S>
@@ -95,9 +96,9 @@ Var<T> RegressionOp<T, Fn>::apply(const Var<T>& pred, const Var<T>& target,
   T denom;
   const T* ew = element_weights(t, opt.sample_weight_, samples, samples ? N / samples : 0, denom);
   ConstFlatArray<T> p = cflat(pred.data(), N), y = cflat(target.data(), N);
-  const T total = ew ? (Fn::value(p - y, delta) * cflat(ew, N)).sum() : Fn::value(p - y, delta).sum();
-  const T scale =
-      opt.reduction_ == Reduction::Mean ? (denom > T(0) ? T(1) / denom : T(0)) : T(1);
+  const T total =
+      ew ? (Fn::value(p - y, delta) * cflat(ew, N)).sum() : Fn::value(p - y, delta).sum();
+  const T scale = opt.reduction_ == Reduction::Mean ? (denom > T(0) ? T(1) / denom : T(0)) : T(1);
   const int out = make_output(t, Shape{}, pred.requires_grad() || target.requires_grad());
   t.value(out)[0] = total * scale;
   return emit(t, out, RegressionOp{ew, scale, delta}, {pred.id(), target.id()});

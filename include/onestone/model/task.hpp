@@ -84,13 +84,15 @@ struct TaskOptions {
   }
   /// Any loss: (prediction, target) → a one-element Var.
   TaskOptions& loss(LossFn<T> fn) {
-    if (!fn) throw std::invalid_argument("TaskOptions::loss: empty callable for task '" + name_ + "'");
+    if (!fn)
+      throw std::invalid_argument("TaskOptions::loss: empty callable for task '" + name_ + "'");
     custom_loss_ = std::move(fn);
     return *this;
   }
   /// Adds a metric (the first call replaces the preset's defaults).
   TaskOptions& metric(std::shared_ptr<metrics::Metric<T>> m) {
-    if (!m) throw std::invalid_argument("TaskOptions::metric: null metric for task '" + name_ + "'");
+    if (!m)
+      throw std::invalid_argument("TaskOptions::metric: null metric for task '" + name_ + "'");
     if (!custom_metrics_) metrics_.clear();
     custom_metrics_ = true;
     metrics_.push_back(std::move(m));

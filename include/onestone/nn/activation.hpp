@@ -4,8 +4,8 @@
 
 #include <string>
 
-#include "onestone/config.hpp"
 #include "onestone/autograd/ops/unary.hpp"
+#include "onestone/config.hpp"
 #include "onestone/nn/module.hpp"
 
 namespace onestone {

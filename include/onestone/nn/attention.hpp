@@ -29,7 +29,8 @@ namespace nn {
 ///
 /// Example: `MultiheadAttentionOptions(128, 4).dropout(0.1).seed(1)`
 struct MultiheadAttentionOptions {
-  MultiheadAttentionOptions(Index embed_dim, Index num_heads) : embed_dim_(embed_dim), heads_(num_heads) {}
+  MultiheadAttentionOptions(Index embed_dim, Index num_heads)
+      : embed_dim_(embed_dim), heads_(num_heads) {}
   MultiheadAttentionOptions& dropout(double p) {
     dropout_ = p;
     return *this;
@@ -71,13 +72,11 @@ struct MultiheadAttentionOptions {
 template <typename T>
 class MultiheadAttention : public Module<T> {
  public:
-  explicit MultiheadAttention(const MultiheadAttentionOptions& opt)
-      : options_(opt), gen_(0) {
+  explicit MultiheadAttention(const MultiheadAttentionOptions& opt) : options_(opt), gen_(0) {
     const Index E = opt.embed_dim_, H = opt.heads_;
     if (E <= 0 || H <= 0 || E % H != 0)
       throw std::invalid_argument("MultiheadAttention: embed_dim " + std::to_string(E) +
-                                  " must be a positive multiple of num_heads " +
-                                  std::to_string(H));
+                                  " must be a positive multiple of num_heads " + std::to_string(H));
     if (!(opt.dropout_ >= 0.0 && opt.dropout_ < 1.0))
       throw std::invalid_argument("MultiheadAttention: dropout " + std::to_string(opt.dropout_) +
                                   " not in [0, 1)");
@@ -86,7 +85,8 @@ class MultiheadAttention : public Module<T> {
     Tensor<T> w({3 * E, E});
     init::xavier_uniform_(w, g);
     in_w_ = &this->register_parameter("in_proj_weight", std::move(w));
-    if (opt.bias_) in_b_ = &this->register_parameter("in_proj_bias", Tensor<T>::zeros(Shape{3 * E}));
+    if (opt.bias_)
+      in_b_ = &this->register_parameter("in_proj_bias", Tensor<T>::zeros(Shape{3 * E}));
     out_proj_ = this->register_module(
         "out_proj",
         std::make_shared<Linear<T>>(LinearOptions(E, E).bias(opt.bias_).seed(g.next_u64())));
@@ -108,8 +108,9 @@ class MultiheadAttention : public Module<T> {
       throw std::invalid_argument("MultiheadAttention: expected input [batch, length, " +
                                   std::to_string(E) + "], got " + s.str());
     const Index B = s[0], L = s[1];
-    if (key_padding_mask && (key_padding_mask->shape().rank() != 2 ||
-                             key_padding_mask->shape()[0] != B || key_padding_mask->shape()[1] != L))
+    if (key_padding_mask &&
+        (key_padding_mask->shape().rank() != 2 || key_padding_mask->shape()[0] != B ||
+         key_padding_mask->shape()[1] != L))
       throw std::invalid_argument("MultiheadAttention: key_padding_mask " +
                                   key_padding_mask->shape().str() + " does not match input " +
                                   s.str() + " (expected [" + std::to_string(B) + ", " +
@@ -139,14 +140,15 @@ class MultiheadAttention : public Module<T> {
     }
     Var<T> a = softmax(scores, -1);
     if (weights) *weights = a;
-    if (options_.dropout_ > 0.0) a = dropout(a, static_cast<T>(options_.dropout_), this->is_training(), gen_);
+    if (options_.dropout_ > 0.0)
+      a = dropout(a, static_cast<T>(options_.dropout_), this->is_training(), gen_);
     Var<T> o = reshape(permute(matmul(a, v), {0, 2, 1, 3}), {B, L, E});
     return out_proj_->forward(o);
   }
 
   std::string name() const override {
-    return "MultiheadAttention(" + std::to_string(options_.embed_dim_) + ", heads=" +
-           std::to_string(options_.heads_) + ")";
+    return "MultiheadAttention(" + std::to_string(options_.embed_dim_) +
+           ", heads=" + std::to_string(options_.heads_) + ")";
   }
   const MultiheadAttentionOptions& options() const { return options_; }
   Parameter<T>& in_proj_weight() { return *in_w_; }

@@ -53,8 +53,9 @@ struct EmbeddingOptions {
 ///
 /// Example:
 /// @code
-/// onestone::nn::Embedding<float> emb(onestone::nn::EmbeddingOptions(vocab.size(), 64).padding_idx(0));
-/// auto e = emb.forward(ids);   // ids [B, L] (token ids as floats) -> [B, L, 64]
+/// onestone::nn::Embedding<float> emb(onestone::nn::EmbeddingOptions(vocab.size(),
+/// 64).padding_idx(0)); auto e = emb.forward(ids);   // ids [B, L] (token ids as floats) -> [B, L,
+/// 64]
 /// @endcode
 template <typename T>
 class Embedding : public Module<T> {
@@ -99,10 +100,9 @@ class Embedding : public Module<T> {
     check_rank(ids.shape());
     for (Index i = 0; i < ids.numel(); ++i)
       if (ids.data()[i] < 0 || ids.data()[i] >= options_.num_)
-        throw std::invalid_argument("Embedding: id " + std::to_string(ids.data()[i]) +
-                                    " at position " + std::to_string(i) + " of " +
-                                    ids.shape().str() + " outside [0, " +
-                                    std::to_string(options_.num_) + ")");
+        throw std::invalid_argument(
+            "Embedding: id " + std::to_string(ids.data()[i]) + " at position " + std::to_string(i) +
+            " of " + ids.shape().str() + " outside [0, " + std::to_string(options_.num_) + ")");
     ids_.resize(Shape{ids.numel()});
     for (Index i = 0; i < ids.numel(); ++i) ids_.data()[i] = ids.data()[i];
     return lookup(ids_, ids.shape(), t);

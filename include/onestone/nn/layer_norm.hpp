@@ -2,8 +2,8 @@
 /// @file layer_norm.hpp
 /// `LayerNorm<T>`: normalisation over the last dimension with learned scale and shift.
 
-#include "onestone/config.hpp"
 #include "onestone/autograd/ops/norm.hpp"
+#include "onestone/config.hpp"
 #include "onestone/nn/module.hpp"
 
 namespace onestone {

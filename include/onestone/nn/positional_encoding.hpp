@@ -39,8 +39,9 @@ class SinusoidalPositionalEncoding : public Module<T> {
   explicit SinusoidalPositionalEncoding(Index d_model, Index max_length = 512)
       : d_(d_model), max_len_(max_length), table_({max_length > 0 ? max_length : 1, d_model}) {
     if (d_model <= 0 || max_length <= 0)
-      throw std::invalid_argument("SinusoidalPositionalEncoding: d_model and max_length must be "
-                                  "positive");
+      throw std::invalid_argument(
+          "SinusoidalPositionalEncoding: d_model and max_length must be "
+          "positive");
     for (Index p = 0; p < max_length; ++p)
       for (Index i = 0; i < d_model; ++i) {
         const double freq = std::pow(10000.0, -static_cast<double>(i - i % 2) / d_model);
@@ -77,8 +78,9 @@ class LearnedPositionalEncoding : public Module<T> {
   LearnedPositionalEncoding(Index max_length, Index d_model, std::uint64_t seed)
       : d_(d_model), max_len_(max_length) {
     if (d_model <= 0 || max_length <= 0)
-      throw std::invalid_argument("LearnedPositionalEncoding: d_model and max_length must be "
-                                  "positive");
+      throw std::invalid_argument(
+          "LearnedPositionalEncoding: d_model and max_length must be "
+          "positive");
     Generator gen(seed);
     Tensor<T> w({max_length, d_model});
     init::normal_(w, 0.0, 0.02, gen);

@@ -21,8 +21,8 @@ namespace nn {
 namespace detail {
 inline void check_pool_input(const char* who, const Shape& xs, const Mask* padding) {
   if (xs.rank() != 3)
-    throw std::invalid_argument(std::string(who) + ": expected input [batch, length, features], got " +
-                                xs.str());
+    throw std::invalid_argument(std::string(who) +
+                                ": expected input [batch, length, features], got " + xs.str());
   if (padding && (padding->shape().rank() != 2 || padding->shape()[0] != xs[0] ||
                   padding->shape()[1] != xs[1]))
     throw std::invalid_argument(std::string(who) + ": padding mask " + padding->shape().str() +
@@ -82,7 +82,8 @@ enum class SequencePoolMode {
 /// @code
 /// auto head = std::make_shared<onestone::nn::Sequential<float>>(
 ///     std::initializer_list<std::shared_ptr<onestone::nn::Module<float>>>{
-///         std::make_shared<onestone::nn::SequencePool<float>>(SequencePoolMode::Mean, encoder->padding_mask()),
+///         std::make_shared<onestone::nn::SequencePool<float>>(SequencePoolMode::Mean,
+///         encoder->padding_mask()),
 ///         std::make_shared<onestone::nn::Linear<float>>(onestone::nn::LinearOptions(128, 4))});
 /// @endcode
 template <typename T>
@@ -103,7 +104,7 @@ class SequencePool : public Module<T> {
     }
   }
   std::string name() const override {
-    return mode_ == SequencePoolMode::Mean ? "SequencePool(mean)"
+    return mode_ == SequencePoolMode::Mean  ? "SequencePool(mean)"
            : mode_ == SequencePoolMode::Max ? "SequencePool(max)"
                                             : "SequencePool(first)";
   }

@@ -29,20 +29,51 @@ enum class PositionalEncodingKind { Learned, Sinusoidal, None };
 /// Example: `TextEncoderOptions(vocab.size(), 128, 4, 2).max_length(64).dropout(0.1).seed(1)`
 struct TextEncoderOptions {
   TextEncoderOptions(Index vocab_size, Index d_model, Index nhead, Index num_layers)
-      : vocab_(vocab_size), d_model_(d_model), nhead_(nhead), layers_(num_layers),
+      : vocab_(vocab_size),
+        d_model_(d_model),
+        nhead_(nhead),
+        layers_(num_layers),
         ff_(4 * d_model) {}
-  TextEncoderOptions& dim_feedforward(Index f) { ff_ = f; return *this; }
-  TextEncoderOptions& dropout(double p) { dropout_ = p; return *this; }
-  TextEncoderOptions& activation(Activation a) { activation_ = a; return *this; }
+  TextEncoderOptions& dim_feedforward(Index f) {
+    ff_ = f;
+    return *this;
+  }
+  TextEncoderOptions& dropout(double p) {
+    dropout_ = p;
+    return *this;
+  }
+  TextEncoderOptions& activation(Activation a) {
+    activation_ = a;
+    return *this;
+  }
   /// Pre-norm layers plus a final LayerNorm (default) or post-norm layers without one.
-  TextEncoderOptions& norm_first(bool on) { norm_first_ = on; return *this; }
-  TextEncoderOptions& max_length(Index l) { max_len_ = l; return *this; }
-  TextEncoderOptions& positional(PositionalEncodingKind k) { positional_ = k; return *this; }
+  TextEncoderOptions& norm_first(bool on) {
+    norm_first_ = on;
+    return *this;
+  }
+  TextEncoderOptions& max_length(Index l) {
+    max_len_ = l;
+    return *this;
+  }
+  TextEncoderOptions& positional(PositionalEncodingKind k) {
+    positional_ = k;
+    return *this;
+  }
   /// The padding token id (−1: no padding, every position counts).
-  TextEncoderOptions& padding_idx(Index p) { padding_idx_ = p; return *this; }
+  TextEncoderOptions& padding_idx(Index p) {
+    padding_idx_ = p;
+    return *this;
+  }
   /// Each position attends only to itself and earlier positions.
-  TextEncoderOptions& causal(bool on) { causal_ = on; return *this; }
-  TextEncoderOptions& seed(std::uint64_t s) { seed_ = s; has_seed_ = true; return *this; }
+  TextEncoderOptions& causal(bool on) {
+    causal_ = on;
+    return *this;
+  }
+  TextEncoderOptions& seed(std::uint64_t s) {
+    seed_ = s;
+    has_seed_ = true;
+    return *this;
+  }
   Index d_model() const { return d_model_; }
 
   Index vocab_, d_model_, nhead_, layers_, ff_;
@@ -78,30 +109,33 @@ class TextEncoder : public Module<T> {
     Generator local(o.seed_);
     Generator& g = o.has_seed_ ? local : default_generator();
     embedding_ = this->register_module(
-        "embedding", std::make_shared<Embedding<T>>(
-                         EmbeddingOptions(o.vocab_, o.d_model_).padding_idx(o.padding_idx_).seed(g.next_u64())));
+        "embedding",
+        std::make_shared<Embedding<T>>(
+            EmbeddingOptions(o.vocab_, o.d_model_).padding_idx(o.padding_idx_).seed(g.next_u64())));
     if (o.positional_ == PositionalEncodingKind::Learned)
-      position_ = this->register_module(
-          "position", std::make_shared<LearnedPositionalEncoding<T>>(o.max_len_, o.d_model_, g.next_u64()));
+      position_ = this->register_module("position", std::make_shared<LearnedPositionalEncoding<T>>(
+                                                        o.max_len_, o.d_model_, g.next_u64()));
     else if (o.positional_ == PositionalEncodingKind::Sinusoidal)
       position_ = this->register_module(
           "position", std::make_shared<SinusoidalPositionalEncoding<T>>(o.d_model_, o.max_len_));
-    dropout_ = this->register_module("dropout", std::make_shared<Dropout<T>>(o.dropout_, g.next_u64()));
+    dropout_ =
+        this->register_module("dropout", std::make_shared<Dropout<T>>(o.dropout_, g.next_u64()));
     encoder_ = this->register_module(
-        "encoder", std::make_shared<TransformerEncoder<T>>(
-                       TransformerEncoderLayerOptions(o.d_model_, o.nhead_)
-                           .dim_feedforward(o.ff_)
-                           .dropout(o.dropout_)
-                           .activation(o.activation_)
-                           .norm_first(o.norm_first_)
-                           .seed(g.next_u64()),
-                       o.layers_, /*final_norm=*/o.norm_first_));
+        "encoder",
+        std::make_shared<TransformerEncoder<T>>(TransformerEncoderLayerOptions(o.d_model_, o.nhead_)
+                                                    .dim_feedforward(o.ff_)
+                                                    .dropout(o.dropout_)
+                                                    .activation(o.activation_)
+                                                    .norm_first(o.norm_first_)
+                                                    .seed(g.next_u64()),
+                                                o.layers_, /*final_norm=*/o.norm_first_));
   }
 
   Var<T> forward(const Var<T>& ids) override {
     const Shape& s = ids.shape();
     if (s.rank() != 2)
-      throw std::invalid_argument("TextEncoder: expected token ids [batch, length], got " + s.str());
+      throw std::invalid_argument("TextEncoder: expected token ids [batch, length], got " +
+                                  s.str());
     if (s[1] > options_.max_len_)
       throw std::invalid_argument("TextEncoder: sequence length " + std::to_string(s[1]) +
                                   " exceeds max_length " + std::to_string(options_.max_len_));
@@ -119,8 +153,9 @@ class TextEncoder : public Module<T> {
   }
 
   std::string name() const override {
-    return "TextEncoder(vocab=" + std::to_string(options_.vocab_) + ", d=" +
-           std::to_string(options_.d_model_) + ", layers=" + std::to_string(options_.layers_) + ")";
+    return "TextEncoder(vocab=" + std::to_string(options_.vocab_) +
+           ", d=" + std::to_string(options_.d_model_) +
+           ", layers=" + std::to_string(options_.layers_) + ")";
   }
   /// The padding mask of the last forward ([B, L], nonzero = padding; empty without padding_idx).
   std::shared_ptr<const Mask> padding_mask() const { return padding_; }

@@ -24,7 +24,8 @@ namespace nn {
 /// Options of `TransformerEncoderLayer`, defaults as PyTorch's: feed-forward width 2048,
 /// dropout 0.1, ReLU, post-norm, layer-norm eps 1e-5.
 ///
-/// Example: `TransformerEncoderLayerOptions(128, 4).dim_feedforward(512).activation(Activation::GELU).norm_first(true)`
+/// Example: `TransformerEncoderLayerOptions(128,
+/// 4).dim_feedforward(512).activation(Activation::GELU).norm_first(true)`
 struct TransformerEncoderLayerOptions {
   TransformerEncoderLayerOptions(Index d_model, Index nhead) : d_model_(d_model), nhead_(nhead) {}
   TransformerEncoderLayerOptions& dim_feedforward(Index f) {
@@ -92,17 +93,21 @@ class TransformerEncoderLayer : public Module<T> {
     Generator& g = o.has_seed_ ? local : default_generator();
     const Index D = o.d_model_;
     self_attn_ = this->register_module(
-        "self_attn", std::make_shared<MultiheadAttention<T>>(
-                         MultiheadAttentionOptions(D, o.nhead_).dropout(o.dropout_).seed(g.next_u64())));
+        "self_attn",
+        std::make_shared<MultiheadAttention<T>>(
+            MultiheadAttentionOptions(D, o.nhead_).dropout(o.dropout_).seed(g.next_u64())));
     linear1_ = this->register_module(
         "linear1", std::make_shared<Linear<T>>(LinearOptions(D, o.ff_).seed(g.next_u64())));
-    dropout_ = this->register_module("dropout", std::make_shared<Dropout<T>>(o.dropout_, g.next_u64()));
+    dropout_ =
+        this->register_module("dropout", std::make_shared<Dropout<T>>(o.dropout_, g.next_u64()));
     linear2_ = this->register_module(
         "linear2", std::make_shared<Linear<T>>(LinearOptions(o.ff_, D).seed(g.next_u64())));
     norm1_ = this->register_module("norm1", std::make_shared<LayerNorm<T>>(D, o.eps_));
     norm2_ = this->register_module("norm2", std::make_shared<LayerNorm<T>>(D, o.eps_));
-    dropout1_ = this->register_module("dropout1", std::make_shared<Dropout<T>>(o.dropout_, g.next_u64()));
-    dropout2_ = this->register_module("dropout2", std::make_shared<Dropout<T>>(o.dropout_, g.next_u64()));
+    dropout1_ =
+        this->register_module("dropout1", std::make_shared<Dropout<T>>(o.dropout_, g.next_u64()));
+    dropout2_ =
+        this->register_module("dropout2", std::make_shared<Dropout<T>>(o.dropout_, g.next_u64()));
   }
 
   Var<T> forward(const Var<T>& x) override { return forward(x, nullptr, false); }
@@ -110,16 +115,18 @@ class TransformerEncoderLayer : public Module<T> {
   /// x [B, L, d_model]; `key_padding_mask` [B, L] (nonzero = padding) or null; `causal`.
   Var<T> forward(const Var<T>& x, const Mask* key_padding_mask, bool causal = false) {
     if (options_.norm_first_) {
-      Var<T> h = x + dropout1_->forward(self_attn_->forward(norm1_->forward(x), key_padding_mask, causal));
+      Var<T> h =
+          x + dropout1_->forward(self_attn_->forward(norm1_->forward(x), key_padding_mask, causal));
       return h + dropout2_->forward(feed_forward(norm2_->forward(h)));
     }
-    Var<T> h = norm1_->forward(x + dropout1_->forward(self_attn_->forward(x, key_padding_mask, causal)));
+    Var<T> h =
+        norm1_->forward(x + dropout1_->forward(self_attn_->forward(x, key_padding_mask, causal)));
     return norm2_->forward(h + dropout2_->forward(feed_forward(h)));
   }
 
   std::string name() const override {
-    return "TransformerEncoderLayer(" + std::to_string(options_.d_model_) + ", heads=" +
-           std::to_string(options_.nhead_) + ", ff=" + std::to_string(options_.ff_) +
+    return "TransformerEncoderLayer(" + std::to_string(options_.d_model_) +
+           ", heads=" + std::to_string(options_.nhead_) + ", ff=" + std::to_string(options_.ff_) +
            (options_.norm_first_ ? ", pre-norm)" : ", post-norm)");
   }
   const TransformerEncoderLayerOptions& options() const { return options_; }
@@ -127,7 +134,8 @@ class TransformerEncoderLayer : public Module<T> {
 
  private:
   Var<T> feed_forward(const Var<T>& x) {
-    return linear2_->forward(dropout_->forward(activate(linear1_->forward(x), options_.activation_)));
+    return linear2_->forward(
+        dropout_->forward(activate(linear1_->forward(x), options_.activation_)));
   }
 
   TransformerEncoderLayerOptions options_;
@@ -144,7 +152,8 @@ ONESTONE_EXTERN_CLASS(NN, TransformerEncoderLayer)
 /// Example:
 /// @code
 /// onestone::nn::TransformerEncoder<float> enc(
-///     onestone::nn::TransformerEncoderLayerOptions(128, 4).norm_first(true), 2, /*final_norm=*/true);
+///     onestone::nn::TransformerEncoderLayerOptions(128, 4).norm_first(true), 2,
+///     /*final_norm=*/true);
 /// auto h = enc.forward(x, &padding);
 /// @endcode
 template <typename T>
@@ -165,7 +174,8 @@ class TransformerEncoder : public Module<T> {
     }
     this->register_module("layers", list);
     if (final_norm)
-      norm_ = this->register_module("norm", std::make_shared<LayerNorm<T>>(layer.d_model_, layer.eps_));
+      norm_ =
+          this->register_module("norm", std::make_shared<LayerNorm<T>>(layer.d_model_, layer.eps_));
   }
   Var<T> forward(const Var<T>& x) override { return forward(x, nullptr, false); }
   /// x [B, L, d_model] through every layer with the same masks, then the final norm if any.

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "onestone/config.hpp"
 #include "onestone/autograd/tape.hpp"
+#include "onestone/config.hpp"
 #include "onestone/nn/parameter.hpp"
 
 namespace onestone {

@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
-#include "onestone/config.hpp"
 #include "onestone/autograd/ops/combine.hpp"
 #include "onestone/autograd/ops/shape_ops.hpp"
+#include "onestone/config.hpp"
 #include "onestone/nn/activation.hpp"
 #include "onestone/nn/linear.hpp"
 #include "onestone/nn/module_dict.hpp"
@@ -80,8 +80,8 @@ class CrossStitch : public SharingStrategy<T> {
       if (Tn == 1) continue;
       Var<T> alpha = stitches_[l]->var(tape);
       for (int t = 0; t < Tn; ++t)
-        mixed_[static_cast<std::size_t>(t)] =
-            weighted_sum(h_, narrow(reshape(alpha, Shape{1, Index(Tn) * Tn}), -1, Index(t) * Tn, Tn));
+        mixed_[static_cast<std::size_t>(t)] = weighted_sum(
+            h_, narrow(reshape(alpha, Shape{1, Index(Tn) * Tn}), -1, Index(t) * Tn, Tn));
       h_.swap(mixed_);
     }
     for (int t = 0; t < Tn; ++t) reps[t] = h_[static_cast<std::size_t>(t)];

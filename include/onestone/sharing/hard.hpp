@@ -29,7 +29,8 @@ template <typename T>
 class HardSharing : public SharingStrategy<T> {
  public:
   HardSharing(std::shared_ptr<nn::Module<T>> trunk, Index output_features, int feature_axis = 1)
-      : trunk_(this->register_module("trunk", std::move(trunk))), features_(output_features),
+      : trunk_(this->register_module("trunk", std::move(trunk))),
+        features_(output_features),
         axis_(feature_axis) {
     if (output_features <= 0)
       throw std::invalid_argument("HardSharing: output_features must be positive");

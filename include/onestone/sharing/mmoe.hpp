@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
-#include "onestone/config.hpp"
 #include "onestone/autograd/ops/combine.hpp"
 #include "onestone/autograd/ops/softmax.hpp"
+#include "onestone/config.hpp"
 #include "onestone/nn/linear.hpp"
 #include "onestone/nn/mlp.hpp"
 #include "onestone/nn/module_dict.hpp"

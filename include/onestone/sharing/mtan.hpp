@@ -6,10 +6,10 @@
 #include <string>
 #include <vector>
 
-#include "onestone/config.hpp"
 #include "onestone/autograd/ops/arithmetic.hpp"
 #include "onestone/autograd/ops/shape_ops.hpp"
 #include "onestone/autograd/ops/unary.hpp"
+#include "onestone/config.hpp"
 #include "onestone/nn/activation.hpp"
 #include "onestone/nn/linear.hpp"
 #include "onestone/nn/module_dict.hpp"

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "onestone/config.hpp"
 #include "onestone/autograd/ops/combine.hpp"
+#include "onestone/config.hpp"
 #include "onestone/nn/module_dict.hpp"
 #include "onestone/sharing/strategy.hpp"
 

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "onestone/config.hpp"
 #include "onestone/autograd/var.hpp"
+#include "onestone/config.hpp"
 #include "onestone/nn/module.hpp"
 
 namespace onestone {

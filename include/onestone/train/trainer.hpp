@@ -441,7 +441,6 @@ class Trainer {
   }
 
  public:
-
   Trainer(const Trainer&) = delete;
   Trainer& operator=(const Trainer&) = delete;
 
@@ -778,8 +777,7 @@ class Trainer {
   }
 
   void evaluate(int epoch_number) {
-    model::EvalReport rep =
-        backend_ ? backend_->evaluate(model_, *val_) : model_.evaluate(*val_);
+    model::EvalReport rep = backend_ ? backend_->evaluate(model_, *val_) : model_.evaluate(*val_);
     last_eval_step_ = global_step_;
     const Monitor& mon = options_.monitor_;
     const double v = mon.value(rep);
@@ -1035,8 +1033,8 @@ class Trainer {
 
   model::MultiTaskModel<T>& model_;
   optim::Optimizer<T>& opt_;
-  data::DataLoader<T>* train_;       // null with a backend
-  TrainerBackend<T>* backend_;       // null without
+  data::DataLoader<T>* train_;  // null with a backend
+  TrainerBackend<T>* backend_;  // null without
   TrainerOptions options_;
   std::unique_ptr<detail::ScaledLrOptimizer<T>> scaled_;
   std::unique_ptr<TrainStep<T>> step_;

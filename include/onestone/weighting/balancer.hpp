@@ -396,7 +396,7 @@ class GramianWeighting : public Balancer<T> {
                       : aggregate_ == Aggregate::times_tasks ? "times_tasks"
                                                              : "sum";
     const std::string a = o.word("aggregate", now, {"sum", "mean", "times_tasks"});
-    aggregate_ = a == "mean" ? Aggregate::mean
+    aggregate_ = a == "mean"          ? Aggregate::mean
                  : a == "times_tasks" ? Aggregate::times_tasks
                                       : Aggregate::sum;
     set_max_norm(o.number("max_norm", max_norm_));
@@ -431,8 +431,10 @@ class GramianWeighting : public Balancer<T> {
       solved = false;
     }
     if (!solved) return;
-    if (aggregate_ == Aggregate::mean) w_ /= static_cast<T>(w_.size());
-    else if (aggregate_ == Aggregate::times_tasks) w_ *= static_cast<T>(w_.size());
+    if (aggregate_ == Aggregate::mean)
+      w_ /= static_cast<T>(w_.size());
+    else if (aggregate_ == Aggregate::times_tasks)
+      w_ *= static_cast<T>(w_.size());
   }
   void finish(const Jac& J, const Info& info, Vec& d) {
     (void)J;

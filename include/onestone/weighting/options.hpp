@@ -97,9 +97,9 @@ class MethodOptions {
       if (!accepted_.count(kv.first)) {
         std::string list;
         for (const auto& a : accepted_) list += (list.empty() ? "" : ", ") + a;
-        throw std::invalid_argument("make_balancer: method '" + method + "' has no option '" +
-                                    kv.first + "' (its options: " +
-                                    (list.empty() ? std::string("none") : list) + ")");
+        throw std::invalid_argument(
+            "make_balancer: method '" + method + "' has no option '" + kv.first +
+            "' (its options: " + (list.empty() ? std::string("none") : list) + ")");
       }
   }
   /// "key=value,..." (sorted by key).

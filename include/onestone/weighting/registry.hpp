@@ -230,8 +230,8 @@ const std::vector<MethodSpec<T>>& methods() {
          [](O o) { return detail::gramian<T>(make_shared<ConFIG<T>>(), o); });
     gram("gradnorm", "Chen et al., ICML 2018", G(true, false, true, false, true, 1), [](O o) {
       const bool libmtl = o.word("form", "paper", {"paper", "libmtl"}) == "libmtl";
-      auto g = make_shared<GradNorm<T>>(o.number("alpha", 1.5),
-                                        o.number("lr", libmtl ? 1e-4 : 0.025));
+      auto g =
+          make_shared<GradNorm<T>>(o.number("alpha", 1.5), o.number("lr", libmtl ? 1e-4 : 0.025));
       if (libmtl) g->libmtl(o.number("lr", 1e-4), o.number("weight_decay", 0.0));
       return detail::gramian<T>(g, o);
     });
@@ -242,11 +242,10 @@ const std::vector<MethodSpec<T>>& methods() {
     gram("sdmgrad", "Xiao, Ban & Ji, NeurIPS 2023", G(false, false, true, false, false, 1),
          [](O o) {
            return detail::gramian<T>(
-               make_shared<SDMGrad<T>>(o.number("lambda", 0.3),
-                                       static_cast<int>(o.number("niter", 20)),
-                                       o.number("lr", 10.0), o.number("momentum", 0.5),
-                                       o.word("scale", "reference", {"reference", "clamped"}) ==
-                                           "clamped"),
+               make_shared<SDMGrad<T>>(
+                   o.number("lambda", 0.3), static_cast<int>(o.number("niter", 20)),
+                   o.number("lr", 10.0), o.number("momentum", 0.5),
+                   o.word("scale", "reference", {"reference", "clamped"}) == "clamped"),
                o);
          });
     // ---- other gradient methods ---------------------------------------------------------

@@ -91,13 +91,17 @@ namespace avx512 {
 struct Col2imF {
   using R = __m512;
   static constexpr int L = 16;
-  ONESTONE_TARGET_AVX512 static R load(const float* p, __mmask16 m) { return _mm512_maskz_loadu_ps(m, p); }
-  ONESTONE_TARGET_AVX512 static void store(float* p, __mmask16 m, R v) { _mm512_mask_storeu_ps(p, m, v); }
+  ONESTONE_TARGET_AVX512 static R load(const float* p, __mmask16 m) {
+    return _mm512_maskz_loadu_ps(m, p);
+  }
+  ONESTONE_TARGET_AVX512 static void store(float* p, __mmask16 m, R v) {
+    _mm512_mask_storeu_ps(p, m, v);
+  }
   // Lane k of the result = lane k + s of v where `m` is set, 0 elsewhere.
   ONESTONE_TARGET_AVX512 static R shift(R v, Index s, __mmask16 m) {
-    const __m512i idx = _mm512_add_epi32(
-        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-        _mm512_set1_epi32(static_cast<int>(s)));
+    const __m512i idx =
+        _mm512_add_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                         _mm512_set1_epi32(static_cast<int>(s)));
     return _mm512_maskz_permutexvar_ps(m, idx, v);
   }
   ONESTONE_TARGET_AVX512 static R add(R a, R b) { return _mm512_add_ps(a, b); }
@@ -119,7 +123,8 @@ struct Col2imD {
   ONESTONE_TARGET_AVX512 static R add(R a, R b) { return _mm512_add_pd(a, b); }
 };
 inline __mmask16 col2im_lanes(Index n) {
-  return n <= 0 ? __mmask16(0) : (n >= 16 ? __mmask16(0xFFFF) : static_cast<__mmask16>((1u << n) - 1u));
+  return n <= 0 ? __mmask16(0)
+                : (n >= 16 ? __mmask16(0xFFFF) : static_cast<__mmask16>((1u << n) - 1u));
 }
 
 /// col2im for unit strides and horizontal dilation (any padding, vertical dilation dh), written

@@ -26,7 +26,7 @@
 // GCC 12 reports its own intrinsics (`_mm512_undefined_ps`, used inside the shuffles) as
 // "used uninitialized" when they are inlined into a function with a target attribute.
 #if defined(__GNUC__) && !defined(__clang__)
-#define ONESTONE_SIMD_DIAGNOSTICS_PUSH                                  \
+#define ONESTONE_SIMD_DIAGNOSTICS_PUSH                                                 \
   _Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Wuninitialized\"") \
       _Pragma("GCC diagnostic ignored \"-Wmaybe-uninitialized\"")
 #define ONESTONE_SIMD_DIAGNOSTICS_POP _Pragma("GCC diagnostic pop")

@@ -48,14 +48,15 @@ ONESTONE_TARGET_AVX512 inline void maxpool2x2_row(const float* r0, const float* 
     const __m512 c2 = _mm512_permutex2var_ps(a1, even, b1);
     const __m512 c3 = _mm512_permutex2var_ps(a1, odd, b1);
     __m512 m = _mm512_permutex2var_ps(a0, even, b0);
-    const __m512i at = _mm512_add_epi32(_mm512_set1_epi32(base + static_cast<std::int32_t>(2 * ox)), even);
+    const __m512i at =
+        _mm512_add_epi32(_mm512_set1_epi32(base + static_cast<std::int32_t>(2 * ox)), even);
     __m512i idx = at;
     const __m512 cand[3] = {c1, c2, c3};
     const std::int32_t off[3] = {1, W, W + 1};
     for (int k = 0; k < 3; ++k) {
-      const __mmask16 u =
-          _mm512_cmp_ps_mask(cand[k], m, _CMP_GT_OQ) |
-          (_mm512_cmp_ps_mask(cand[k], cand[k], _CMP_UNORD_Q) & _mm512_cmp_ps_mask(m, m, _CMP_ORD_Q));
+      const __mmask16 u = _mm512_cmp_ps_mask(cand[k], m, _CMP_GT_OQ) |
+                          (_mm512_cmp_ps_mask(cand[k], cand[k], _CMP_UNORD_Q) &
+                           _mm512_cmp_ps_mask(m, m, _CMP_ORD_Q));
       m = _mm512_mask_mov_ps(m, u, cand[k]);
       idx = _mm512_mask_mov_epi32(idx, u, _mm512_add_epi32(at, _mm512_set1_epi32(off[k])));
     }
@@ -88,9 +89,9 @@ ONESTONE_TARGET_AVX512 inline void maxpool2x2_row(const double* r0, const double
     const __m512d cand[3] = {c1, c2, c3};
     const std::int32_t off[3] = {1, W, W + 1};
     for (int k = 0; k < 3; ++k) {
-      const __mmask8 u =
-          _mm512_cmp_pd_mask(cand[k], m, _CMP_GT_OQ) |
-          (_mm512_cmp_pd_mask(cand[k], cand[k], _CMP_UNORD_Q) & _mm512_cmp_pd_mask(m, m, _CMP_ORD_Q));
+      const __mmask8 u = _mm512_cmp_pd_mask(cand[k], m, _CMP_GT_OQ) |
+                         (_mm512_cmp_pd_mask(cand[k], cand[k], _CMP_UNORD_Q) &
+                          _mm512_cmp_pd_mask(m, m, _CMP_ORD_Q));
       m = _mm512_mask_mov_pd(m, u, cand[k]);
       idx = _mm256_mask_mov_epi32(idx, u, _mm256_add_epi32(at, _mm256_set1_epi32(off[k])));
     }

@@ -80,9 +80,9 @@ Var<T> BinaryOp<T, Fn>::apply(const Var<T>& a, const Var<T>& b) {
     const T* A = a.data();
     const T* B = b.data();
     T* O = t.value(out);
-    onestone::detail::parallel_ranges(units, std::max<Index>(min_units, 2), [&](Index lo, Index hi) {
-      forward_part(p, A, B, O, lo, hi);
-    });
+    onestone::detail::parallel_ranges(
+        units, std::max<Index>(min_units, 2),
+        [&](Index lo, Index hi) { forward_part(p, A, B, O, lo, hi); });
   }
   return emit(t, out, op, {a.id(), b.id()});
 }

@@ -155,8 +155,7 @@ inline Var<T> weighted_sum(const std::vector<Var<T>>& xs, const Var<T>& w) {
   const T* W = t.value(w.id());
   y = detail::cflat(t.value(ids[0]), N) * W[0];
   for (std::size_t k = 1; k < xs.size(); ++k) y += detail::cflat(t.value(ids[k]), N) * W[k];
-  return detail::emit(t, out, detail::WeightedSumOp<T>{}, ids - 1,
-                      static_cast<int>(xs.size()) + 1);
+  return detail::emit(t, out, detail::WeightedSumOp<T>{}, ids - 1, static_cast<int>(xs.size()) + 1);
 }
 
 /// Per-row mixture out[r, :] = Σₑ gates[r, e]·xs[e][r, :] for xs of shape [R, C] and gates

@@ -81,7 +81,8 @@ __attribute__((target("avx512f,avx512dq"))) inline void dropout_fill_avx512(
   Index j = lo;
   // counter(j + lane) = base + (j + lane + 1)·φ
   __m512i ctr = _mm512_add_epi64(
-      _mm512_set1_epi64(static_cast<long long>(base + static_cast<std::uint64_t>(j + 1) * 0x9E3779B97F4A7C15ULL)),
+      _mm512_set1_epi64(
+          static_cast<long long>(base + static_cast<std::uint64_t>(j + 1) * 0x9E3779B97F4A7C15ULL)),
       _mm512_mullo_epi64(_mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0), phi));
   for (; j + 8 <= hi && 2 * (j + 8) <= n; j += 8) {
     __m512i z = ctr;
@@ -104,8 +105,8 @@ __attribute__((target("avx512f,avx512dq"))) inline void dropout_fill_avx512(
 #endif
 
 template <typename T>
-inline void dropout_fill(const T* x, T* y, T* mask, Index n, Index lo, Index hi,
-                         std::uint64_t base, std::uint32_t thr, T keep) {
+inline void dropout_fill(const T* x, T* y, T* mask, Index n, Index lo, Index hi, std::uint64_t base,
+                         std::uint32_t thr, T keep) {
 #ifdef ONESTONE_HAVE_GEMM_SIMD
   if constexpr (std::is_same<T, float>::value) {
     if (best_gemm_isa() == GemmIsa::Avx512) {
@@ -133,16 +134,15 @@ Var<T> DropoutOp<T>::apply(const Var<T>& x, T p, bool training, Generator& gen) 
   // the same bits as the scalar loop) and split across threads, with the same mask on any
   // machine and thread count.
   const double pd = static_cast<double>(p);
-  const std::uint32_t thr =
-      pd >= 1.0 ? 0xffffffffu : static_cast<std::uint32_t>(pd * 4294967296.0);
+  const std::uint32_t thr = pd >= 1.0 ? 0xffffffffu : static_cast<std::uint32_t>(pd * 4294967296.0);
   const std::uint64_t base = gen.next_u64();
   const int out = make_output(t, x.shape(), x.requires_grad());
   const T* X = t.value(x.id());
   T* Y = t.value(out);
   const Index pairs = (N + 1) / 2;
-  onestone::detail::parallel_ranges(pairs, onestone::detail::kParallelElements / 2, [&](Index lo, Index hi) {
-    dropout_fill(X, Y, mask, N, lo, hi, base, thr, keep_scale);
-  });
+  onestone::detail::parallel_ranges(
+      pairs, onestone::detail::kParallelElements / 2,
+      [&](Index lo, Index hi) { dropout_fill(X, Y, mask, N, lo, hi, base, thr, keep_scale); });
   return emit(t, out, DropoutOp<T>{mask}, {x.id()});
 }
 ONESTONE_EXTERN_CLASS(AUTOGRAD, DropoutOp)

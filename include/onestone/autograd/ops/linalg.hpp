@@ -44,7 +44,8 @@ template <typename F>
 inline void run_batches(const MatmulGeometry& g, bool parallel, F&& f) {
 #ifdef _OPENMP
   const int threads = get_num_threads();
-  const double work = static_cast<double>(g.M) * static_cast<double>(g.N) * static_cast<double>(g.K);
+  const double work =
+      static_cast<double>(g.M) * static_cast<double>(g.N) * static_cast<double>(g.K);
   if (parallel && threads > 1 && g.batches >= threads && work < kGemmParallelWork &&
       work * static_cast<double>(g.batches) >= kGemmParallelWork && !omp_in_parallel()) {
     // Precompute the (a, b) matrix of each product so threads can take any range of them.
@@ -138,8 +139,10 @@ void LinearOp<T>::backward(const BackwardContext<T>& c) const {
   const Index R = sx.rows(), K = sx.cols(), O = c.input_shape(1)[0];
   const T* G = c.grad_output();
   // dX = G·W, dW = Gᵀ·X, db = Σ rows of G
-  if (auto gx = c.input_grad(0)) gemm<T>(R, K, O, G, O, false, c.input(1), K, false, gx.ptr, K, !gx.fresh);
-  if (auto gw = c.input_grad(1)) gemm<T>(O, K, R, G, O, true, c.input(0), K, false, gw.ptr, K, !gw.fresh);
+  if (auto gx = c.input_grad(0))
+    gemm<T>(R, K, O, G, O, false, c.input(1), K, false, gx.ptr, K, !gx.fresh);
+  if (auto gw = c.input_grad(1))
+    gemm<T>(O, K, R, G, O, true, c.input(0), K, false, gw.ptr, K, !gw.fresh);
   if (has_bias) {
     if (auto gb = c.input_grad(2)) {
       Eigen::Map<Eigen::Matrix<T, 1, Eigen::Dynamic>> GB(gb.ptr, O);
@@ -203,8 +206,8 @@ Var<T> MatmulOp<T>::apply(const Var<T>& a, const Var<T>& b, Transpose trans) {
       gemm<T>(g.batches * M, N, Ka, A, Ka, false, B, ldb, tb, C, N, false);
     } else {
       run_batches(g, true, [&](Index i, Index am, Index bm) {
-        gemm<T>(M, N, Ka, A + am * M * Ka, lda, ta, B + bm * Ka * N, ldb, tb,
-                        C + i * M * N, N, false);
+        gemm<T>(M, N, Ka, A + am * M * Ka, lda, ta, B + bm * Ka * N, ldb, tb, C + i * M * N, N,
+                false);
       });
     }
   }
@@ -228,10 +231,9 @@ Var<T> LinearOp<T>::apply(const Var<T>& x, const Var<T>& w, const Var<T>& b) {
   const bool rg = x.requires_grad() || w.requires_grad() || (b.defined() && b.requires_grad());
   const int out = make_output(t, so, rg);
   MatrixMap<T> Y(t.value(out), R, O);
-  if (b.defined())
-    Y.rowwise() = Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>>(b.data(), O);
-  gemm<T>(R, O, sx.cols(), x.data(), sx.cols(), false, w.data(), sx.cols(), true, Y.data(),
-                  O, b.defined());
+  if (b.defined()) Y.rowwise() = Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>>(b.data(), O);
+  gemm<T>(R, O, sx.cols(), x.data(), sx.cols(), false, w.data(), sx.cols(), true, Y.data(), O,
+          b.defined());
   if (b.defined()) return emit(t, out, LinearOp{true}, {x.id(), w.id(), b.id()});
   return emit(t, out, LinearOp{false}, {x.id(), w.id()});
 }

@@ -85,11 +85,11 @@ Var<T> LayerNormOp<T>::apply(const Var<T>& x, const Var<T>& gamma, const Var<T>&
   if (s.rank() < 1 || C == 0)
     throw std::invalid_argument("layer_norm: empty last dimension in " + s.str());
   if (gamma.defined() && gamma.numel() != C)
-    throw std::invalid_argument(shapes_msg("layer_norm", s, gamma.shape(),
-                                                   "gamma must have the last dimension's size"));
+    throw std::invalid_argument(
+        shapes_msg("layer_norm", s, gamma.shape(), "gamma must have the last dimension's size"));
   if (beta.defined() && beta.numel() != C)
-    throw std::invalid_argument(shapes_msg("layer_norm", s, beta.shape(),
-                                                   "beta must have the last dimension's size"));
+    throw std::invalid_argument(
+        shapes_msg("layer_norm", s, beta.shape(), "beta must have the last dimension's size"));
   const bool rg = x.requires_grad() || (gamma.defined() && gamma.requires_grad()) ||
                   (beta.defined() && beta.requires_grad());
   T* stats = t.arena().template allocate<T>(static_cast<std::size_t>(2 * R));
@@ -111,8 +111,7 @@ Var<T> LayerNormOp<T>::apply(const Var<T>& x, const Var<T>& gamma, const Var<T>&
   int n = 1;
   if (gamma.defined()) ids[n++] = gamma.id();
   if (beta.defined()) ids[n++] = beta.id();
-  return emit(t, out, LayerNormOp<T>{stats, gamma.defined(), beta.defined()}, ids,
-                      n);
+  return emit(t, out, LayerNormOp<T>{stats, gamma.defined(), beta.defined()}, ids, n);
 }
 ONESTONE_EXTERN_CLASS(AUTOGRAD, LayerNormOp)
 

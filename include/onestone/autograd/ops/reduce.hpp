@@ -112,7 +112,8 @@ void ReduceAxisOp<T>::backward(const BackwardContext<T>& c) const {
   }
   for (Index o = 0; o < outer; ++o) {
     ConstFlatArray<T> g = cflat(G + o * inner, inner);
-    for (Index l = 0; l < len; ++l) accumulate(gs, flat(gs.ptr + (o * len + l) * inner, inner), g * scale);
+    for (Index l = 0; l < len; ++l)
+      accumulate(gs, flat(gs.ptr + (o * len + l) * inner, inner), g * scale);
   }
 }
 ONESTONE_EXTERN_CLASS(AUTOGRAD, ReduceAxisOp)

@@ -99,8 +99,8 @@ inline Var<T> where(const Mask& cond, const Var<T>& a, const Var<T>& b) {
     throw std::invalid_argument(
         detail::shapes_msg("where", a.shape(), b.shape(), "the two values do not broadcast"));
   if (!broadcast_shapes(cond.shape(), sab, so))
-    throw std::invalid_argument(detail::shapes_msg("where", cond.shape(), sab,
-                                                   "the condition does not broadcast to the values"));
+    throw std::invalid_argument(detail::shapes_msg(
+        "where", cond.shape(), sab, "the condition does not broadcast to the values"));
   const int out = detail::make_output(t, so, a.requires_grad() || b.requires_grad());
   detail::WhereOp<T> op;
   op.plan = detail::broadcast_plan(so, {&cond.shape(), &a.shape(), &b.shape()});

@@ -123,8 +123,7 @@ void CatOp<T>::backward(const BackwardContext<T>& c) const {
     GradSink<T> gs = c.input_grad(k);
     if (gs)
       for (Index o = 0; o < outer; ++o)
-        accumulate(gs, flat(gs.ptr + o * block, block),
-                   cflat(G + o * len * inner + off, block));
+        accumulate(gs, flat(gs.ptr + o * block, block), cflat(G + o * len * inner + off, block));
     off += block;
   }
 }
@@ -194,7 +193,8 @@ struct GatherOp {
 
 template <typename T>
 template <typename F>
-  void GatherOp<T>::walk(const Shape& so, int axis, const Index* in_strides, const Index* index, F&& f) {
+void GatherOp<T>::walk(const Shape& so, int axis, const Index* in_strides, const Index* index,
+                       F&& f) {
   const int r = so.rank();
   Index d[4] = {1, 1, 1, 1};
   for (int k = 0; k < r; ++k) d[4 - r + k] = so.at(k);
@@ -219,8 +219,7 @@ void GatherOp<T>::backward(const BackwardContext<T>& c) const {
   if (!gs) return;
   gs.zero_if_fresh(c.input_shape(0).numel());
   const T* G = c.grad_output();
-  walk(c.output_shape(), axis, in_strides, index,
-       [&](Index o, Index off) { gs.ptr[off] += G[o]; });
+  walk(c.output_shape(), axis, in_strides, index, [&](Index o, Index off) { gs.ptr[off] += G[o]; });
 }
 ONESTONE_EXTERN_CLASS(AUTOGRAD, GatherOp)
 
@@ -517,9 +516,9 @@ inline VarList<T> split(const Var<T>& x, std::initializer_list<Index> sizes, int
   Index total = 0;
   for (Index s : sizes) total += s;
   if (total != x.shape().at(ax))
-    throw std::invalid_argument("split: sizes add up to " + std::to_string(total) +
-                                " but axis " + std::to_string(dim) + " of " + x.shape().str() +
-                                " has " + std::to_string(x.shape().at(ax)));
+    throw std::invalid_argument("split: sizes add up to " + std::to_string(total) + " but axis " +
+                                std::to_string(dim) + " of " + x.shape().str() + " has " +
+                                std::to_string(x.shape().at(ax)));
   VarList<T> out;
   Index off = 0;
   for (Index s : sizes) {
@@ -534,9 +533,9 @@ inline VarList<T> split(const Var<T>& x, const std::vector<Index>& sizes, int di
   Index total = 0;
   for (Index s : sizes) total += s;
   if (total != x.shape().at(ax))
-    throw std::invalid_argument("split: sizes add up to " + std::to_string(total) +
-                                " but axis " + std::to_string(dim) + " of " + x.shape().str() +
-                                " has " + std::to_string(x.shape().at(ax)));
+    throw std::invalid_argument("split: sizes add up to " + std::to_string(total) + " but axis " +
+                                std::to_string(dim) + " of " + x.shape().str() + " has " +
+                                std::to_string(x.shape().at(ax)));
   VarList<T> out;
   Index off = 0;
   for (Index s : sizes) {
@@ -553,7 +552,8 @@ inline VarList<T> chunk(const Var<T>& x, Index chunks, int dim = 0) {
   if (chunks < 1) throw std::invalid_argument("chunk: needs at least one chunk");
   const Index n = x.shape().at(ax), each = (n + chunks - 1) / chunks;
   VarList<T> out;
-  for (Index off = 0; off < n; off += each) out.push_back(narrow(x, ax, off, std::min(each, n - off)));
+  for (Index off = 0; off < n; off += each)
+    out.push_back(narrow(x, ax, off, std::min(each, n - off)));
   return out;
 }
 
@@ -562,8 +562,8 @@ template <typename T>
 inline Var<T> expand(const Var<T>& x, const Shape& shape) {
   Shape so;
   if (!broadcast_shapes(x.shape(), shape, so) || so != shape)
-    throw std::invalid_argument(
-        detail::shapes_msg("expand", x.shape(), shape, "the input does not broadcast to the shape"));
+    throw std::invalid_argument(detail::shapes_msg("expand", x.shape(), shape,
+                                                   "the input does not broadcast to the shape"));
   Tape<T>& t = x.tape();
   const int out = detail::make_output(t, so, x.requires_grad());
   detail::ExpandOp<T> op{detail::broadcast_plan(so, {&x.shape()})};
@@ -647,7 +647,8 @@ inline Var<T> gather(const Var<T>& x, int dim, const Tensor<Index>& index) {
   T* Y = t.value(out);
   const T* X = x.data();
   if (si.numel() > 0)
-    detail::GatherOp<T>::walk(si, ax, op.in_strides, idx, [&](Index o, Index off) { Y[o] = X[off]; });
+    detail::GatherOp<T>::walk(si, ax, op.in_strides, idx,
+                              [&](Index o, Index off) { Y[o] = X[off]; });
   return detail::emit(t, out, op, {x.id()});
 }
 

@@ -28,7 +28,8 @@ inline void relu_backward(T* d, const T* g, const T* x, Index n, bool assign) {
   for (; i + W <= n; i += W) {
     const P m = Eigen::internal::pcmp_lt(zero, Eigen::internal::ploadu<P>(x + i));
     const P r = Eigen::internal::pand(m, Eigen::internal::ploadu<P>(g + i));
-    Eigen::internal::pstoreu(d + i, assign ? r : Eigen::internal::padd(Eigen::internal::ploadu<P>(d + i), r));
+    Eigen::internal::pstoreu(
+        d + i, assign ? r : Eigen::internal::padd(Eigen::internal::ploadu<P>(d + i), r));
   }
   for (; i < n; ++i) {
     const T r = x[i] > T(0) ? g[i] : T(0);
@@ -53,10 +54,9 @@ Var<T> UnaryOp<T, Fn>::apply(const Var<T>& x, T p, T q) {
   const int out = make_output(t, x.shape(), x.requires_grad());
   const T* xv = x.data();
   T* yv = t.value(out);
-  onestone::detail::parallel_ranges(x.numel(), onestone::detail::kParallelElements,
-                                    [&](Index lo, Index hi) {
-                                      flat(yv + lo, hi - lo) = Fn::f(cflat(xv + lo, hi - lo), p, q);
-                                    });
+  onestone::detail::parallel_ranges(
+      x.numel(), onestone::detail::kParallelElements,
+      [&](Index lo, Index hi) { flat(yv + lo, hi - lo) = Fn::f(cflat(xv + lo, hi - lo), p, q); });
   return emit(t, out, UnaryOp{p, q}, {x.id()});
 }
 
@@ -99,8 +99,8 @@ struct ReluFn {
   }
 };
 ONESTONE_EXTERN_CLASS2(AUTOGRAD, UnaryOp, ReluFn)
-/// Element-wise functor of `leaky_relu` for `UnaryOp`: value `f` and derivative `df` (one definition
-/// per operation; use the function `leaky_relu(x)`, not this type).
+/// Element-wise functor of `leaky_relu` for `UnaryOp`: value `f` and derivative `df` (one
+/// definition per operation; use the function `leaky_relu(x)`, not this type).
 struct LeakyReluFn {
   static constexpr const char* name = "leaky_relu";
   template <class X, class S>
@@ -119,7 +119,8 @@ struct GeluFn {
   static constexpr const char* name = "gelu";
   template <class X, class S>
   static auto f(const X& x, S, S) {
-    return x.unaryExpr([](S v) { return S(0.5) * v * (S(1) + std::erf(v * S(0.7071067811865476))); });
+    return x.unaryExpr(
+        [](S v) { return S(0.5) * v * (S(1) + std::erf(v * S(0.7071067811865476))); });
   }
   template <class G, class X, class Y, class S>
   static auto df(const G& g, const X& x, const Y&, S, S) {
@@ -131,8 +132,8 @@ struct GeluFn {
   }
 };
 ONESTONE_EXTERN_CLASS2(AUTOGRAD, UnaryOp, GeluFn)
-/// Element-wise functor of `GeluTanhFn` for `UnaryOp`: value `f` and derivative `df` (one definition
-/// per operation; use the function `GeluTanhFn(x)`, not this type).
+/// Element-wise functor of `GeluTanhFn` for `UnaryOp`: value `f` and derivative `df` (one
+/// definition per operation; use the function `GeluTanhFn(x)`, not this type).
 struct GeluTanhFn {
   static constexpr const char* name = "gelu(tanh)";
   template <class S>
@@ -380,8 +381,8 @@ inline Var<T> square(const Var<T>& x) {
 template <typename T>
 inline Var<T> clamp(const Var<T>& x, detail::type_identity_t<T> lo, detail::type_identity_t<T> hi) {
   if (!(lo <= hi))
-    throw std::invalid_argument("clamp: lower bound " + std::to_string(lo) +
-                                " above upper bound " + std::to_string(hi));
+    throw std::invalid_argument("clamp: lower bound " + std::to_string(lo) + " above upper bound " +
+                                std::to_string(hi));
   return detail::unary<T, detail::ClampFn>(x, lo, hi);
 }
 

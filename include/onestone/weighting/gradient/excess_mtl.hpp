@@ -32,7 +32,8 @@ class ExcessMTL : public GradientMethod<T> {
   bool keeps_task_state() const override { return true; }
   explicit ExcessMTL(double eta = 1e-2, bool simplex = true, int warmup = 1)
       : eta_(eta), simplex_(simplex), warmup_(warmup) {
-    if (!(eta > 0) || !std::isfinite(eta)) throw std::invalid_argument("ExcessMTL: eta must be > 0");
+    if (!(eta > 0) || !std::isfinite(eta))
+      throw std::invalid_argument("ExcessMTL: eta must be > 0");
     if (warmup < 0) throw std::invalid_argument("ExcessMTL: warmup must be >= 0");
   }
   std::string name() const override { return "excess_mtl"; }
@@ -64,8 +65,8 @@ class ExcessMTL : public GradientMethod<T> {
     s.get("warmup_sum", esum, this->num_tasks_);
     s.get("seen", seen, this->num_tasks_);
     if (S.size() != 0 && S.rows() != this->num_tasks_)
-      throw std::runtime_error("ExcessMTL: extra state 'grad_sq_sum' of '" + s.owner() +
-                               "' has " + std::to_string(S.rows()) + " rows for " +
+      throw std::runtime_error("ExcessMTL: extra state 'grad_sq_sum' of '" + s.owner() + "' has " +
+                               std::to_string(S.rows()) + " rows for " +
                                std::to_string(this->num_tasks_) + " tasks");
     GradientMethod<T>::set_extra_state(s);
     S_ = std::move(S);

@@ -16,14 +16,14 @@ namespace weighting {
 
 /// Options of `MoCo`.
 struct MoCoOptions {
-  double beta = 0.5;         ///< tracking step β of Y
-  double beta_sigma = 0.5;   ///< decay exponent: βₖ = β/k^σ
-  double gamma = 0.1;        ///< step γ of the simplex weights λ
-  double gamma_sigma = 0.5;  ///< decay exponent: γₖ = γ/k^σ
-  double rho = 0;            ///< ℓ2 regularisation ρ of the λ update
+  double beta = 0.5;               ///< tracking step β of Y
+  double beta_sigma = 0.5;         ///< decay exponent: βₖ = β/k^σ
+  double gamma = 0.1;              ///< step γ of the simplex weights λ
+  double gamma_sigma = 0.5;        ///< decay exponent: γₖ = γ/k^σ
+  double rho = 0;                  ///< ℓ2 regularisation ρ of the λ update
   bool normalize_by_loss = false;  ///< track Lᵢ·gᵢ/‖gᵢ‖ (the paper's option)
-  bool zero_init = false;   ///< Y starts at 0 (LibMTL) instead of at a task's first gradient
-  bool softmax = false;     ///< λ ← softmax(…) (LibMTL) instead of the projection Π_Δ(…)
+  bool zero_init = false;          ///< Y starts at 0 (LibMTL) instead of at a task's first gradient
+  bool softmax = false;  ///< λ ← softmax(…) (LibMTL) instead of the projection Π_Δ(…)
 };
 
 /// MoCo: a stochastic MGDA with a tracking correction of the gradients' bias: Y (one row per
@@ -104,11 +104,14 @@ class MoCo : public GradientMethod<T> {
     }
     this->gather(lambda_, info, lam_);
     const T share = lam_.sum();
-    if (share > T(0)) lam_ /= share;
-    else lam_.setConstant(m, T(1) / static_cast<T>(m));
+    if (share > T(0))
+      lam_ /= share;
+    else
+      lam_.setConstant(m, T(1) / static_cast<T>(m));
     T kmax = 0;
     for (Eigen::Index r = 0; r < m; ++r) kmax = std::max(kmax, count_[info.task(r)]);
-    const T gamma_k = static_cast<T>(opt_.gamma / std::pow(static_cast<double>(kmax), opt_.gamma_sigma));
+    const T gamma_k =
+        static_cast<T>(opt_.gamma / std::pow(static_cast<double>(kmax), opt_.gamma_sigma));
     gram(Ysub_, YY_);
     YY_.diagonal().array() += static_cast<T>(opt_.rho);
     yl_.noalias() = YY_ * lam_;

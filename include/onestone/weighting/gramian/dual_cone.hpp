@@ -7,7 +7,6 @@
 #include <cmath>
 #include <stdexcept>
 #include <string>
-
 #include <vector>
 
 #include "onestone/weighting/balancer.hpp"
@@ -92,8 +91,8 @@ class DualConeProjector {
     eig_.compute(G);
     A_.setZero(reg_eps > T(0) ? m + m : m, m);
     for (Eigen::Index k = 0; k < m; ++k)
-      A_.row(k) = std::sqrt(std::max(eig_.eigenvalues()[k], T(0))) *
-                  eig_.eigenvectors().col(k).transpose();
+      A_.row(k) =
+          std::sqrt(std::max(eig_.eigenvalues()[k], T(0))) * eig_.eigenvectors().col(k).transpose();
     if (reg_eps > T(0)) {
       const T fro = A_.topRows(m).norm();
       if (fro > T(0)) A_.topRows(m) /= fro;

@@ -36,7 +36,8 @@ class GradNorm : public GramianWeighting<T> {
  public:
   bool keeps_task_state() const override { return true; }
   explicit GradNorm(double alpha = 1.5, double lr = 0.025) : alpha_(alpha), lr_(lr) {
-    if (!(alpha >= 0) || !(lr > 0)) throw std::invalid_argument("GradNorm: needs alpha >= 0, lr > 0");
+    if (!(alpha >= 0) || !(lr > 0))
+      throw std::invalid_argument("GradNorm: needs alpha >= 0, lr > 0");
   }
   std::string name() const override { return "gradnorm"; }
   bool needs_losses() const override { return true; }
@@ -175,12 +176,12 @@ class GradNorm : public GramianWeighting<T> {
     const T bc1 = static_cast<T>(1.0 - std::pow(0.9, static_cast<double>(adam_steps_)));
     const T bc2 = static_cast<T>(1.0 - std::pow(0.999, static_cast<double>(adam_steps_)));
     for (Eigen::Index j = 0; j < n; ++j) {
-      const T g = static_cast<T>(n) * soft_[j] * (dw_[j] - mean_dw) +
-                  static_cast<T>(decay_) * theta_[j];
+      const T g =
+          static_cast<T>(n) * soft_[j] * (dw_[j] - mean_dw) + static_cast<T>(decay_) * theta_[j];
       m_[j] = static_cast<T>(0.9) * m_[j] + static_cast<T>(0.1) * g;
       v_[j] = static_cast<T>(0.999) * v_[j] + static_cast<T>(0.001) * g * g;
-      theta_[j] -= static_cast<T>(lr_) * (m_[j] / bc1) /
-                   (std::sqrt(v_[j] / bc2) + static_cast<T>(1e-8));
+      theta_[j] -=
+          static_cast<T>(lr_) * (m_[j] / bc1) / (std::sqrt(v_[j] / bc2) + static_cast<T>(1e-8));
     }
   }
   double alpha_, lr_;

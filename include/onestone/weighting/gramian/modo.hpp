@@ -48,8 +48,10 @@ class MoDo : public GramianWeighting<T> {
              Vector<T>& w) override {
     this->gather(lambda_, info, sub_);
     const T s = sub_.sum();
-    if (s > T(0)) sub_ /= s;
-    else sub_.setConstant(sub_.size(), T(1) / static_cast<T>(sub_.size()));
+    if (s > T(0))
+      sub_ /= s;
+    else
+      sub_.setConstant(sub_.size(), T(1) / static_cast<T>(sub_.size()));
     step_.noalias() = A * sub_;
     step_ = sub_ - static_cast<T>(gamma_) * (step_ + static_cast<T>(rho_) * sub_);
     solvers::project_simplex(step_, w, scratch_);

@@ -63,7 +63,8 @@ class FairWeighting : public GramianWeighting<T> {
     result_ = solver_.solve(G, sub_, opt_, have);
     if (!result_.converged) result_ = solver_.solve(G, sub_, opt_, false);
     if (!result_.converged)
-      throw std::runtime_error(this->name() + ": no solution of (Gw)_i = w_i^(-1/alpha) (residual " +
+      throw std::runtime_error(this->name() +
+                               ": no solution of (Gw)_i = w_i^(-1/alpha) (residual " +
                                std::to_string(result_.residual) +
                                "); the gradients may be linearly dependent or opposed");
     w = sub_;

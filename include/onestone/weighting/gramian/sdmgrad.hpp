@@ -32,7 +32,8 @@ class SDMGrad : public GramianWeighting<T> {
                    bool clamped_scale = false)
       : lambda_(lambda), niter_(niter), lr_(lr), momentum_(momentum), clamped_(clamped_scale) {
     if (!(lambda >= 0) || niter < 1 || !(lr > 0) || !(momentum >= 0 && momentum < 1))
-      throw std::invalid_argument("SDMGrad: needs lambda >= 0, niter >= 1, lr > 0, momentum in [0, 1)");
+      throw std::invalid_argument(
+          "SDMGrad: needs lambda >= 0, niter >= 1, lr > 0, momentum in [0, 1)");
   }
   std::string name() const override { return "sdmgrad"; }
   bool needs_cross_gramian() const override { return true; }
@@ -60,8 +61,10 @@ class SDMGrad : public GramianWeighting<T> {
     const T lam = static_cast<T>(lambda_);
     this->gather(state_, info, x_);
     const T share = x_.sum();
-    if (share > T(0)) x_ /= share;
-    else x_.setConstant(m, T(1) / static_cast<T>(m));
+    if (share > T(0))
+      x_ /= share;
+    else
+      x_.setConstant(m, T(1) / static_cast<T>(m));
     T s = 0;
     for (Eigen::Index i = 0; i < m; ++i)
       s += std::sqrt(std::max(A(i, i), T(0)) + (clamped_ ? T(0) : T(1e-4)));

@@ -25,7 +25,8 @@ ONESTONE_EXTERN_CLASS(WEIGHTING, EqualWeights)
 /// Fixed task weights: L = Σᵢ λᵢLᵢ over the present tasks. Registry name "static" with the
 /// option `weights` ("1;0.5;2").
 ///
-/// Example: `model.set_balancer(std::make_shared<StaticWeights<float>>(std::vector<double>{1, 0.5}));`
+/// Example: `model.set_balancer(std::make_shared<StaticWeights<float>>(std::vector<double>{1,
+/// 0.5}));`
 template <typename T>
 class StaticWeights : public LossWeighting<T> {
  public:

@@ -5,8 +5,8 @@
 
 #include <cmath>
 #include <stdexcept>
-#include <utility>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "onestone/weighting/balancer.hpp"
@@ -40,8 +40,7 @@ class UncertaintyWeighting : public LossWeighting<T> {
  public:
   bool keeps_task_state() const override { return true; }
   explicit UncertaintyWeighting(UncertaintyOptions opt = {})
-      : opt_(std::move(opt)),
-        s_(&this->register_parameter("log_var", Tensor<T>(Shape{Index(0)}))) {
+      : opt_(std::move(opt)), s_(&this->register_parameter("log_var", Tensor<T>(Shape{Index(0)}))) {
     if (opt_.common && !opt_.classification.empty())
       throw std::invalid_argument(
           "uncertainty: 'classification' selects the paper's terms; it cannot go with form=common");

@@ -162,8 +162,7 @@ class NashSolver {
   T objective(const Matrix<T>& G, const Vector<T>& a, T p) {
     tmp_.noalias() = G * a;
     const T quad = T(0.5) * a.dot(tmp_);
-    const T phi = p == T(1) ? a.array().log().sum()
-                            : (a.array().pow(T(1) - p) / (T(1) - p)).sum();
+    const T phi = p == T(1) ? a.array().log().sum() : (a.array().pow(T(1) - p) / (T(1) - p)).sum();
     return quad - phi;
   }
   Vector<T> ga_, grad_, step_, trial_, tmp_;
