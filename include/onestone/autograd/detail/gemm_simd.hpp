@@ -77,7 +77,16 @@ struct V<float> {
   ONESTONE_SIMD_FN static R bcast(const float* p) { return _mm512_set1_ps(*p); }
   ONESTONE_SIMD_FN static R fma(R a, R b, R c) { return _mm512_fmadd_ps(a, b, c); }
   ONESTONE_SIMD_FN static R add(R a, R b) { return _mm512_add_ps(a, b); }
-  ONESTONE_SIMD_FN static float hsum(R a) { return _mm512_reduce_add_ps(a); }
+  // _mm512_reduce_add_ps's order (halves, quarters, pairs), without its undefined-vector
+  // intrinsics, which GCC 12 reports as "may be used uninitialized" wherever they are inlined.
+  ONESTONE_SIMD_FN static float hsum(R a) {
+    const __m256 s =
+        _mm256_add_ps(_mm256_castpd_ps(_mm512_maskz_extractf64x4_pd(0xF, _mm512_castps_pd(a), 1)),
+                      _mm256_castpd_ps(_mm512_maskz_extractf64x4_pd(0xF, _mm512_castps_pd(a), 0)));
+    __m128 q = _mm_add_ps(_mm256_extractf128_ps(s, 1), _mm256_castps256_ps128(s));
+    q = _mm_add_ps(q, _mm_movehl_ps(q, q));
+    return _mm_cvtss_f32(_mm_add_ss(q, _mm_shuffle_ps(q, q, 1)));
+  }
   ONESTONE_SIMD_FN static R load_n(const float* p, int n) {
     return _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << n) - 1u), p);
   }
@@ -134,7 +143,12 @@ struct V<double> {
   ONESTONE_SIMD_FN static R bcast(const double* p) { return _mm512_set1_pd(*p); }
   ONESTONE_SIMD_FN static R fma(R a, R b, R c) { return _mm512_fmadd_pd(a, b, c); }
   ONESTONE_SIMD_FN static R add(R a, R b) { return _mm512_add_pd(a, b); }
-  ONESTONE_SIMD_FN static double hsum(R a) { return _mm512_reduce_add_pd(a); }
+  ONESTONE_SIMD_FN static double hsum(R a) {  // _mm512_reduce_add_pd's order, as above
+    const __m256d s = _mm256_add_pd(_mm512_maskz_extractf64x4_pd(0xF, a, 1),
+                                    _mm512_maskz_extractf64x4_pd(0xF, a, 0));
+    const __m128d q = _mm_add_pd(_mm256_extractf128_pd(s, 1), _mm256_castpd256_pd128(s));
+    return _mm_cvtsd_f64(_mm_add_sd(q, _mm_unpackhi_pd(q, q)));
+  }
   ONESTONE_SIMD_FN static R load_n(const double* p, int n) {
     return _mm512_maskz_loadu_pd(static_cast<__mmask8>((1u << n) - 1u), p);
   }

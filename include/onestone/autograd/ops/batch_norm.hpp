@@ -10,6 +10,7 @@
 #include "onestone/autograd/detail/op_common.hpp"
 #include "onestone/config.hpp"
 #include "onestone/tensor/tensor.hpp"
+#include "onestone/tensor/threads.hpp"
 
 namespace onestone {
 namespace autograd {
@@ -73,19 +74,21 @@ Var<T> BatchNormOp<T>::apply(const Var<T>& x, Tensor<T>* running_mean, Tensor<T>
   T* mean = stats;
   T* rstd = stats + C;
   const T* X = x.data();
-  if (training) {
-    for (Index ch = 0; ch < C; ++ch) {
+  const int out = make_output(t, s, rg);
+  T* Y = t.value(out);
+  const T* W = weight.defined() ? weight.data() : nullptr;
+  const T* B = bias.defined() ? bias.data() : nullptr;
+  // One channel a task (channels across threads: the same bits on any thread count); each
+  // sample's S values of the channel are one contiguous, vectorised run.
+  onestone::detail::parallel_for(C, 3 * M, [&](std::int64_t q) {
+    const Index ch = static_cast<Index>(q);
+    if (training) {
       T sum = 0;
-      for (Index n = 0; n < N; ++n) {
-        const T* p = X + (n * C + ch) * S;
-        for (Index k = 0; k < S; ++k) sum += p[k];
-      }
+      for (Index n = 0; n < N; ++n) sum += ConstVectorMap<T>(X + (n * C + ch) * S, S).sum();
       const T m = sum / static_cast<T>(M);
       T ss = 0;
-      for (Index n = 0; n < N; ++n) {
-        const T* p = X + (n * C + ch) * S;
-        for (Index k = 0; k < S; ++k) ss += (p[k] - m) * (p[k] - m);
-      }
+      for (Index n = 0; n < N; ++n)
+        ss += (ConstVectorMap<T>(X + (n * C + ch) * S, S).array() - m).square().sum();
       mean[ch] = m;
       rstd[ch] = T(1) / std::sqrt(ss / static_cast<T>(M) + static_cast<T>(eps));
       if (running_mean) {
@@ -96,25 +99,16 @@ Var<T> BatchNormOp<T>::apply(const Var<T>& x, Tensor<T>* running_mean, Tensor<T>
         rm = (T(1) - mo) * rm + mo * m;
         rv = (T(1) - mo) * rv + mo * (ss / static_cast<T>(M - 1));
       }
-    }
-  } else {
-    for (Index ch = 0; ch < C; ++ch) {
+    } else {
       mean[ch] = (*running_mean)[ch];
       rstd[ch] = T(1) / std::sqrt((*running_var)[ch] + static_cast<T>(eps));
     }
-  }
-  const int out = make_output(t, s, rg);
-  T* Y = t.value(out);
-  const T* W = weight.defined() ? weight.data() : nullptr;
-  const T* B = bias.defined() ? bias.data() : nullptr;
-  for (Index n = 0; n < N; ++n)
-    for (Index ch = 0; ch < C; ++ch) {
-      const T a = rstd[ch] * (W ? W[ch] : T(1));
-      const T b = (B ? B[ch] : T(0)) - mean[ch] * a;
-      const T* p = X + (n * C + ch) * S;
-      T* q = Y + (n * C + ch) * S;
-      for (Index k = 0; k < S; ++k) q[k] = p[k] * a + b;
-    }
+    const T a = rstd[ch] * (W ? W[ch] : T(1));
+    const T b = (B ? B[ch] : T(0)) - mean[ch] * a;
+    for (Index n = 0; n < N; ++n)
+      VectorMap<T>(Y + (n * C + ch) * S, S).array() =
+          ConstVectorMap<T>(X + (n * C + ch) * S, S).array() * a + b;
+  });
   int ids[3] = {x.id(), 0, 0};
   int n_in = 1;
   if (weight.defined()) ids[n_in++] = weight.id();
@@ -135,33 +129,31 @@ void BatchNormOp<T>::backward(const BackwardContext<T>& c) const {
   const GradSink<T> gw = wi >= 0 ? c.input_grad(wi) : GradSink<T>{};
   const GradSink<T> gb = bi >= 0 ? c.input_grad(bi) : GradSink<T>{};
   const T inv_m = T(1) / static_cast<T>(N * S);
-  for (Index ch = 0; ch < C; ++ch) {
+  // One channel a task, as in forward: every element of the channel's gradient written once.
+  onestone::detail::parallel_for(C, 3 * N * S, [&](std::int64_t q) {
+    const Index ch = static_cast<Index>(q);
+    const T m = mean[ch], r = rstd[ch];
     // Σ g and Σ g·x̂ over the channel's values.
     T sg = 0, sgx = 0;
     for (Index n = 0; n < N; ++n) {
-      const T* g = G + (n * C + ch) * S;
-      const T* p = X + (n * C + ch) * S;
-      for (Index k = 0; k < S; ++k) {
-        sg += g[k];
-        sgx += g[k] * (p[k] - mean[ch]) * rstd[ch];
-      }
+      ConstVectorMap<T> g(G + (n * C + ch) * S, S), p(X + (n * C + ch) * S, S);
+      sg += g.sum();
+      sgx += (g.array() * (p.array() - m)).sum();
     }
+    sgx *= r;
     if (gw) gw.add(ch, sgx);
     if (gb) gb.add(ch, sg);
-    if (!gx) continue;
-    const T w = W ? W[ch] : T(1);
-    const T a = w * rstd[ch];
+    if (!gx) return;
+    const T a = (W ? W[ch] : T(1)) * r;
     // Training: dx = w·rstd·(g − mean(g) − x̂·mean(g·x̂)); eval: dx = w·rstd·g.
     const T mg = batch_stats ? sg * inv_m : T(0);
     const T mgx = batch_stats ? sgx * inv_m : T(0);
     for (Index n = 0; n < N; ++n) {
-      const T* g = G + (n * C + ch) * S;
-      const T* p = X + (n * C + ch) * S;
-      const Index base = (n * C + ch) * S;
-      for (Index k = 0; k < S; ++k)
-        gx.add(base + k, a * (g[k] - mg - (p[k] - mean[ch]) * rstd[ch] * mgx));
+      ConstVectorMap<T> g(G + (n * C + ch) * S, S), p(X + (n * C + ch) * S, S);
+      VectorMap<T> dx(gx.ptr + (n * C + ch) * S, S);
+      accumulate(gx, dx.array(), a * (g.array() - mg - (p.array() - m) * (r * mgx)));
     }
-  }
+  });
 }
 ONESTONE_EXTERN_CLASS(AUTOGRAD, BatchNormOp)
 

@@ -86,11 +86,13 @@ __attribute__((target("avx512f,avx512dq"))) inline void dropout_fill_avx512(
       _mm512_mullo_epi64(_mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0), phi));
   for (; j + 8 <= hi && 2 * (j + 8) <= n; j += 8) {
     __m512i z = ctr;
-    z = _mm512_mullo_epi64(_mm512_xor_si512(z, _mm512_srli_epi64(z, 30)), c1);
-    z = _mm512_mullo_epi64(_mm512_xor_si512(z, _mm512_srli_epi64(z, 27)), c2);
-    z = _mm512_xor_si512(z, _mm512_srli_epi64(z, 31));
+    // The zero-masked forms: the plain ones pass GCC 12's undefined vector, which it reports as
+    // "may be used uninitialized" here.
+    z = _mm512_mullo_epi64(_mm512_xor_si512(z, _mm512_maskz_srli_epi64(0xFF, z, 30)), c1);
+    z = _mm512_mullo_epi64(_mm512_xor_si512(z, _mm512_maskz_srli_epi64(0xFF, z, 27)), c2);
+    z = _mm512_xor_si512(z, _mm512_maskz_srli_epi64(0xFF, z, 31));
     // Element 2j takes the high half: swap the 32-bit halves of each 64-bit lane.
-    z = _mm512_shuffle_epi32(z, static_cast<_MM_PERM_ENUM>(0xB1));
+    z = _mm512_maskz_shuffle_epi32(0xFFFF, z, static_cast<_MM_PERM_ENUM>(0xB1));
     const __mmask16 dropped = _mm512_cmplt_epu32_mask(z, vthr);
     const __m512 m = _mm512_mask_blend_ps(dropped, vkeep, zero);
     _mm512_storeu_ps(mask + 2 * j, m);
