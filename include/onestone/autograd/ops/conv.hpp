@@ -76,8 +76,8 @@ constexpr Index kConvDirectSamples = 8;
 /// into the output in place, and lowers it again in backward rather than keeping it (LeNet's
 /// conv2: 250 x 64; the scene model's 3x3 convolutions up to 288 x 256). 2^17 elements (512 KB
 /// of float, with its gradient panel the size of a 1 MB L2) measured 12% faster on the scene
-/// model's step than 2^15 and 2^16. Larger panels go through the chunked path below. Tests set it to 0 to
-/// exercise the chunked path on small shapes (not thread-safe to change).
+/// model's step than 2^15 and 2^16. Larger panels go through the chunked path below. Tests set it
+/// to 0 to exercise the chunked path on small shapes (not thread-safe to change).
 inline Index& conv_sample_budget() {
   static Index budget = Index(1) << 17;
   return budget;
