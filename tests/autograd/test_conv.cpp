@@ -56,10 +56,13 @@ Tensor<double> check_values_and_gradients(const Case& cs, const Tensor<double>& 
       conv2d(Var<double>::from(x), Var<double>::from(w), Var<double>::from(b), cs.g);
   const Tensor<double> want = direct(x, w, &b, cs.g);
   REQUIRE(y.shape() == want.shape());
-  for (Index k = 0; k < want.numel(); ++k) CHECK(y.data()[k] == Approx(want[k]).epsilon(1e-12));
+  // (Relative 1e-12, and 1e-12 absolute for values that cancel to almost nothing.)
+  for (Index k = 0; k < want.numel(); ++k)
+    CHECK(y.data()[k] == Approx(want[k]).epsilon(1e-12).margin(1e-12));
   const Var<double> y0 = conv2d(Var<double>::from(x), Var<double>::from(w), Var<double>(), cs.g);
   const Tensor<double> want0 = direct(x, w, nullptr, cs.g);
-  for (Index k = 0; k < want0.numel(); ++k) CHECK(y0.data()[k] == Approx(want0[k]).epsilon(1e-12));
+  for (Index k = 0; k < want0.numel(); ++k)
+    CHECK(y0.data()[k] == Approx(want0[k]).epsilon(1e-12).margin(1e-12));
   Tensor<double> c = filled(want.shape(), 0.53, 0.7);
   auto r = gradcheck<double>(
       [&](const std::vector<Var<double>>& v) {
@@ -189,17 +192,111 @@ TEST_CASE(
     }
 }
 
-TEST_CASE("conv2d: LeNet's convolutions give the same bits on 1 and 2 threads",
+TEST_CASE("conv2d: Winograd F(2x2, 3x3) against the definition, im2col and finite differences",
+          "[autograd][conv][gradcheck]") {
+  // 3x3, stride 1, >= 8 channels in and out: Winograd's F(2x2, 3x3), on AVX-512 and AVX2 (when
+  // the processor has them). Even and odd output sizes (edge tiles cut), paddings 0, 1, 2 and
+  // (0, 1), one output row, more samples than one partial sum of the weight's gradient (8).
+  const Case cases[] = {
+      {"8 -> 8, 6x6, padding 1", {1, 8, 6, 6}, {8, 8, 3, 3}, Conv2dGeometry().padding(1)},
+      {"9 -> 10, 7x5 (odd), padding 1", {3, 9, 7, 5}, {10, 9, 3, 3}, Conv2dGeometry().padding(1)},
+      {"8 -> 8, 5x8, no padding", {2, 8, 5, 8}, {8, 8, 3, 3}, Conv2dGeometry()},
+      {"9 samples, padding 2", {9, 8, 4, 4}, {8, 8, 3, 3}, Conv2dGeometry().padding(2)},
+      {"one output row, padding (0, 1)", {2, 8, 3, 3}, {9, 8, 3, 3}, Conv2dGeometry().padding(0, 1)},
+  };
+  const autograd::detail::GemmIsa before = autograd::detail::gemm_isa_setting();
+  struct Restore {
+    autograd::detail::GemmIsa isa;
+    ~Restore() {
+      autograd::detail::gemm_isa_setting() = isa;
+      autograd::detail::conv_winograd_enabled() = true;
+    }
+  } restore{before};
+  for (const autograd::detail::GemmIsa isa :
+       {autograd::detail::GemmIsa::Avx512, autograd::detail::GemmIsa::Avx2}) {
+    autograd::detail::set_gemm_isa(isa);
+    if (autograd::detail::gemm_isa_setting() == autograd::detail::GemmIsa::Eigen) continue;
+    for (const Case& cs : cases) {
+      INFO(cs.what << ", isa " << static_cast<int>(autograd::detail::gemm_isa_setting()));
+      const Tensor<double> x = filled(cs.x, 0.37, 0.1), w = filled(cs.w, 0.91, 0.4);
+      const Tensor<double> b = filled(Shape{cs.w[0]}, 1.3, 0.2);
+      check_values_and_gradients(cs, x, w, b);
+    }
+    // Several blocks of tile rows per sample (64 channels, 20x20: 10 tile rows in blocks of 3 in
+    // double, 6 in float), every gradient against im2col's in double and float against double.
+    const Shape xs{3, 64, 20, 20}, ws{64, 64, 3, 3};
+    const Conv2dGeometry g = Conv2dGeometry().padding(1);
+    const Tensor<double> x = filled(xs, 0.37, 0.1), w = filled(ws, 0.91, 0.1);
+    const Tensor<double> b = filled(Shape{64}, 1.3, 0.2), c = filled(Shape{3, 64, 20, 20}, 0.53, 0.7);
+    std::vector<double> got[2][4];
+    for (int path = 0; path < 2; ++path) {  // 0: Winograd, 1: im2col
+      autograd::detail::conv_winograd_enabled() = path == 0;
+      auto& tape = autograd::Tape<double>::current();
+      tape.reset();
+      const Var<double> xv = Var<double>::variable(x, true), wv = Var<double>::variable(w, true),
+                        bv = Var<double>::variable(b, true);
+      const Var<double> y = conv2d(xv, wv, bv, g);
+      sum(y * Var<double>::from(c)).backward();
+      got[path][0].assign(y.data(), y.data() + y.numel());
+      got[path][1].assign(xv.grad_view().data(), xv.grad_view().data() + x.numel());
+      got[path][2].assign(wv.grad_view().data(), wv.grad_view().data() + w.numel());
+      got[path][3].assign(bv.grad_view().data(), bv.grad_view().data() + b.numel());
+    }
+    autograd::detail::conv_winograd_enabled() = true;
+    for (int q = 0; q < 4; ++q) {
+      INFO("output " << q);
+      double scale = 0;
+      for (const double v : got[1][q]) scale = std::max(scale, std::abs(v));
+      for (std::size_t i = 0; i < got[1][q].size(); ++i)
+        REQUIRE(std::abs(got[0][q][i] - got[1][q][i]) <= 1e-13 * scale);
+    }
+    // Float: Winograd's largest error (relative to the largest value) against double, next to
+    // im2col's in float; F(2x2, 3x3) adds roundings in its transforms (Lavin & Gray): within 8 times
+    // (measured: 1.7, 3 and 6 times for the output, the input's and the weight's gradient).
+    Tensor<float> xf(xs), wf(ws), bf(Shape{64}), cf(c.shape());
+    for (Index k = 0; k < xf.numel(); ++k) xf[k] = static_cast<float>(x[k]);
+    for (Index k = 0; k < wf.numel(); ++k) wf[k] = static_cast<float>(w[k]);
+    for (Index k = 0; k < bf.numel(); ++k) bf[k] = static_cast<float>(b[k]);
+    for (Index k = 0; k < cf.numel(); ++k) cf[k] = static_cast<float>(c[k]);
+    double err[2][3];
+    for (int path = 0; path < 2; ++path) {
+      autograd::detail::conv_winograd_enabled() = path == 0;
+      auto& tf = autograd::Tape<float>::current();
+      tf.reset();
+      const Var<float> xv = Var<float>::variable(xf, true), wv = Var<float>::variable(wf, true);
+      const Var<float> yf = conv2d(xv, wv, Var<float>::from(bf), g);
+      sum(yf * Var<float>::from(cf)).backward();
+      const float* fgot[3] = {yf.data(), xv.grad_view().data(), wv.grad_view().data()};
+      for (int q = 0; q < 3; ++q) {
+        double scale = 0, e = 0;
+        for (const double v : got[1][q]) scale = std::max(scale, std::abs(v));
+        for (std::size_t i = 0; i < got[1][q].size(); ++i)
+          e = std::max(e, std::abs(double(fgot[q][i]) - got[1][q][i]));
+        err[path][q] = e / scale;
+      }
+    }
+    autograd::detail::conv_winograd_enabled() = true;
+    for (int q = 0; q < 3; ++q) {
+      INFO("float output " << q << ": Winograd's error " << err[0][q] << ", im2col's "
+                           << err[1][q]);
+      CHECK(err[0][q] <= 8 * err[1][q]);
+      CHECK(err[0][q] <= 1e-5);
+    }
+  }
+}
+
+TEST_CASE("conv2d: LeNet's and a 3x3 convolution give the same bits on 1 and 2 threads",
           "[autograd][conv]") {
-  // conv 1→10 5×5 (direct kernels) and conv 10→20 5×5 (one sample a task), forward and every
-  // gradient, large enough to be split across threads.
+  // conv 1→10 5×5 (direct kernels), conv 10→20 5×5 (one sample a task) and conv 16→16 3×3
+  // (Winograd), forward and every gradient, large enough to be split across threads.
   const int before = get_num_threads();
   struct Restore {
     int n;
     ~Restore() { set_num_threads(n); }
   } restore{before};
-  const Shape xs[] = {{20, 1, 28, 28}, {20, 10, 12, 12}}, ws[] = {{10, 1, 5, 5}, {20, 10, 5, 5}};
-  for (int k = 0; k < 2; ++k) {
+  const Shape xs[] = {{20, 1, 28, 28}, {20, 10, 12, 12}, {20, 16, 12, 12}},
+              ws[] = {{10, 1, 5, 5}, {20, 10, 5, 5}, {16, 16, 3, 3}};
+  for (int k = 0; k < 3; ++k) {
     Tensor<float> x(xs[k]), w(ws[k]), b(Shape{ws[k][0]});
     for (Index i = 0; i < x.numel(); ++i) x[i] = std::sin(0.37f * static_cast<float>(i));
     for (Index i = 0; i < w.numel(); ++i) w[i] = std::cos(0.91f * static_cast<float>(i));

@@ -1,7 +1,8 @@
 #pragma once
 /// @file conv.hpp
 /// 2-D convolution (cross-correlation, as PyTorch's `conv2d`) on NCHW tensors with stride,
-/// padding, dilation and groups, lowered onto onestone's GEMM kernels through im2col.
+/// padding, dilation and groups, lowered onto onestone's GEMM kernels through im2col, by direct
+/// kernels (first layers with few channels) or by Winograd's F(2x2, 3x3) (3x3, stride 1).
 
 #include <algorithm>
 #include <cstring>
@@ -9,6 +10,7 @@
 #include <string>
 
 #include "onestone/autograd/detail/conv_direct.hpp"
+#include "onestone/autograd/detail/conv_winograd.hpp"
 #include "onestone/autograd/detail/gemm.hpp"
 #include "onestone/autograd/detail/op_common.hpp"
 #include "onestone/config.hpp"
@@ -65,6 +67,34 @@ struct ConvDims {
 inline bool conv_direct_applies(const ConvDims& d) {
   return gemm_isa_setting() != GemmIsa::Eigen && d.sh == 1 && d.sw == 1 && d.dh == 1 && d.dw == 1 &&
          d.ph == 0 && d.pw == 0 && d.rows() <= 64;
+}
+/// Whether Winograd's F(2x2, 3x3) (conv_winograd.hpp) serves this convolution: 3x3 kernels,
+/// stride 1, no dilation, one group, at least 8 input and 8 output channels (thinner products
+/// gain little), onestone's own kernels in use and `conv_winograd_enabled()`.
+inline bool conv_winograd_applies(const ConvDims& d) {
+  return conv_winograd_enabled() && gemm_isa_setting() != GemmIsa::Eigen && d.KH == 3 &&
+         d.KW == 3 && d.sh == 1 && d.sw == 1 && d.dh == 1 && d.dw == 1 && d.G == 1 && d.C >= 8 &&
+         d.O >= 8;
+}
+/// The tiles of a Winograd convolution: TH x TW tiles (2x2 outputs each) per sample, taken in
+/// blocks of `rb` tile rows whose transformed inputs and products (16·(C + O) values a tile)
+/// fit in about 512 KB, so that a block's 16 products run from the core's cache.
+struct WinoTiling {
+  Index TH, TW, rb, blocks;
+  /// Scratch of the tile kernels (see winograd_kernels.inc), enough for each of them.
+  Index kernel_scratch() const { return (2 * rb + 3) * 2 * (TW + 1) + 16 * TW; }
+  /// Values of one padded gradient plane (see `wino_input_grad_tiles`).
+  Index plane() const { return (2 * TH + 2) * 2 * (TW + 1); }
+};
+inline WinoTiling wino_tiling(const ConvDims& d, std::size_t elem) {
+  WinoTiling w;
+  w.TH = (d.HO + 1) / 2;
+  w.TW = (d.WO + 1) / 2;
+  const Index per_row = 16 * (d.C + d.O) * w.TW;
+  const Index budget = Index(512 * 1024) / static_cast<Index>(elem);
+  w.rb = std::max<Index>(1, std::min(w.TH, budget / per_row));
+  w.blocks = (w.TH + w.rb - 1) / w.rb;
+  return w;
 }
 /// Samples per partial sum of the direct weight gradient: fixed, so that the sum's order (and
 /// so its rounding) does not depend on the number of threads.
@@ -247,6 +277,9 @@ struct Conv2dOp {
   /// The instruction set of the direct kernels, fixed at forward (a later `set_gemm_isa`
   /// does not change how this node's backward runs).
   GemmIsa isa;
+  /// Winograd's transformed kernels (u [16][O][C], then ut [16][C][O]) when F(2x2, 3x3)
+  /// computed the forward (see `conv_winograd_applies`) and computes the gradients; else null.
+  const T* wino = nullptr;
   const char* name() const { return "conv2d"; }
   static Var<T> apply(const Var<T>& x, const Var<T>& w, const Var<T>& b, const Conv2dGeometry& g);
   void backward(const BackwardContext<T>& c) const;
@@ -330,6 +363,39 @@ Var<T> Conv2dOp<T>::apply(const Var<T>& x, const Var<T>& w, const Var<T>& b,
       return emit(t, out, Conv2dOp{d, true, nullptr, true, false, isa}, {x.id(), w.id(), b.id()});
     return emit(t, out, Conv2dOp{d, false, nullptr, true, false, isa}, {x.id(), w.id()});
   }
+  if (conv_winograd_applies(d)) {
+    // Each task: one block of tile rows of one sample. Its inputs transformed (V [16][C][tb]),
+    // 16 products M_ξ [O, tb] = U_ξ [O, C] · V_ξ [C, tb], outputs transformed back.
+    const GemmIsa isa = gemm_isa_setting();
+    const WinoTiling wt = wino_tiling(d, sizeof(T));
+    const Index OC = d.O * d.C, tb_max = wt.rb * wt.TW, HW = d.H * d.W, L = d.cols();
+    T* const u = t.arena().template allocate<T>(static_cast<std::size_t>(2 * 16 * OC));
+    winograd_weights(Wt, d.O, d.C, u, u + 16 * OC);
+    const Index per_slot = 16 * (d.C + d.O) * tb_max + wt.kernel_scratch();
+    const Index tasks = d.N * wt.blocks;
+    const int slots = conv_slots(tasks, 16.0 * double(d.N) * double(OC) * double(wt.TH * wt.TW));
+    T* const scratch = t.arena().template allocate<T>(static_cast<std::size_t>(slots * per_slot));
+    for_tasks(tasks, slots, [&](Index q, int slot) {
+      const Index n = q / wt.blocks, ty0 = (q % wt.blocks) * wt.rb;
+      const Index ty1 = std::min(wt.TH, ty0 + wt.rb), tb = (ty1 - ty0) * wt.TW;
+      T* v = scratch + slot * per_slot;
+      T* m = v + 16 * d.C * tb;
+      T* ks = v + 16 * (d.C + d.O) * tb_max;
+      for (Index ch = 0; ch < d.C; ++ch)
+        wino_input_tiles_isa<T>(isa, X + (n * d.C + ch) * HW, d.H, d.W, d.ph, d.pw, wt.TW, ty0,
+                                ty1, ks, v + ch * tb, d.C * tb);
+      for (Index xi = 0; xi < 16; ++xi)
+        gemm<T>(d.O, tb, d.C, u + xi * OC, d.C, false, v + xi * d.C * tb, tb, false,
+                m + xi * d.O * tb, tb, false);
+      for (Index o = 0; o < d.O; ++o)
+        wino_output_tiles_isa<T>(isa, m + o * tb, d.O * tb, wt.TW, ty0, ty1, d.HO, d.WO,
+                                 B ? B[o] : T(0), Y + (n * d.O + o) * L, ks);
+    });
+    if (b.defined())
+      return emit(t, out, Conv2dOp{d, true, nullptr, false, false, isa, u},
+                  {x.id(), w.id(), b.id()});
+    return emit(t, out, Conv2dOp{d, false, nullptr, false, false, isa, u}, {x.id(), w.id()});
+  }
   if (d.rows() * d.cols() <= conv_sample_budget()) {
     // One sample a task: its panel [R, L] per group, then Y_n,g [OG, L] = W_g · panel in place.
     const Index R = d.rows(), L = d.cols();
@@ -400,6 +466,72 @@ void Conv2dOp<T>::backward(const BackwardContext<T>& c) const {
         gb.add(o, s);
       }
     }
+  }
+  if (wino && (gx || gw)) {
+    // Fixed blocks of samples (the weight's gradient summed per block, then over blocks in
+    // order: the same bits on any number of threads). Per block of tile rows: the output
+    // gradient transformed (dM [16][O][tb]); dU_ξ [O, C] += dM_ξ · V_ξᵀ with the inputs
+    // transformed again; dV_ξ [C, tb] = U_ξᵀ · dM_ξ, transformed back into the sample's padded
+    // gradient planes, which are then added onto the input's gradient.
+    const WinoTiling wt = wino_tiling(d, sizeof(T));
+    const Index OC = d.O * d.C, tb_max = wt.rb * wt.TW, HW = d.H * d.W;
+    const Index sb = kConvDirectSamples, blocks = (d.N + sb - 1) / sb, plane = wt.plane();
+    const Index per_slot =
+        16 * (d.C + d.O) * tb_max + wt.kernel_scratch() + (gx ? d.C * plane : Index(0));
+    const int slots = conv_slots(blocks, 16.0 * double(d.N) * double(OC) *
+                                             double(wt.TH * wt.TW) * (gw && gx ? 2 : 1));
+    T* const scratch = c.template scratch<T>(static_cast<std::size_t>(slots * per_slot));
+    T* const part = gw ? c.template scratch<T>(static_cast<std::size_t>(blocks * 16 * OC)) : nullptr;
+    const T* const ut = wino + 16 * OC;
+    if (gx) gx.zero_if_fresh(d.N * d.C * HW);
+    for_tasks(blocks, slots, [&](Index q, int slot) {
+      T* v = scratch + slot * per_slot;
+      T* dm = v + 16 * d.C * tb_max;
+      T* ks = dm + 16 * d.O * tb_max;
+      T* planes = ks + wt.kernel_scratch();
+      T* dpart = gw ? part + q * 16 * OC : nullptr;
+      bool first = true;
+      for (Index n = q * sb; n < std::min(d.N, (q + 1) * sb); ++n) {
+        if (gx) std::fill(planes, planes + d.C * plane, T(0));
+        for (Index blk = 0; blk < wt.blocks; ++blk) {
+          const Index ty0 = blk * wt.rb, ty1 = std::min(wt.TH, ty0 + wt.rb);
+          const Index tb = (ty1 - ty0) * wt.TW;
+          for (Index o = 0; o < d.O; ++o)
+            wino_grad_output_tiles_isa<T>(isa, dY + (n * d.O + o) * L, d.HO, d.WO, wt.TW, ty0, ty1,
+                                          ks, dm + o * tb, d.O * tb);
+          if (gw) {
+            for (Index ch = 0; ch < d.C; ++ch)
+              wino_input_tiles_isa<T>(isa, X + (n * d.C + ch) * HW, d.H, d.W, d.ph, d.pw, wt.TW,
+                                      ty0, ty1, ks, v + ch * tb, d.C * tb);
+            for (Index xi = 0; xi < 16; ++xi)
+              gemm<T>(d.O, d.C, tb, dm + xi * d.O * tb, tb, false, v + xi * d.C * tb, tb, true,
+                      dpart + xi * OC, d.C, !first);
+            first = false;
+          }
+          if (gx) {
+            for (Index xi = 0; xi < 16; ++xi)
+              gemm<T>(d.C, tb, d.O, ut + xi * OC, d.O, false, dm + xi * d.O * tb, tb, false,
+                      v + xi * d.C * tb, tb, false);
+            for (Index ch = 0; ch < d.C; ++ch)
+              wino_input_grad_tiles_isa<T>(isa, v + ch * tb, d.C * tb, wt.TW, ty0, ty1,
+                                           planes + ch * plane, ks);
+          }
+        }
+        if (gx)
+          for (Index ch = 0; ch < d.C; ++ch)
+            wino_plane_to_grad_isa<T>(isa, planes + ch * plane, wt.TW, d.H, d.W, d.ph, d.pw,
+                                      gx.ptr + (n * d.C + ch) * HW, ks);
+      }
+    });
+    if (gw) {
+      for (Index e = 0; e < 16 * OC; ++e) {
+        T s = part[e];
+        for (Index q = 1; q < blocks; ++q) s += part[q * 16 * OC + e];
+        part[e] = s;
+      }
+      winograd_weights_grad<T>(part, d.O, d.C, [&](Index e, T val) { gw.add(e, val); });
+    }
+    return;
   }
   if (gw && direct) {
     // Partial sums over fixed blocks of samples (in parallel), then added in block order.
@@ -512,10 +644,13 @@ ONESTONE_EXTERN_CLASS(AUTOGRAD, Conv2dOp)
 
 /// 2-D convolution of x [N, C, H, W] with weight [O, C/groups, KH, KW] and an optional bias [O]
 /// (pass an undefined Var for none), as PyTorch's `torch.nn.functional.conv2d`: the output is
-/// [N, O, HO, WO] with HO = ⌊(H + 2·ph − dh·(KH − 1) − 1)/sh⌋ + 1 (and WO alike). Lowered onto
-/// onestone's GEMM through im2col, several samples side by side per group (chunks whose columns
-/// fit in ~8 MB), so that each chunk is one large product split across threads; scratch in the
-/// tape's arena: no heap allocation in steady state.
+/// [N, O, HO, WO] with HO = ⌊(H + 2·ph − dh·(KH − 1) − 1)/sh⌋ + 1 (and WO alike). Computed on
+/// onestone's GEMM kernels by one of: Winograd's F(2x2, 3x3) for 3x3 kernels of stride 1 with at
+/// least 8 input and output channels (2.25 times fewer multiply-adds; ONESTONE_CONV_WINOGRAD=0
+/// turns it off); direct kernels for first layers with few input channels; im2col otherwise,
+/// one sample at a time when its lowered panel is small, else several samples side by side per
+/// product. Scratch in the tape's arena: no heap allocation in steady state; the same bits on any
+/// number of threads.
 ///
 /// Example: `auto y = conv2d(x, w, b, Conv2dGeometry().stride(2).padding(1));`
 template <typename T>
