@@ -136,13 +136,22 @@ TEST_CASE(
   // gradient (conv_direct.hpp) on AVX-512 and AVX2 (when the processor has them), and im2col +
   // GEMM with ONESTONE_GEMM=eigen; rows shorter and longer than one and two vectors, kernels
   // wider than one column block (5), channel blocks of every size, more samples than one
-  // partial sum of the weight gradient (8).
+  // partial sum of the weight gradient (8); and two strided cases for im2col's kernels.
   const Case cases[] = {
       {"LeNet conv1 (1 -> 10, 5x5)", {9, 1, 12, 21}, {10, 1, 5, 5}, Conv2dGeometry()},
       {"2 -> 3, 3x4, long rows", {2, 2, 6, 40}, {3, 2, 3, 4}, Conv2dGeometry()},
       {"1 -> 20, 2x7 (two column blocks)", {3, 1, 4, 12}, {20, 1, 2, 7}, Conv2dGeometry()},
       {"groups 2", {2, 4, 6, 7}, {6, 2, 2, 3}, Conv2dGeometry().groups(2)},
       {"3 -> 9, 1x1, one column", {17, 3, 2, 1}, {9, 3, 1, 1}, Conv2dGeometry()},
+      // Not direct: im2col's vectorised loops for horizontal stride 2 and for short rows.
+      {"stride 2, padding 1 (im2col)",
+       {2, 3, 7, 9},
+       {4, 3, 3, 3},
+       Conv2dGeometry().stride(2).padding(1)},
+      {"stride (1, 2), padding (2, 0) (im2col)",
+       {1, 2, 6, 10},
+       {3, 2, 2, 3},
+       Conv2dGeometry().stride(1, 2).padding(2, 0)},
   };
   const autograd::detail::GemmIsa before = autograd::detail::gemm_isa_setting();
   struct Restore {
@@ -202,7 +211,10 @@ TEST_CASE("conv2d: Winograd F(2x2, 3x3) against the definition, im2col and finit
       {"9 -> 10, 7x5 (odd), padding 1", {3, 9, 7, 5}, {10, 9, 3, 3}, Conv2dGeometry().padding(1)},
       {"8 -> 8, 5x8, no padding", {2, 8, 5, 8}, {8, 8, 3, 3}, Conv2dGeometry()},
       {"9 samples, padding 2", {9, 8, 4, 4}, {8, 8, 3, 3}, Conv2dGeometry().padding(2)},
-      {"one output row, padding (0, 1)", {2, 8, 3, 3}, {9, 8, 3, 3}, Conv2dGeometry().padding(0, 1)},
+      {"one output row, padding (0, 1)",
+       {2, 8, 3, 3},
+       {9, 8, 3, 3},
+       Conv2dGeometry().padding(0, 1)},
   };
   const autograd::detail::GemmIsa before = autograd::detail::gemm_isa_setting();
   struct Restore {
@@ -227,7 +239,8 @@ TEST_CASE("conv2d: Winograd F(2x2, 3x3) against the definition, im2col and finit
     const Shape xs{3, 64, 20, 20}, ws{64, 64, 3, 3};
     const Conv2dGeometry g = Conv2dGeometry().padding(1);
     const Tensor<double> x = filled(xs, 0.37, 0.1), w = filled(ws, 0.91, 0.1);
-    const Tensor<double> b = filled(Shape{64}, 1.3, 0.2), c = filled(Shape{3, 64, 20, 20}, 0.53, 0.7);
+    const Tensor<double> b = filled(Shape{64}, 1.3, 0.2),
+                         c = filled(Shape{3, 64, 20, 20}, 0.53, 0.7);
     std::vector<double> got[2][4];
     for (int path = 0; path < 2; ++path) {  // 0: Winograd, 1: im2col
       autograd::detail::conv_winograd_enabled() = path == 0;
@@ -251,8 +264,8 @@ TEST_CASE("conv2d: Winograd F(2x2, 3x3) against the definition, im2col and finit
         REQUIRE(std::abs(got[0][q][i] - got[1][q][i]) <= 1e-13 * scale);
     }
     // Float: Winograd's largest error (relative to the largest value) against double, next to
-    // im2col's in float; F(2x2, 3x3) adds roundings in its transforms (Lavin & Gray): within 8 times
-    // (measured: 1.7, 3 and 6 times for the output, the input's and the weight's gradient).
+    // im2col's in float; F(2x2, 3x3) adds roundings in its transforms (Lavin & Gray): within 8
+    // times (measured: 1.7, 3 and 6 times for the output, the input's and the weight's gradient).
     Tensor<float> xf(xs), wf(ws), bf(Shape{64}), cf(c.shape());
     for (Index k = 0; k < xf.numel(); ++k) xf[k] = static_cast<float>(x[k]);
     for (Index k = 0; k < wf.numel(); ++k) wf[k] = static_cast<float>(w[k]);

@@ -78,7 +78,8 @@ inline void winograd_weights_grad(const T* du, Index O, Index C, Add&& add) {
   for (Index o = 0; o < O; ++o)
     for (Index c = 0; c < C; ++c) {
       T q[4][3];
-      for (int i = 0; i < 4; ++i) {  // Gᵀ along the columns: (u0 + ½u1 + ½u2, ½u1 − ½u2, ½u1 + ½u2 + u3)
+      for (int i = 0; i < 4;
+           ++i) {  // Gᵀ along the columns: (u0 + ½u1 + ½u2, ½u1 − ½u2, ½u1 + ½u2 + u3)
         const T* ui = du + 4 * i * OC + o * C + c;
         const T u0 = ui[0], u1 = ui[OC], u2 = ui[2 * OC], u3 = ui[3 * OC];
         q[i][0] = u0 + h * (u1 + u2);
@@ -109,8 +110,8 @@ inline void wino_input_tiles_isa(GemmIsa isa, const T* x, Index H, Index W, Inde
 #endif
 }
 template <typename T>
-inline void wino_output_tiles_isa(GemmIsa isa, const T* m, Index ld, Index TW, Index ty0,
-                                  Index ty1, Index HO, Index WO, T bias, T* y, T* scratch) {
+inline void wino_output_tiles_isa(GemmIsa isa, const T* m, Index ld, Index TW, Index ty0, Index ty1,
+                                  Index HO, Index WO, T bias, T* y, T* scratch) {
 #ifdef ONESTONE_HAVE_GEMM_SIMD
   if (isa == GemmIsa::Avx512)
     avx512::wino_output_tiles<T>(m, ld, TW, ty0, ty1, HO, WO, bias, y, scratch);

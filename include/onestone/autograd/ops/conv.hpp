@@ -178,9 +178,9 @@ __attribute__((optimize("no-tree-loop-distribute-patterns")))
 #endif
 void im2col(const ConvDims& d, const T* x, T* col, Index ld = -1, Index c0 = 0, Index c1 = -1) {
   const Index L = ld < 0 ? d.cols() : ld;
-  if (d.sw == 1 && d.dw == 1 &&
+  if (d.dw == 1 &&
       im2col_unit_stride_isa<T>(gemm_isa_setting(), false, x, col, d.H, d.W, d.KH, d.KW, d.HO, d.WO,
-                                d.sh, d.ph, d.pw, d.dh, c0, c1 < 0 ? d.CG : c1, L))
+                                d.sh, d.ph, d.pw, d.dh, c0, c1 < 0 ? d.CG : c1, L, d.sw))
     return;
   for (Index c = c0; c < (c1 < 0 ? d.CG : c1); ++c)
     for (Index i = 0; i < d.KH; ++i)
@@ -225,9 +225,9 @@ template <typename T>
 void col2im_add(const ConvDims& d, const T* col, T* dx, Index ld = -1, Index c0 = 0,
                 Index c1 = -1) {
   const Index L = ld < 0 ? d.cols() : ld;
-  if (d.sw == 1 && d.dw == 1 &&
+  if (d.dw == 1 &&
       im2col_unit_stride_isa<T>(gemm_isa_setting(), true, col, dx, d.H, d.W, d.KH, d.KW, d.HO, d.WO,
-                                d.sh, d.ph, d.pw, d.dh, c0, c1 < 0 ? d.CG : c1, L))
+                                d.sh, d.ph, d.pw, d.dh, c0, c1 < 0 ? d.CG : c1, L, d.sw))
     return;
   for (Index c = c0; c < (c1 < 0 ? d.CG : c1); ++c)
     for (Index i = 0; i < d.KH; ++i)
@@ -382,8 +382,8 @@ Var<T> Conv2dOp<T>::apply(const Var<T>& x, const Var<T>& w, const Var<T>& b,
       T* m = v + 16 * d.C * tb;
       T* ks = v + 16 * (d.C + d.O) * tb_max;
       for (Index ch = 0; ch < d.C; ++ch)
-        wino_input_tiles_isa<T>(isa, X + (n * d.C + ch) * HW, d.H, d.W, d.ph, d.pw, wt.TW, ty0,
-                                ty1, ks, v + ch * tb, d.C * tb);
+        wino_input_tiles_isa<T>(isa, X + (n * d.C + ch) * HW, d.H, d.W, d.ph, d.pw, wt.TW, ty0, ty1,
+                                ks, v + ch * tb, d.C * tb);
       for (Index xi = 0; xi < 16; ++xi)
         gemm<T>(d.O, tb, d.C, u + xi * OC, d.C, false, v + xi * d.C * tb, tb, false,
                 m + xi * d.O * tb, tb, false);
@@ -478,10 +478,11 @@ void Conv2dOp<T>::backward(const BackwardContext<T>& c) const {
     const Index sb = kConvDirectSamples, blocks = (d.N + sb - 1) / sb, plane = wt.plane();
     const Index per_slot =
         16 * (d.C + d.O) * tb_max + wt.kernel_scratch() + (gx ? d.C * plane : Index(0));
-    const int slots = conv_slots(blocks, 16.0 * double(d.N) * double(OC) *
-                                             double(wt.TH * wt.TW) * (gw && gx ? 2 : 1));
+    const int slots = conv_slots(
+        blocks, 16.0 * double(d.N) * double(OC) * double(wt.TH * wt.TW) * (gw && gx ? 2 : 1));
     T* const scratch = c.template scratch<T>(static_cast<std::size_t>(slots * per_slot));
-    T* const part = gw ? c.template scratch<T>(static_cast<std::size_t>(blocks * 16 * OC)) : nullptr;
+    T* const part =
+        gw ? c.template scratch<T>(static_cast<std::size_t>(blocks * 16 * OC)) : nullptr;
     const T* const ut = wino + 16 * OC;
     if (gx) gx.zero_if_fresh(d.N * d.C * HW);
     for_tasks(blocks, slots, [&](Index q, int slot) {
