@@ -78,8 +78,8 @@ inline void winograd_weights_grad(const T* du, Index O, Index C, Add&& add) {
   for (Index o = 0; o < O; ++o)
     for (Index c = 0; c < C; ++c) {
       T q[4][3];
-      for (int i = 0; i < 4;
-           ++i) {  // Gᵀ along the columns: (u0 + ½u1 + ½u2, ½u1 − ½u2, ½u1 + ½u2 + u3)
+      // Gᵀ along the columns: (u0 + ½u1 + ½u2, ½u1 − ½u2, ½u1 + ½u2 + u3)
+      for (int i = 0; i < 4; ++i) {
         const T* ui = du + 4 * i * OC + o * C + c;
         const T u0 = ui[0], u1 = ui[OC], u2 = ui[2 * OC], u3 = ui[3 * OC];
         q[i][0] = u0 + h * (u1 + u2);
