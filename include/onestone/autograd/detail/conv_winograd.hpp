@@ -149,14 +149,14 @@ inline void wino_input_grad_tiles_isa(GemmIsa isa, const T* dv, Index ld, Index 
 }
 template <typename T>
 inline void wino_plane_to_grad_isa(GemmIsa isa, const T* plane, Index TW, Index H, Index W,
-                                   Index ph, Index pw, T* dx, T* scratch) {
+                                   Index ph, Index pw, T* dx) {
 #ifdef ONESTONE_HAVE_GEMM_SIMD
   if (isa == GemmIsa::Avx512)
-    avx512::wino_plane_to_grad<T>(plane, TW, H, W, ph, pw, dx, scratch);
+    avx512::wino_plane_to_grad<T>(plane, TW, H, W, ph, pw, dx);
   else
-    avx2::wino_plane_to_grad<T>(plane, TW, H, W, ph, pw, dx, scratch);
+    avx2::wino_plane_to_grad<T>(plane, TW, H, W, ph, pw, dx);
 #else
-  (void)isa, (void)plane, (void)TW, (void)H, (void)W, (void)ph, (void)pw, (void)dx, (void)scratch;
+  (void)isa, (void)plane, (void)TW, (void)H, (void)W, (void)ph, (void)pw, (void)dx;
 #endif
 }
 

@@ -82,7 +82,7 @@ inline bool conv_winograd_applies(const ConvDims& d) {
 struct WinoTiling {
   Index TH, TW, rb, blocks;
   /// Scratch of the tile kernels (see winograd_kernels.inc), enough for each of them.
-  Index kernel_scratch() const { return (2 * rb + 3) * 2 * (TW + 1) + 16 * TW; }
+  Index kernel_scratch() const { return (2 * rb + 2) * 2 * (TW + 1) + 16 * TW; }
   /// Values of one padded gradient plane (see `wino_input_grad_tiles`).
   Index plane() const { return (2 * TH + 2) * 2 * (TW + 1); }
 };
@@ -521,7 +521,7 @@ void Conv2dOp<T>::backward(const BackwardContext<T>& c) const {
         if (gx)
           for (Index ch = 0; ch < d.C; ++ch)
             wino_plane_to_grad_isa<T>(isa, planes + ch * plane, wt.TW, d.H, d.W, d.ph, d.pw,
-                                      gx.ptr + (n * d.C + ch) * HW, ks);
+                                      gx.ptr + (n * d.C + ch) * HW);
       }
     });
     if (gw) {
