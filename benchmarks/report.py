@@ -70,7 +70,9 @@ def main():
     lines = ["# Benchmarks", "",
              "Measured by `benchmarks/compare.sh`: onestone and its libtorch twin run in the same",
              "process (Google Benchmark, median of 3 repetitions), same shapes, same optimizer (Adam),",
-             "same thread count; libtorch in the tuned OpenBLAS setup (OpenMP build, SkylakeX kernels).",
+             "same thread count; libtorch in the tuned setup (OpenBLAS's OpenMP build with SkylakeX kernels;",
+             "glibc keeping freed memory, `MALLOC_*` in compare.sh: without it libtorch's large tensors",
+             "come back as fresh pages every step, whose faults are costly on this virtual machine).",
              "Arguments are `batch/threads`. Ratio = onestone time / libtorch time (lower is better).", "",
              "Machine: %s, %s cores; built with -O3 -march=native." % (cpu_name(), ctx.get("num_cpus", "?")), ""]
     lines += ["| workload | batch/threads | onestone (ms) | libtorch (ms) | ratio | allocs/step |",
