@@ -11,6 +11,10 @@
 #include "onestone/train/task_affinity.hpp"
 #include "onestone/train/trainer.hpp"
 
+// This file's helpers and test cases live in a namespace of their own: an area's test files
+// are compiled together in unity builds (tests/CMakeLists.txt, ONESTONE_TEST_UNITY_BATCH).
+namespace test_affinity_affinity {
+
 using namespace onestone;
 
 namespace {
@@ -298,3 +302,5 @@ TEST_CASE("pearson and spearman", "[affinity]") {
   CHECK(r[0] == 2.5);
   CHECK(r[1] == 1.0);
 }
+
+}  // namespace test_affinity_affinity

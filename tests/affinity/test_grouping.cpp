@@ -11,6 +11,10 @@
 
 #include "onestone/train/task_grouping.hpp"
 
+// This file's helpers and test cases live in a namespace of their own: an area's test files
+// are compiled together in unity builds (tests/CMakeLists.txt, ONESTONE_TEST_UNITY_BATCH).
+namespace test_affinity_grouping {
+
 using onestone::train::group_tasks;
 using onestone::train::group_tasks_heuristic;
 using onestone::train::grouping_score;
@@ -198,3 +202,5 @@ TEST_CASE("grouping reports bad input clearly", "[grouping]") {
   CHECK_THROWS_WITH(grouping_score(z, {{}, {0, 1, 2}}), Catch::Contains("empty group"));
   CHECK_THROWS_AS(group_tasks(Eigen::MatrixXd::Zero(65, 65)), std::invalid_argument);
 }
+
+}  // namespace test_affinity_grouping

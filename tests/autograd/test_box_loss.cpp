@@ -5,6 +5,10 @@
 
 #include "onestone/onestone.hpp"
 
+// This file's helpers and test cases live in a namespace of their own: an area's test files
+// are compiled together in unity builds (tests/CMakeLists.txt, ONESTONE_TEST_UNITY_BATCH).
+namespace test_autograd_box_loss {
+
 using namespace onestone;
 
 TEST_CASE("box_iou_loss: values by hand, weights, reductions", "[losses][box]") {
@@ -70,3 +74,5 @@ TEST_CASE("box_iou_loss rejects bad shapes and weights", "[losses][box][errors]"
                                          losses::LossOptions<float>().sample_weight(w)),
                     Catch::Contains("box_iou_loss") && Catch::Contains("2 sample weights"));
 }
+
+}  // namespace test_autograd_box_loss

@@ -7,6 +7,10 @@
 #include "../common/filled.hpp"
 #include "onestone/onestone.hpp"
 
+// This file's helpers and test cases live in a namespace of their own: an area's test files
+// are compiled together in unity builds (tests/CMakeLists.txt, ONESTONE_TEST_UNITY_BATCH).
+namespace test_autograd_conv {
+
 using namespace onestone;
 using autograd::Conv2dGeometry;
 
@@ -388,3 +392,5 @@ TEST_CASE("Conv2d layer: shapes, names, PyTorch's initial bounds, float close to
   CHECK_THROWS_WITH(nn::Conv2d<float>(nn::Conv2dOptions(3, 8, 3).groups(2)),
                     Catch::Contains("groups 2"));
 }
+
+}  // namespace test_autograd_conv

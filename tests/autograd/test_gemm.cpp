@@ -3,6 +3,10 @@
 #include "onestone/autograd/detail/gemm.hpp"
 #include "onestone/tensor/generator.hpp"
 
+// This file's helpers and test cases live in a namespace of their own: an area's test files
+// are compiled together in unity builds (tests/CMakeLists.txt, ONESTONE_TEST_UNITY_BATCH).
+namespace test_autograd_gemm {
+
 using namespace onestone;
 
 namespace {
@@ -85,3 +89,5 @@ TEST_CASE("the GEMM kernel in use is the processor's best unless set", "[autogra
   CHECK(autograd::detail::gemm_isa_setting() == GemmIsa::Eigen);
   autograd::detail::set_gemm_isa(best);
 }
+
+}  // namespace test_autograd_gemm

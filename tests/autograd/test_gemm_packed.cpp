@@ -11,6 +11,14 @@
 #include "onestone/autograd/detail/gemm.hpp"
 #include "onestone/autograd/detail/gemv_packed.hpp"
 #include "onestone/tensor/generator.hpp"
+#ifdef __unix__
+#include <sys/wait.h>
+#include <unistd.h>
+
+// This file's helpers and test cases live in a namespace of their own: an area's test files
+// are compiled together in unity builds (tests/CMakeLists.txt, ONESTONE_TEST_UNITY_BATCH).
+namespace test_autograd_gemm_packed {
+#endif
 
 using namespace onestone;
 using autograd::detail::GemmIsa;
@@ -171,8 +179,6 @@ TEST_CASE("one part walks the chunks forward or backward on the caller", "[autog
 #define ONESTONE_TEST_NO_FORK 1
 #endif
 #if defined(__unix__) && !defined(ONESTONE_TEST_NO_FORK)
-#include <sys/wait.h>
-#include <unistd.h>
 
 TEST_CASE("a forked child uses the team and exits cleanly", "[autograd][serving]") {
   std::vector<std::atomic<int>> counts(20);
@@ -195,3 +201,5 @@ TEST_CASE("a forked child uses the team and exits cleanly", "[autograd][serving]
   CHECK(WEXITSTATUS(status) == 0);
 }
 #endif
+
+}  // namespace test_autograd_gemm_packed

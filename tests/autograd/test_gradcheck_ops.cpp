@@ -6,6 +6,10 @@
 #include "onestone/losses/cross_entropy.hpp"
 #include "onestone/losses/regression.hpp"
 
+// This file's helpers and test cases live in a namespace of their own: an area's test files
+// are compiled together in unity builds (tests/CMakeLists.txt, ONESTONE_TEST_UNITY_BATCH).
+namespace test_autograd_gradcheck_ops {
+
 using namespace onestone;
 using V = std::vector<Var<double>>;
 
@@ -126,3 +130,6 @@ TEST_CASE("loss gradients", "[losses][gradcheck]") {
   CHECK_GRAD(losses::l1_loss(v[0], v[1]), pred, y);
   CHECK_GRAD(losses::huber_loss(v[0], v[1], 0.3), pred, y);
 }
+
+}  // namespace test_autograd_gradcheck_ops
+#undef CHECK_GRAD

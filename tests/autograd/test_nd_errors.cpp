@@ -5,6 +5,10 @@
 
 #include "onestone/onestone.hpp"
 
+// This file's helpers and test cases live in a namespace of their own: an area's test files
+// are compiled together in unity builds (tests/CMakeLists.txt, ONESTONE_TEST_UNITY_BATCH).
+namespace test_autograd_nd_errors {
+
 using namespace onestone;
 using Catch::Contains;
 
@@ -248,3 +252,5 @@ TEST_CASE("a user-defined operation is gradient-checked and anomaly-checked", "[
                     Contains("anomaly: cube"));
   tape.set_detect_anomaly(false);
 }
+
+}  // namespace test_autograd_nd_errors

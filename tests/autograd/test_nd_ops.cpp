@@ -5,6 +5,10 @@
 #include "onestone/autograd/autograd.hpp"
 #include "onestone/autograd/gradcheck.hpp"
 
+// This file's helpers and test cases live in a namespace of their own: an area's test files
+// are compiled together in unity builds (tests/CMakeLists.txt, ONESTONE_TEST_UNITY_BATCH).
+namespace test_autograd_nd_ops {
+
 using namespace onestone;
 using V = std::vector<Var<double>>;
 
@@ -339,3 +343,6 @@ TEST_CASE("N-d linear and layer_norm", "[autograd][nd][gradcheck]") {
   CHECK_GRAD(wsum(layer_norm(v[0], v[1], v[2])), x, g, be);
   CHECK(linear(Var<double>::from(x), Var<double>::from(w)).shape() == Shape{2, 3, 5});
 }
+
+}  // namespace test_autograd_nd_ops
+#undef CHECK_GRAD

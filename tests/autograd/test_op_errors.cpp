@@ -2,6 +2,10 @@
 
 #include "onestone/onestone.hpp"
 
+// This file's helpers and test cases live in a namespace of their own: an area's test files
+// are compiled together in unity builds (tests/CMakeLists.txt, ONESTONE_TEST_UNITY_BATCH).
+namespace test_autograd_op_errors {
+
 using namespace onestone;
 
 TEST_CASE("operations reject bad shapes with clear messages", "[autograd][errors]") {
@@ -62,3 +66,5 @@ TEST_CASE("anomaly mode names the operation producing NaN", "[autograd][errors]"
   CHECK_THROWS_WITH(log(Var<double>::from(neg)), Catch::Contains("anomaly: log"));
   tape.set_detect_anomaly(false);
 }
+
+}  // namespace test_autograd_op_errors

@@ -6,6 +6,10 @@
 
 #include "onestone/onestone.hpp"
 
+// This file's helpers and test cases live in a namespace of their own: an area's test files
+// are compiled together in unity builds (tests/CMakeLists.txt, ONESTONE_TEST_UNITY_BATCH).
+namespace test_autograd_pool {
+
 using namespace onestone;
 
 namespace {
@@ -159,3 +163,5 @@ TEST_CASE("max_pool2d 2x2 stride 2 (fast path) equals the window rule, every ker
       }
   }
 }
+
+}  // namespace test_autograd_pool

@@ -2,6 +2,10 @@
 
 #include "onestone/onestone.hpp"
 
+// This file's helpers and test cases live in a namespace of their own: an area's test files
+// are compiled together in unity builds (tests/CMakeLists.txt, ONESTONE_TEST_UNITY_BATCH).
+namespace test_autograd_tape {
+
 using namespace onestone;
 
 TEST_CASE("tape: gradients accumulate where a value is used twice", "[autograd]") {
@@ -83,3 +87,5 @@ TEST_CASE("tape: GraphScope releases memory and keeps capacity", "[autograd]") {
   CHECK(tape.arena().num_blocks() == 1);
   CHECK(keep.numel() == 64 * 64);
 }
+
+}  // namespace test_autograd_tape

@@ -9,6 +9,10 @@
 #include "../common/filled.hpp"
 #include "onestone/onestone.hpp"
 
+// This file's helpers and test cases live in a namespace of their own: an area's test files
+// are compiled together in unity builds (tests/CMakeLists.txt, ONESTONE_TEST_UNITY_BATCH).
+namespace test_autograd_vision_ops {
+
 using namespace onestone;
 
 namespace {
@@ -551,3 +555,5 @@ TEST_CASE("conv_transpose2d rejects bad shapes and geometry, naming both shapes"
                                      ConvTranspose2dGeometry().stride(0)),
                     Contains("stride"));
 }
+
+}  // namespace test_autograd_vision_ops

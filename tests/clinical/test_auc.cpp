@@ -6,6 +6,10 @@
 #include "onestone/metrics/auc.hpp"
 #include "onestone/onestone.hpp"
 
+// This file's helpers and test cases live in a namespace of their own: an area's test files
+// are compiled together in unity builds (tests/CMakeLists.txt, ONESTONE_TEST_UNITY_BATCH).
+namespace test_clinical_auc {
+
 using namespace onestone;
 
 namespace {
@@ -76,3 +80,5 @@ TEST_CASE("BinaryAUC metric: [N], [N,1] and [N,2] predictions, batches, weight 0
                     Catch::Contains("BinaryAUC") && Catch::Contains("[2, 3]"));
   CHECK(m.clone()->name() == "auc");
 }
+
+}  // namespace test_clinical_auc

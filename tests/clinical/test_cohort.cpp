@@ -7,6 +7,10 @@
 #include "onestone/metrics/survival.hpp"
 #include "onestone/onestone.hpp"
 
+// This file's helpers and test cases live in a namespace of their own: an area's test files
+// are compiled together in unity builds (tests/CMakeLists.txt, ONESTONE_TEST_UNITY_BATCH).
+namespace test_clinical_cohort {
+
 using namespace onestone;
 
 TEST_CASE("make_synthetic_cohort: shapes, determinism, censoring", "[clinical][cohort]") {
@@ -52,3 +56,5 @@ TEST_CASE("make_synthetic_cohort: the three tasks share one risk", "[clinical][c
   const auto& s = d.target("survival");
   CHECK(metrics::concordance_index(logsize, s.field("time"), s.field("event")) > 0.65);
 }
+
+}  // namespace test_clinical_cohort

@@ -10,6 +10,10 @@
 #include "onestone/metrics/survival.hpp"
 #include "onestone/onestone.hpp"
 
+// This file's helpers and test cases live in a namespace of their own: an area's test files
+// are compiled together in unity builds (tests/CMakeLists.txt, ONESTONE_TEST_UNITY_BATCH).
+namespace test_clinical_cox {
+
 using namespace onestone;
 using losses::CoxOptions;
 using losses::CoxTies;
@@ -208,3 +212,5 @@ TEST_CASE("cox_loss trains a tiny model (loss decreases, C-index rises)",
   const Tensor<float> pred = lin.forward(Var<float>::from(x)).to_tensor();
   CHECK(metrics::concordance_index(pred, s.field("time"), s.field("event")) > 0.65);
 }
+
+}  // namespace test_clinical_cox

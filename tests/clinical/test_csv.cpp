@@ -9,6 +9,10 @@
 #include "onestone/data/csv.hpp"
 #include "onestone/onestone.hpp"
 
+// This file's helpers and test cases live in a namespace of their own: an area's test files
+// are compiled together in unity builds (tests/CMakeLists.txt, ONESTONE_TEST_UNITY_BATCH).
+namespace test_clinical_csv {
+
 using namespace onestone;
 using data::CsvOptions;
 using data::TabularOptions;
@@ -178,3 +182,5 @@ TEST_CASE("Standardizer: fitted on train, imputes the train mean, constant colum
   const data::Dataset<double> wide(Tensor<double>(Shape{2, 3}));
   CHECK_THROWS_WITH(s.apply(wide), Catch::Contains("fitted on 2 columns"));
 }
+
+}  // namespace test_clinical_csv

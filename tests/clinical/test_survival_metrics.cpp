@@ -7,6 +7,10 @@
 #include "onestone/metrics/survival.hpp"
 #include "onestone/onestone.hpp"
 
+// This file's helpers and test cases live in a namespace of their own: an area's test files
+// are compiled together in unity builds (tests/CMakeLists.txt, ONESTONE_TEST_UNITY_BATCH).
+namespace test_clinical_survival_metrics {
+
 using namespace onestone;
 
 namespace {
@@ -95,3 +99,5 @@ TEST_CASE("ConcordanceIndex metric: over batches, skips weight 0, errors", "[cli
   CHECK_THROWS_WITH(metrics::concordance_index(vec({1, 2}), vec({1, 2, 3}), vec({1, 1})),
                     Catch::Contains("differ in size"));
 }
+
+}  // namespace test_clinical_survival_metrics

@@ -13,6 +13,10 @@
 #include "onestone/data/fashion_mnist.hpp"
 #include "onestone/data/idx.hpp"
 
+// This file's helpers and test cases live in a namespace of their own: an area's test files
+// are compiled together in unity builds (tests/CMakeLists.txt, ONESTONE_TEST_UNITY_BATCH).
+namespace test_data_idx {
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -298,3 +302,5 @@ TEST_CASE("IDX reader: fuzzer-found inputs fail cleanly", "[data][idx][fuzz]") {
       onestone::data::read_idx_images<float>(dir + "idx-images-features-overflow.idx"),
       std::runtime_error);
 }
+
+}  // namespace test_data_idx

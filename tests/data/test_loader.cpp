@@ -47,6 +47,11 @@ void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); 
 #pragma GCC diagnostic pop
 #endif
 
+// This file's helpers and test cases live in a namespace of their own (the replaced allocation
+// functions above stay global): an area's test files are compiled together in unity builds
+// (tests/CMakeLists.txt, ONESTONE_TEST_UNITY_BATCH).
+namespace test_data_loader {
+
 namespace {
 
 using onestone::Index;
@@ -410,3 +415,5 @@ TEST_CASE("targets of any shape, several fields, sample weights and label masks"
   CHECK_THROWS_WITH(ds.add_classification("c", Tensor<std::int64_t>::full({n}, 7), 3),
                     Catch::Contains("is 7"));
 }
+
+}  // namespace test_data_loader

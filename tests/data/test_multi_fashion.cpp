@@ -6,6 +6,10 @@
 
 #include "onestone/data/multi_fashion.hpp"
 
+// This file's helpers and test cases live in a namespace of their own: an area's test files
+// are compiled together in unity builds (tests/CMakeLists.txt, ONESTONE_TEST_UNITY_BATCH).
+namespace test_data_multi_fashion {
+
 namespace {
 
 using onestone::Index;
@@ -125,3 +129,5 @@ TEST_CASE("MultiFashion from Debian's Fashion-MNIST", "[data][multi_fashion]") {
     CHECK(ds.target("right").labels[m] < 10);
   }
 }
+
+}  // namespace test_data_multi_fashion

@@ -5,6 +5,10 @@
 
 #include "onestone/data/synthetic.hpp"
 
+// This file's helpers and test cases live in a namespace of their own: an area's test files
+// are compiled together in unity builds (tests/CMakeLists.txt, ONESTONE_TEST_UNITY_BATCH).
+namespace test_data_synthetic {
+
 namespace {
 
 using onestone::Index;
@@ -87,3 +91,5 @@ TEST_CASE("MMoE synthetic: invalid options throw", "[data][synthetic]") {
   REQUIRE_THROWS_AS(make_mmoe_synthetic<float>(SyntheticOptions().scale(INFINITY)),
                     std::invalid_argument);
 }
+
+}  // namespace test_data_synthetic

@@ -4,6 +4,10 @@
 
 #include "onestone/data/synthetic_scenes.hpp"
 
+// This file's helpers and test cases live in a namespace of their own: an area's test files
+// are compiled together in unity builds (tests/CMakeLists.txt, ONESTONE_TEST_UNITY_BATCH).
+namespace test_data_synthetic_scenes {
+
 using onestone::Index;
 using onestone::Shape;
 using onestone::data::SceneOptions;
@@ -64,3 +68,5 @@ TEST_CASE("synthetic scenes: bad options are rejected", "[data][scenes]") {
   CHECK_THROWS_AS(onestone::data::make_synthetic_scenes<float>(SceneOptions().max_objects(0)),
                   std::invalid_argument);
 }
+
+}  // namespace test_data_synthetic_scenes

@@ -12,6 +12,10 @@
 #include "onestone/io/atomic_file.hpp"
 #include "onestone/io/safetensors.hpp"
 
+// This file's helpers and test cases live in a namespace of their own: an area's test files
+// are compiled together in unity builds (tests/CMakeLists.txt, ONESTONE_TEST_UNITY_BATCH).
+namespace test_io_atomic_file {
+
 using namespace onestone;
 using Catch::Matchers::Contains;
 using io_test::Bytes;
@@ -144,3 +148,5 @@ TEST_CASE("write_safetensors is atomic", "[io][atomic]") {
   CHECK(dir.entries() == std::vector<std::string>{"w.safetensors"});
   CHECK(io::to_tensor<float>(io::read_safetensors(path).at("w"))[0] == 1.0f);
 }
+
+}  // namespace test_io_atomic_file

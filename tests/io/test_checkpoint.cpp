@@ -21,6 +21,10 @@
 #include "onestone/optim/scheduler.hpp"
 #include "onestone/optim/sgd.hpp"
 
+// This file's helpers and test cases live in a namespace of their own: an area's test files
+// are compiled together in unity builds (tests/CMakeLists.txt, ONESTONE_TEST_UNITY_BATCH).
+namespace test_io_checkpoint {
+
 using namespace onestone;
 using Catch::Matchers::Contains;
 
@@ -373,3 +377,5 @@ TEST_CASE("checkpoint: null model or generator is refused", "[io][checkpoint]") 
   CHECK_THROWS_WITH(io::save_checkpoint("/tmp/never.safetensors", s2),
                     Contains("generator 0 is null"));
 }
+
+}  // namespace test_io_checkpoint

@@ -10,6 +10,10 @@
 #include "onestone/onestone.hpp"
 #include "onestone/weighting/registry.hpp"
 
+// This file's helpers and test cases live in a namespace of their own: an area's test files
+// are compiled together in unity builds (tests/CMakeLists.txt, ONESTONE_TEST_UNITY_BATCH).
+namespace test_io_checkpoint_balancers {
+
 using namespace onestone;
 using weighting::GradientSource;
 
@@ -188,3 +192,5 @@ TEST_CASE("ExtraState: round trip and clear errors", "[io][checkpoint]") {
   CHECK_THROWS_WITH(s.get_int("m"), Catch::Contains("missing") && Catch::Contains("integer"));
   CHECK_THROWS_AS(s.put("a.b", std::int64_t{1}), std::invalid_argument);
 }
+
+}  // namespace test_io_checkpoint_balancers

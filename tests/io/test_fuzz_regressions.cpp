@@ -10,6 +10,10 @@
 #include "../../fuzz/fuzz_text_properties.hpp"
 #include "io_test_util.hpp"
 
+// This file's helpers and test cases live in a namespace of their own: an area's test files
+// are compiled together in unity builds (tests/CMakeLists.txt, ONESTONE_TEST_UNITY_BATCH).
+namespace test_io_fuzz_regressions {
+
 namespace {
 
 // Files of `dir` (none when it does not exist), sorted.
@@ -79,3 +83,5 @@ TEST_CASE("fuzz regressions and seeds: csv", "[io][fuzz]") {
     CHECK_NOTHROW(onestone_fuzz::check_csv(b.data(), b.size()));
   }
 }
+
+}  // namespace test_io_fuzz_regressions

@@ -18,6 +18,10 @@
 #include "onestone/io/safetensors.hpp"
 #include "onestone/nn/linear.hpp"
 
+// This file's helpers and test cases live in a namespace of their own: an area's test files
+// are compiled together in unity builds (tests/CMakeLists.txt, ONESTONE_TEST_UNITY_BATCH).
+namespace test_io_safetensors {
+
 using namespace onestone;
 using Catch::Matchers::Contains;
 using io_test::Bytes;
@@ -717,3 +721,5 @@ TEST_CASE("load_parameters is all-or-nothing", "[io][module]") {
     CHECK(flat_params(dst) == before);
   }
 }
+
+}  // namespace test_io_safetensors

@@ -9,6 +9,10 @@
 #include "io_test_util.hpp"
 #include "onestone/onestone.hpp"
 
+// This file's helpers and test cases live in a namespace of their own: an area's test files
+// are compiled together in unity builds (tests/CMakeLists.txt, ONESTONE_TEST_UNITY_BATCH).
+namespace test_io_state_dict {
+
 using namespace onestone;
 
 namespace {
@@ -185,3 +189,5 @@ TEST_CASE("export writes PyTorch's names and loads back; buffers travel too", "[
       io::save_state_dict(a, p, io::NameMap().function({}, [](const std::string&) { return "x"; })),
       Catch::Contains("both map to the file name 'x'"));
 }
+
+}  // namespace test_io_state_dict

@@ -11,6 +11,10 @@
 #include "onestone/onestone.hpp"
 #include "onestone/train/meta_learning.hpp"
 
+// This file's helpers and test cases live in a namespace of their own: an area's test files
+// are compiled together in unity builds (tests/CMakeLists.txt, ONESTONE_TEST_UNITY_BATCH).
+namespace test_meta_meta_learning {
+
 using namespace onestone;
 
 namespace {
@@ -340,3 +344,5 @@ TEST_CASE("FOMAML and Reptile meta-learn a MultiTaskModel through its loss", "[m
   CHECK(std::isfinite(train::evaluate_loss<double>(loss, tasks[0].query)));
   CHECK(std::isfinite(before));
 }
+
+}  // namespace test_meta_meta_learning

@@ -12,6 +12,10 @@
 #include "onestone/onestone.hpp"
 #include "onestone/train/transfer.hpp"
 
+// This file's helpers and test cases live in a namespace of their own: an area's test files
+// are compiled together in unity builds (tests/CMakeLists.txt, ONESTONE_TEST_UNITY_BATCH).
+namespace test_meta_transfer {
+
 using namespace onestone;
 
 namespace {
@@ -159,3 +163,5 @@ TEST_CASE("a task added to a trained MultiTaskModel trains with the others", "[t
   CHECK_FALSE(same(flat(*m, "heads.b."), b0));
   CHECK(m->evaluate(loader).tasks.size() == 2);
 }
+
+}  // namespace test_meta_transfer

@@ -6,6 +6,10 @@
 #include "onestone/metrics/classification.hpp"
 #include "onestone/metrics/regression.hpp"
 
+// This file's helpers and test cases live in a namespace of their own: an area's test files
+// are compiled together in unity builds (tests/CMakeLists.txt, ONESTONE_TEST_UNITY_BATCH).
+namespace test_metrics_metrics {
+
 namespace {
 
 using onestone::Tensor;
@@ -113,3 +117,5 @@ TEST_CASE("RegressionMeter MSE / MAE / RMSE", "[metrics]") {
   CHECK(meter.count() == 0);
   CHECK(meter.mse() == 0.0);
 }
+
+}  // namespace test_metrics_metrics

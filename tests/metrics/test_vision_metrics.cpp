@@ -10,6 +10,10 @@
 #include "onestone/metrics/segmentation.hpp"
 #include "onestone/model/delta_m.hpp"
 
+// This file's helpers and test cases live in a namespace of their own: an area's test files
+// are compiled together in unity builds (tests/CMakeLists.txt, ONESTONE_TEST_UNITY_BATCH).
+namespace test_metrics_vision_metrics {
+
 namespace {
 
 using onestone::Index;
@@ -117,3 +121,5 @@ TEST_CASE("delta_m: signs, averaging and report matching", "[metrics][delta_m]")
   missing.tasks = {task("a", 0.8, 2.5)};
   CHECK_THROWS_WITH(onestone::model::delta_m(mtl, missing), Catch::Contains("no task 'b'"));
 }
+
+}  // namespace test_metrics_vision_metrics

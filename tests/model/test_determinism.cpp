@@ -2,6 +2,10 @@
 
 #include "onestone/onestone.hpp"
 
+// This file's helpers and test cases live in a namespace of their own: an area's test files
+// are compiled together in unity builds (tests/CMakeLists.txt, ONESTONE_TEST_UNITY_BATCH).
+namespace test_model_determinism {
+
 using namespace onestone;
 
 namespace {
@@ -57,3 +61,5 @@ TEST_CASE("the loss trajectory is the same bits on one thread and on two", "[mod
   REQUIRE(one.size() == 12);
   CHECK(one == two);
 }
+
+}  // namespace test_model_determinism

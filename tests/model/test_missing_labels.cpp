@@ -6,6 +6,10 @@
 
 #include "onestone/onestone.hpp"
 
+// This file's helpers and test cases live in a namespace of their own: an area's test files
+// are compiled together in unity builds (tests/CMakeLists.txt, ONESTONE_TEST_UNITY_BATCH).
+namespace test_model_missing_labels {
+
 using namespace onestone;
 
 namespace {
@@ -299,3 +303,5 @@ TEST_CASE("gradient accumulation adds each batch's balanced gradient", "[model][
     }
   }
 }
+
+}  // namespace test_model_missing_labels

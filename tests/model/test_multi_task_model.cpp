@@ -2,6 +2,10 @@
 
 #include "onestone/onestone.hpp"
 
+// This file's helpers and test cases live in a namespace of their own: an area's test files
+// are compiled together in unity builds (tests/CMakeLists.txt, ONESTONE_TEST_UNITY_BATCH).
+namespace test_model_multi_task_model {
+
 using namespace onestone;
 
 namespace {
@@ -119,3 +123,5 @@ TEST_CASE("model input errors are clear", "[model][errors]") {
     REQUIRE_THROWS_WITH(model.add_task(TaskOptions<float>("x")), Catch::Contains("has no head"));
   }
 }
+
+}  // namespace test_model_multi_task_model

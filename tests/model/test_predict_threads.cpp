@@ -9,6 +9,10 @@
 
 #include "onestone/onestone.hpp"
 
+// This file's helpers and test cases live in a namespace of their own: an area's test files
+// are compiled together in unity builds (tests/CMakeLists.txt, ONESTONE_TEST_UNITY_BATCH).
+namespace test_model_predict_threads {
+
 using namespace onestone;
 
 namespace {
@@ -233,3 +237,5 @@ TEST_CASE("the split batch-1 product is race-free under concurrent callers", "[m
   for (auto& t : threads) t.join();
   CHECK(mismatches.load() == 0);
 }
+
+}  // namespace test_model_predict_threads

@@ -2,6 +2,10 @@
 
 #include "onestone/onestone.hpp"
 
+// This file's helpers and test cases live in a namespace of their own: an area's test files
+// are compiled together in unity builds (tests/CMakeLists.txt, ONESTONE_TEST_UNITY_BATCH).
+namespace test_nn_modules {
+
 using namespace onestone;
 
 TEST_CASE("Generator is portable: pinned values for seed 42", "[nn][init]") {
@@ -132,3 +136,5 @@ TEST_CASE("module input errors", "[nn][errors]") {
   nn::LayerNorm<float> ln(3);
   CHECK_THROWS_WITH(ln.forward(Var<float>::from(x)), Catch::Contains("LayerNorm"));
 }
+
+}  // namespace test_nn_modules

@@ -18,6 +18,10 @@
 #include "onestone/nn/transformer.hpp"
 #include "onestone/onestone.hpp"
 
+// This file's helpers and test cases live in a namespace of their own: an area's test files
+// are compiled together in unity builds (tests/CMakeLists.txt, ONESTONE_TEST_UNITY_BATCH).
+namespace test_nn_sequence_layers {
+
 using namespace onestone;
 using V = std::vector<Var<double>>;
 
@@ -507,3 +511,5 @@ TEST_CASE("dropout's vectorized mask equals the scalar one bit for bit", "[nn][d
   }
 #endif
 }
+
+}  // namespace test_nn_sequence_layers

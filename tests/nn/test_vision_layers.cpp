@@ -14,6 +14,10 @@
 #include "../common/module_gradcheck.hpp"
 #include "onestone/onestone.hpp"
 
+// This file's helpers and test cases live in a namespace of their own: an area's test files
+// are compiled together in unity builds (tests/CMakeLists.txt, ONESTONE_TEST_UNITY_BATCH).
+namespace test_nn_vision_layers {
+
 using namespace onestone;
 
 namespace {
@@ -451,3 +455,5 @@ TEST_CASE("ResNet backbone: stages, feature map, names, seeds", "[nn][resnet]") 
   CHECK_THROWS_WITH(nn::BasicBlock<float>(nn::BasicBlockOptions(3, 4).stride(0)),
                     Contains("BasicBlock"));
 }
+
+}  // namespace test_nn_vision_layers

@@ -6,6 +6,10 @@
 
 #include "onestone/onestone.hpp"
 
+// This file's helpers and test cases live in a namespace of their own: an area's test files
+// are compiled together in unity builds (tests/CMakeLists.txt, ONESTONE_TEST_UNITY_BATCH).
+namespace test_optim_float_numerics {
+
 using namespace onestone;
 
 namespace {
@@ -88,3 +92,5 @@ TEST_CASE("float training tracks double within 2e-5 over 50 Adam steps", "[optim
     CHECK(ld.back() < 0.5 * ld.front());  // it trained
   }
 }
+
+}  // namespace test_optim_float_numerics

@@ -5,6 +5,10 @@
 
 #include "onestone/onestone.hpp"
 
+// This file's helpers and test cases live in a namespace of their own: an area's test files
+// are compiled together in unity builds (tests/CMakeLists.txt, ONESTONE_TEST_UNITY_BATCH).
+namespace test_optim_optimizers {
+
 using namespace onestone;
 
 namespace {
@@ -142,3 +146,5 @@ TEST_CASE("Adam split across threads gives the same bits as on one thread", "[op
   REQUIRE(one.size() == two.size());
   CHECK(one == two);
 }
+
+}  // namespace test_optim_optimizers

@@ -3,6 +3,10 @@
 #include "../common/module_gradcheck.hpp"
 #include "onestone/onestone.hpp"
 
+// This file's helpers and test cases live in a namespace of their own: an area's test files
+// are compiled together in unity builds (tests/CMakeLists.txt, ONESTONE_TEST_UNITY_BATCH).
+namespace test_sharing_strategies {
+
 using namespace onestone;
 using sharing::SharingStrategy;
 
@@ -365,3 +369,5 @@ TEST_CASE("ConvCrossStitch: towers mixed after every stage, by task pair or per 
                     Catch::Contains("ConvCrossStitch") && Catch::Contains("stage 0"));
   autograd::Tape<double>::current().reset();
 }
+
+}  // namespace test_sharing_strategies

@@ -3,6 +3,10 @@
 #include "../../examples/common/strategies.hpp"
 #include "onestone/onestone.hpp"
 
+// This file's helpers and test cases live in a namespace of their own: an area's test files
+// are compiled together in unity builds (tests/CMakeLists.txt, ONESTONE_TEST_UNITY_BATCH).
+namespace test_sharing_training {
+
 using namespace onestone;
 
 namespace {
@@ -43,3 +47,5 @@ TEST_CASE("each strategy trains a 2-task and an 8-task model", "[sharing][traini
     train_and_check(name, 8);
   }
 }
+
+}  // namespace test_sharing_training

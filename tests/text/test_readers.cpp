@@ -11,6 +11,10 @@
 #include "../io/io_test_util.hpp"
 #include "onestone/data/text_readers.hpp"
 
+// This file's helpers and test cases live in a namespace of their own: an area's test files
+// are compiled together in unity builds (tests/CMakeLists.txt, ONESTONE_TEST_UNITY_BATCH).
+namespace test_text_readers {
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -220,3 +224,5 @@ TEST_CASE("parse_tsv errors name the file and line", "[text][readers]") {
   CHECK_THROWS_AS(read_tsv(missing), std::runtime_error);
   CHECK_THAT(message_of([&] { read_tsv(missing); }), Catch::Contains(missing));
 }
+
+}  // namespace test_text_readers

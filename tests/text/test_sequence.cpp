@@ -15,6 +15,10 @@
 #include "onestone/data/text_readers.hpp"
 #include "onestone/data/vocabulary.hpp"
 
+// This file's helpers and test cases live in a namespace of their own: an area's test files
+// are compiled together in unity builds (tests/CMakeLists.txt, ONESTONE_TEST_UNITY_BATCH).
+namespace test_text_sequence {
+
 namespace {
 
 using onestone::Index;
@@ -465,3 +469,5 @@ TEST_CASE("TSV to dataset: missing labels become weight 0", "[text][sequence]") 
   CHECK_FALSE(senti.is_labelled(1));
   CHECK(senti.labels[2] == 0);
 }
+
+}  // namespace test_text_sequence

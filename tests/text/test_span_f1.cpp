@@ -8,6 +8,10 @@
 #include "onestone/data/dataset.hpp"
 #include "onestone/metrics/span_f1.hpp"
 
+// This file's helpers and test cases live in a namespace of their own: an area's test files
+// are compiled together in unity builds (tests/CMakeLists.txt, ONESTONE_TEST_UNITY_BATCH).
+namespace test_text_span_f1 {
+
 namespace {
 
 using onestone::Index;
@@ -136,3 +140,5 @@ TEST_CASE("SpanF1 on scores [N, C, L] skips padding and unlabelled sentences", "
   CHECK_THROWS_AS(m.update(scores, bad), std::invalid_argument);
   CHECK_THROWS_AS(SpanF1<float>({}), std::invalid_argument);
 }
+
+}  // namespace test_text_span_f1

@@ -13,6 +13,10 @@
 #include "onestone/data/vocabulary.hpp"
 #include "onestone/io/vocabulary_file.hpp"
 
+// This file's helpers and test cases live in a namespace of their own: an area's test files
+// are compiled together in unity builds (tests/CMakeLists.txt, ONESTONE_TEST_UNITY_BATCH).
+namespace test_text_vocabulary {
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -215,3 +219,5 @@ TEST_CASE("LabelSet round-trips and reports errors with source and line", "[text
         "LabelSet::from_string: tags.txt:2: empty line (one entry per line expected)");
   CHECK_THAT(message_of([&] { LabelSet::from_metadata(meta, "x"); }), Catch::Contains("\"x\""));
 }
+
+}  // namespace test_text_vocabulary

@@ -14,6 +14,10 @@
 #include "onestone/train/trainer.hpp"
 #include "trainer_test_util.hpp"
 
+// This file's helpers and test cases live in a namespace of their own: an area's test files
+// are compiled together in unity builds (tests/CMakeLists.txt, ONESTONE_TEST_UNITY_BATCH).
+namespace test_train_log_progress {
+
 using namespace onestone;
 using trainer_test::quiet;
 using trainer_test::read_lines;
@@ -213,3 +217,5 @@ TEST_CASE("trainer progress: a terminal gets a redrawn bar and silence prints no
     CHECK(out.str().empty());  // no bar redraws off a terminal
   }
 }
+
+}  // namespace test_train_log_progress

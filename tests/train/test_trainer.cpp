@@ -12,6 +12,10 @@
 #include "onestone/train/trainer.hpp"
 #include "trainer_test_util.hpp"
 
+// This file's helpers and test cases live in a namespace of their own: an area's test files
+// are compiled together in unity builds (tests/CMakeLists.txt, ONESTONE_TEST_UNITY_BATCH).
+namespace test_train_trainer {
+
 using namespace onestone;
 using trainer_test::quiet;
 using trainer_test::Rig;
@@ -396,3 +400,5 @@ TEST_CASE("trainer: bad options are refused clearly", "[train][options]") {
     CHECK_THROWS_WITH(t.fit(), Catch::Matchers::Contains("task9"));
   }
 }
+
+}  // namespace test_train_trainer

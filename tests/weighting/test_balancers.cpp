@@ -3,6 +3,10 @@
 #include "onestone/onestone.hpp"
 #include "onestone/weighting/registry.hpp"
 
+// This file's helpers and test cases live in a namespace of their own: an area's test files
+// are compiled together in unity builds (tests/CMakeLists.txt, ONESTONE_TEST_UNITY_BATCH).
+namespace test_weighting_balancers {
+
 using namespace onestone;
 using weighting::GradientSource;
 
@@ -254,3 +258,5 @@ TEST_CASE("a failing combiner falls back to the previous weights instead of stop
   CHECK_FALSE(b.last_error().empty());
   CHECK(d[0] == Approx(w[0] - w[1]));
 }
+
+}  // namespace test_weighting_balancers

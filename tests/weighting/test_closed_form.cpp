@@ -4,6 +4,10 @@
 #include "helpers.hpp"
 #include "onestone/weighting/weighting.hpp"
 
+// This file's helpers and test cases live in a namespace of their own: an area's test files
+// are compiled together in unity builds (tests/CMakeLists.txt, ONESTONE_TEST_UNITY_BATCH).
+namespace test_weighting_closed_form {
+
 using namespace onestone::weighting;
 using namespace wtest;
 
@@ -221,3 +225,5 @@ TEST_CASE("CAGrad: c = 0 is the mean, hand case, and the maximin property", "[we
   }
   CHECK_THROWS_AS(CAGrad<double>(-1.0), std::invalid_argument);
 }
+
+}  // namespace test_weighting_closed_form

@@ -13,6 +13,10 @@
 #include "helpers.hpp"
 #include "onestone/onestone.hpp"
 
+// This file's helpers and test cases live in a namespace of their own: an area's test files
+// are compiled together in unity builds (tests/CMakeLists.txt, ONESTONE_TEST_UNITY_BATCH).
+namespace test_weighting_conventions {
+
 using namespace onestone;
 using namespace onestone::weighting;
 using wtest::Jac;
@@ -475,3 +479,5 @@ TEST_CASE("conventions: loss weightings of TorchJD's scalarizers and LibMTL",
     check_vec(famo.logits(), {-0.030293232, 0.030293232}, 1e-8);  // with decay 1e-2: 0.0302686
   }
 }
+
+}  // namespace test_weighting_conventions

@@ -4,6 +4,10 @@
 #include "helpers.hpp"
 #include "onestone/weighting/weighting.hpp"
 
+// This file's helpers and test cases live in a namespace of their own: an area's test files
+// are compiled together in unity builds (tests/CMakeLists.txt, ONESTONE_TEST_UNITY_BATCH).
+namespace test_weighting_dual_cone {
+
 using namespace onestone::weighting;
 using namespace wtest;
 
@@ -97,3 +101,5 @@ TEST_CASE("UPGrad averages the projections of every row", "[weighting][upgrad]")
     CHECK((up.weights().array() >= 1.0 / t - 1e-12).all());  // w >= u (each w_i >= u_i e_i)
   }
 }
+
+}  // namespace test_weighting_dual_cone

@@ -4,6 +4,10 @@
 #include "helpers.hpp"
 #include "onestone/weighting/weighting.hpp"
 
+// This file's helpers and test cases live in a namespace of their own: an area's test files
+// are compiled together in unity builds (tests/CMakeLists.txt, ONESTONE_TEST_UNITY_BATCH).
+namespace test_weighting_mgda {
+
 using namespace onestone::weighting;
 using namespace wtest;
 
@@ -127,3 +131,5 @@ TEST_CASE("MGDA input checks", "[weighting][mgda]") {
   CHECK_THROWS_AS(plain.combine_gradients(make2(1, 0, 0, 1), losses, d), std::invalid_argument);
   CHECK_NOTHROW(plain.combine_gradients(make2(1, 0, 0, 1), neg, d));
 }
+
+}  // namespace test_weighting_mgda

@@ -11,6 +11,10 @@
 #include "helpers.hpp"
 #include "onestone/weighting/weighting.hpp"
 
+// This file's helpers and test cases live in a namespace of their own: an area's test files
+// are compiled together in unity builds (tests/CMakeLists.txt, ONESTONE_TEST_UNITY_BATCH).
+namespace test_weighting_reference_values {
+
 using namespace onestone::weighting;
 using wtest::Jac;
 using wtest::torchjd_J;
@@ -240,3 +244,5 @@ TEST_CASE("Auto-Lambda: the meta-gradient raises the weight of the helpful task"
   CHECK(al.is_primary(0));
   CHECK_FALSE(al.is_primary(1));
 }
+
+}  // namespace test_weighting_reference_values

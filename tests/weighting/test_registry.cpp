@@ -10,6 +10,10 @@
 #include "helpers.hpp"
 #include "onestone/onestone.hpp"
 
+// This file's helpers and test cases live in a namespace of their own: an area's test files
+// are compiled together in unity builds (tests/CMakeLists.txt, ONESTONE_TEST_UNITY_BATCH).
+namespace test_weighting_registry {
+
 using namespace onestone;
 using namespace onestone::weighting;
 using wtest::Jac;
@@ -324,3 +328,5 @@ TEST_CASE("every method has a known-answer test that equal weighting would fail"
   }
   CHECK(known.size() == weighting::balancer_names().size());
 }
+
+}  // namespace test_weighting_registry

@@ -12,6 +12,10 @@
 #include "onestone/weighting/solvers/nnls.hpp"
 #include "onestone/weighting/solvers/project_simplex.hpp"
 
+// This file's helpers and test cases live in a namespace of their own: an area's test files
+// are compiled together in unity builds (tests/CMakeLists.txt, ONESTONE_TEST_UNITY_BATCH).
+namespace test_weighting_solvers {
+
 using namespace onestone::weighting;
 using Mat = Matrix<double>;
 using Vec = Vector<double>;
@@ -297,3 +301,5 @@ TEST_CASE("CAGrad dual solver: optimality by duality gap and against sampling",
     }
   }
 }
+
+}  // namespace test_weighting_solvers

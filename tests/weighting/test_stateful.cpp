@@ -4,6 +4,10 @@
 #include "helpers.hpp"
 #include "onestone/weighting/weighting.hpp"
 
+// This file's helpers and test cases live in a namespace of their own: an area's test files
+// are compiled together in unity builds (tests/CMakeLists.txt, ONESTONE_TEST_UNITY_BATCH).
+namespace test_weighting_stateful {
+
 using namespace onestone::weighting;
 using namespace wtest;
 
@@ -119,3 +123,5 @@ TEST_CASE("GradVac over many steps: targets follow the EMA of the cosines",
     }
   }
 }
+
+}  // namespace test_weighting_stateful

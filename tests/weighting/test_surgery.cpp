@@ -7,6 +7,10 @@
 #include "helpers.hpp"
 #include "onestone/weighting/weighting.hpp"
 
+// This file's helpers and test cases live in a namespace of their own: an area's test files
+// are compiled together in unity builds (tests/CMakeLists.txt, ONESTONE_TEST_UNITY_BATCH).
+namespace test_weighting_surgery {
+
 using namespace onestone::weighting;
 using namespace wtest;
 
@@ -199,3 +203,5 @@ TEST_CASE(
   // For orthogonal unit vectors (phi = 0) the added amount is w = t / sqrt(1 - t^2).
   CHECK(gv.coefficients()(0, 1) == Approx(t / std::sqrt(1 - t * t)));
 }
+
+}  // namespace test_weighting_surgery
