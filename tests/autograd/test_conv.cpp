@@ -236,7 +236,15 @@ TEST_CASE("conv2d: Winograd F(2x2, 3x3) against the definition, im2col and finit
       INFO(cs.what << ", isa " << static_cast<int>(autograd::detail::gemm_isa_setting()));
       const Tensor<double> x = filled(cs.x, 0.37, 0.1), w = filled(cs.w, 0.91, 0.4);
       const Tensor<double> b = filled(Shape{cs.w[0]}, 1.3, 0.2);
-      check_values_and_gradients(cs, x, w, b);
+      const Tensor<double> c = check_values_and_gradients(cs, x, w, b);
+      // The input needing no gradient (Uᵀ then not formed): weight and bias only.
+      auto r2 = gradcheck<double>(
+          [&](const std::vector<Var<double>>& v) {
+            return sum(conv2d(Var<double>::from(x), v[0], v[1], cs.g) * Var<double>::from(c));
+          },
+          {w, b});
+      INFO(r2.message());
+      CHECK(r2.ok);
     }
     // Several blocks of tile rows per sample (64 channels, 20x20: 10 tile rows in blocks of 3 in
     // double, 6 in float), every gradient against im2col's in double and float against double.

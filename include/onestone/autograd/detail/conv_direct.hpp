@@ -171,9 +171,9 @@ ONESTONE_SIMD_DIAGNOSTICS_POP
 /// unit horizontal dilation with the kernels of `isa` (see conv_kernels.inc); false when `isa`
 /// has none or the stride is larger (the caller then uses its portable loops).
 template <typename T>
-inline bool im2col_unit_stride_isa(GemmIsa isa, bool add, const T* src, T* dst, Index H, Index W,
-                                   Index KH, Index KW, Index HO, Index WO, Index sh, Index ph,
-                                   Index pw, Index dh, Index c0, Index c1, Index ld, Index sw = 1) {
+inline bool im2col_kernel_isa(GemmIsa isa, bool add, const T* src, T* dst, Index H, Index W,
+                              Index KH, Index KW, Index HO, Index WO, Index sh, Index ph, Index pw,
+                              Index dh, Index c0, Index c1, Index ld, Index sw = 1) {
 #ifdef ONESTONE_HAVE_GEMM_SIMD
   if (sw == 2 && isa != GemmIsa::Eigen) {
     // Horizontal stride 2 (downsampling layers): vectorised loops on the chosen set.

@@ -43,7 +43,8 @@ inline bool& conv_winograd_enabled() {
 }
 
 /// Transforms the kernels w [O, C, 3, 3] into U = G g Gᵀ, stored twice: u [16][O][C] (for the
-/// forward and the weight's gradient) and ut [16][C][O] (for the input's gradient).
+/// forward and the weight's gradient) and ut [16][C][O] (for the input's gradient; null: not
+/// needed).
 template <typename T>
 inline void winograd_weights(const T* w, Index O, Index C, T* u, T* ut) {
   const T h = T(0.5);
@@ -63,7 +64,7 @@ inline void winograd_weights(const T* w, Index O, Index C, T* u, T* ut) {
                         h * (q[i][0] - q[i][1] + q[i][2]), q[i][2]};
         for (int j = 0; j < 4; ++j) {
           u[(4 * i + j) * OC + o * C + c] = r[j];
-          ut[(4 * i + j) * OC + c * O + o] = r[j];
+          if (ut) ut[(4 * i + j) * OC + c * O + o] = r[j];
         }
       }
     }

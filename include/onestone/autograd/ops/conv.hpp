@@ -179,8 +179,8 @@ __attribute__((optimize("no-tree-loop-distribute-patterns")))
 void im2col(const ConvDims& d, const T* x, T* col, Index ld = -1, Index c0 = 0, Index c1 = -1) {
   const Index L = ld < 0 ? d.cols() : ld;
   if (d.dw == 1 &&
-      im2col_unit_stride_isa<T>(gemm_isa_setting(), false, x, col, d.H, d.W, d.KH, d.KW, d.HO, d.WO,
-                                d.sh, d.ph, d.pw, d.dh, c0, c1 < 0 ? d.CG : c1, L, d.sw))
+      im2col_kernel_isa<T>(gemm_isa_setting(), false, x, col, d.H, d.W, d.KH, d.KW, d.HO, d.WO,
+                           d.sh, d.ph, d.pw, d.dh, c0, c1 < 0 ? d.CG : c1, L, d.sw))
     return;
   for (Index c = c0; c < (c1 < 0 ? d.CG : c1); ++c)
     for (Index i = 0; i < d.KH; ++i)
@@ -226,8 +226,8 @@ void col2im_add(const ConvDims& d, const T* col, T* dx, Index ld = -1, Index c0 
                 Index c1 = -1) {
   const Index L = ld < 0 ? d.cols() : ld;
   if (d.dw == 1 &&
-      im2col_unit_stride_isa<T>(gemm_isa_setting(), true, col, dx, d.H, d.W, d.KH, d.KW, d.HO, d.WO,
-                                d.sh, d.ph, d.pw, d.dh, c0, c1 < 0 ? d.CG : c1, L, d.sw))
+      im2col_kernel_isa<T>(gemm_isa_setting(), true, col, dx, d.H, d.W, d.KH, d.KW, d.HO, d.WO,
+                           d.sh, d.ph, d.pw, d.dh, c0, c1 < 0 ? d.CG : c1, L, d.sw))
     return;
   for (Index c = c0; c < (c1 < 0 ? d.CG : c1); ++c)
     for (Index i = 0; i < d.KH; ++i)
@@ -370,7 +370,9 @@ Var<T> Conv2dOp<T>::apply(const Var<T>& x, const Var<T>& w, const Var<T>& b,
     const WinoTiling wt = wino_tiling(d, sizeof(T));
     const Index OC = d.O * d.C, tb_max = wt.rb * wt.TW, HW = d.H * d.W, L = d.cols();
     T* const u = t.arena().template allocate<T>(static_cast<std::size_t>(2 * 16 * OC));
-    winograd_weights(Wt, d.O, d.C, u, u + 16 * OC);
+    // Uᵀ only for the input's gradient.
+    winograd_weights(Wt, d.O, d.C, u,
+                     x.requires_grad() && is_grad_enabled() ? u + 16 * OC : nullptr);
     const Index per_slot = 16 * (d.C + d.O) * tb_max + wt.kernel_scratch();
     const Index tasks = d.N * wt.blocks;
     const int slots = conv_slots(tasks, 16.0 * double(d.N) * double(OC) * double(wt.TH * wt.TW));
