@@ -131,37 +131,58 @@ inline __mmask16 col2im_lanes(Index n) {
 /// as a gather: each vector of one input row dx[c, y, x0 .. x0 + L) is loaded once, receives
 /// the col entries that read it in the order (i, j) — the order of the scattering col2im, so
 /// the same bits — and is stored once. The scatter's stores and reloads of overlapping rows
-/// (one per kernel column) stall on store-to-load forwarding; this makes none.
+/// (one per kernel column) stall on store-to-load forwarding; this makes none. RB input rows
+/// are gathered side by side (their sums are independent chains: one row alone waits on the
+/// latency of each addition).
+template <typename T, int RB>
+ONESTONE_TARGET_AVX512 inline void col2im_gather_rows(const T* col, Index H, Index W, Index KH,
+                                                      Index KW, Index HO, Index WO, Index ph,
+                                                      Index pw, Index dh, Index c, Index y0,
+                                                      T* dx, Index ld) {
+  using X = typename std::conditional<std::is_same<T, float>::value, Col2imF, Col2imD>::type;
+  using R = typename X::R;
+  constexpr int L = X::L;
+  for (Index x0 = 0; x0 < W; x0 += L) {
+    const Index n = std::min<Index>(L, W - x0);
+    const __mmask16 store_mask = col2im_lanes(n);
+    R acc[RB];
+#pragma GCC unroll 4
+    for (int r = 0; r < RB; ++r) acc[r] = X::load(dx + (c * H + y0 + r) * W + x0, store_mask);
+    for (Index i = 0; i < KH; ++i) {
+      const Index oy0 = y0 + ph - i * dh;
+      if (oy0 + RB <= 0 || oy0 >= HO) continue;
+      for (Index j = 0; j < KW; ++j) {
+        // Lane k (x = x0 + k) reads column ox = x0 + k + pw − j of the col row.
+        const Index s = x0 + pw - j;
+        const Index kmin = std::max<Index>(0, -s), kmax = std::min(n, WO - s);
+        if (kmin >= kmax) continue;
+        const Index base = std::max<Index>(0, s);
+        const T* rows = col + ((c * KH + i) * KW + j) * ld + base;
+        const __mmask16 load_mask = col2im_lanes(std::min<Index>(L, WO - base));
+        const __mmask16 m = static_cast<__mmask16>(col2im_lanes(kmax) & ~col2im_lanes(kmin));
+#pragma GCC unroll 4
+        for (int r = 0; r < RB; ++r) {
+          const Index oy = oy0 + r;
+          if (oy < 0 || oy >= HO) continue;
+          acc[r] = X::add(acc[r], X::shift(X::load(rows + oy * WO, load_mask), s - base, m));
+        }
+      }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < RB; ++r) X::store(dx + (c * H + y0 + r) * W + x0, store_mask, acc[r]);
+  }
+}
 template <typename T>
 ONESTONE_TARGET_AVX512 inline void col2im_gather(const T* col, Index H, Index W, Index KH, Index KW,
                                                  Index HO, Index WO, Index ph, Index pw, Index dh,
                                                  Index c0, Index c1, T* dx, Index ld) {
-  using X = typename std::conditional<std::is_same<T, float>::value, Col2imF, Col2imD>::type;
-  using R = typename X::R;
-  constexpr int L = X::L;
-  for (Index c = c0; c < c1; ++c)
-    for (Index y = 0; y < H; ++y)
-      for (Index x0 = 0; x0 < W; x0 += L) {
-        const Index n = std::min<Index>(L, W - x0);
-        T* to = dx + (c * H + y) * W + x0;
-        R acc = X::load(to, col2im_lanes(n));
-        for (Index i = 0; i < KH; ++i) {
-          const Index oy = y + ph - i * dh;
-          if (oy < 0 || oy >= HO) continue;
-          for (Index j = 0; j < KW; ++j) {
-            // Lane k (x = x0 + k) reads column ox = x0 + k + pw − j of the col row.
-            const Index s = x0 + pw - j;
-            const Index kmin = std::max<Index>(0, -s), kmax = std::min(n, WO - s);
-            if (kmin >= kmax) continue;
-            const Index base = std::max<Index>(0, s);
-            const T* row = col + ((c * KH + i) * KW + j) * ld + oy * WO + base;
-            const R v = X::load(row, col2im_lanes(std::min<Index>(L, WO - base)));
-            const __mmask16 m = static_cast<__mmask16>(col2im_lanes(kmax) & ~col2im_lanes(kmin));
-            acc = X::add(acc, X::shift(v, s - base, m));
-          }
-        }
-        X::store(to, col2im_lanes(n), acc);
-      }
+  for (Index c = c0; c < c1; ++c) {
+    Index y = 0;
+    for (; y + 4 <= H; y += 4)
+      col2im_gather_rows<T, 4>(col, H, W, KH, KW, HO, WO, ph, pw, dh, c, y, dx, ld);
+    for (; y < H; ++y)
+      col2im_gather_rows<T, 1>(col, H, W, KH, KW, HO, WO, ph, pw, dh, c, y, dx, ld);
+  }
 }
 }  // namespace avx512
 ONESTONE_SIMD_DIAGNOSTICS_POP
