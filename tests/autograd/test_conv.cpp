@@ -162,10 +162,14 @@ TEST_CASE(
        Conv2dGeometry().stride(1, 2).padding(2, 0)},
       // Rows of at most one vector (one vector a row, stored whole into the rows after it) and
       // col2im's gather four input rows at a time, with the rows left over and padded ones.
-      {"LeNet conv2 (10 -> 20, 5x5, rows of 8, im2col)", {3, 10, 12, 12}, {20, 10, 5, 5},
+      {"LeNet conv2 (10 -> 20, 5x5, rows of 8, im2col)",
+       {3, 10, 12, 12},
+       {20, 10, 5, 5},
        Conv2dGeometry()},
       {"padding 1, rows of 5 (im2col)", {2, 3, 7, 5}, {4, 3, 3, 3}, Conv2dGeometry().padding(1)},
-      {"padding (2, 1), rows of 3 (im2col)", {2, 9, 6, 3}, {2, 9, 2, 3},
+      {"padding (2, 1), rows of 3 (im2col)",
+       {2, 9, 6, 3},
+       {2, 9, 2, 3},
        Conv2dGeometry().padding(2, 1)},
   };
   const autograd::detail::GemmIsa before = autograd::detail::gemm_isa_setting();

@@ -21,17 +21,17 @@ RowMatrix<T> random(Index r, Index c, std::uint64_t seed) {
 
 // Every kernel the processor supports (Eigen's, and onestone's AVX2 and AVX-512 ones), over
 // shapes that exercise each edge: tails of the 6-row tile (and the 4-row tiles that finish M =
-// 20 as 6, 6, 4, 4) and of the vector, several depth
-// panels (K > 256), several column panels (N > 384 floats), every transpose, 1 and 2 threads.
+// 20 as 6, 6, 4, 4) and of the vector, several depth panels (K > 256), several column panels
+// (N > 384 floats), every transpose, 1 and 2 threads.
 TEMPLATE_TEST_CASE("gemm matches Eigen for every kernel, transpose, size and thread count",
                    "[autograd][gemm]", float, double) {
   using T = TestType;
   using autograd::detail::GemmIsa;
-  const Index sizes[][3] = {
-      {1, 1, 1},     {3, 5, 7},     {32, 10, 256}, {256, 256, 784}, {17, 300, 33}, {300, 17, 64},
-      {1, 257, 130}, {1, 10, 784},  {1, 300, 784}, {300, 521, 101}, {7, 1000, 3},  {13, 64, 600},
-      {6, 64, 257},  {2, 800, 515}, {65, 33, 16},  {40, 3, 300},    {9, 1, 64},
-      {20, 64, 250}, {8, 130, 40}};
+  const Index sizes[][3] = {{1, 1, 1},     {3, 5, 7},       {32, 10, 256}, {256, 256, 784},
+                            {17, 300, 33}, {300, 17, 64},   {1, 257, 130}, {1, 10, 784},
+                            {1, 300, 784}, {300, 521, 101}, {7, 1000, 3},  {13, 64, 600},
+                            {6, 64, 257},  {2, 800, 515},   {65, 33, 16},  {40, 3, 300},
+                            {9, 1, 64},    {20, 64, 250},   {8, 130, 40}};
   for (GemmIsa isa : {GemmIsa::Eigen, GemmIsa::Avx2, GemmIsa::Avx512}) {
     if (isa > autograd::detail::best_gemm_isa()) continue;
     autograd::detail::set_gemm_isa(isa);

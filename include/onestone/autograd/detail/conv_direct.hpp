@@ -137,8 +137,8 @@ inline __mmask16 col2im_lanes(Index n) {
 template <typename T, int RB>
 ONESTONE_TARGET_AVX512 inline void col2im_gather_rows(const T* col, Index H, Index W, Index KH,
                                                       Index KW, Index HO, Index WO, Index ph,
-                                                      Index pw, Index dh, Index c, Index y0,
-                                                      T* dx, Index ld) {
+                                                      Index pw, Index dh, Index c, Index y0, T* dx,
+                                                      Index ld) {
   using X = typename std::conditional<std::is_same<T, float>::value, Col2imF, Col2imD>::type;
   using R = typename X::R;
   constexpr int L = X::L;
