@@ -12,11 +12,12 @@
 # check, so headers whose own include graph reaches <Eigen/Core> or <Eigen/Dense> (read off
 # their #include lines, followed through onestone's headers) are checked with a precompiled
 # <Eigen/Core> included first (`-include`): such a TU sees exactly the declarations it would see
-# without it, Eigen's merely earlier, and onestone's headers include everything before their
-# first line of code and define no EIGEN_ macros, so nothing they declare can depend on that
-# order. A header whose graph does not reach Eigen is checked without it (a missing Eigen
-# include there still fails). Set -DPCH=OFF (or use a compiler that cannot build the
-# precompiled header) to check every header the plain way.
+# without it, Eigen's merely earlier, and onestone's headers reach Eigen through includes that
+# come before any of their code (balancer.hpp's one include after its code comes after Eigen
+# too) and define no EIGEN_ macros, so nothing they declare can depend on that order. A header
+# whose graph does not reach Eigen is checked without it (a missing Eigen include there still
+# fails). Set -DPCH=OFF (or use a compiler that cannot build the precompiled header) to check
+# every header the plain way.
 cmake_minimum_required(VERSION 3.21)
 
 foreach(_var IN ITEMS CXX INCLUDE_ROOT INCLUDE_DIRS WORK_DIR)
