@@ -51,7 +51,9 @@ struct Case {
   Conv2dGeometry g;
 };
 // Values (with and without bias) against the direct loop, and finite differences with every
-// input requiring a gradient; returns the weights of the checked sum, sum(conv2d(...) * c).
+// input requiring a gradient and with the weight and bias only (as a first layer, whose input
+// needs none: no input gradient, Winograd's Uᵀ not formed); returns the weights of the checked
+// sum, sum(conv2d(...) * c).
 Tensor<double> check_values_and_gradients(const Case& cs, const Tensor<double>& x,
                                           const Tensor<double>& w, const Tensor<double>& b) {
   auto& tape = autograd::Tape<double>::current();
@@ -75,6 +77,13 @@ Tensor<double> check_values_and_gradients(const Case& cs, const Tensor<double>& 
       {x, w, b});
   INFO(r.message());
   CHECK(r.ok);
+  auto rwb = gradcheck<double>(
+      [&](const std::vector<Var<double>>& v) {
+        return sum(conv2d(Var<double>::from(x), v[0], v[1], cs.g) * Var<double>::from(c));
+      },
+      {w, b});
+  INFO(rwb.message());
+  CHECK(rwb.ok);
   return c;
 }
 }  // namespace
@@ -185,18 +194,11 @@ TEST_CASE(
       INFO(cs.what << ", isa " << static_cast<int>(autograd::detail::gemm_isa_setting()));
       const Tensor<double> x = filled(cs.x, 0.37, 0.1), w = filled(cs.w, 0.91, 0.4);
       const Tensor<double> b = filled(Shape{cs.w[0]}, 1.3, 0.2);
-      // Finite differences with every input requiring a gradient (in the helper) and with the
-      // weight and bias only (as a first layer, whose input needs none).
+      // Finite differences with every input requiring a gradient and with the weight and bias
+      // only (both in the helper).
       const Tensor<double> c = check_values_and_gradients(cs, x, w, b);
       const Tensor<double> want = direct(x, w, &b, cs.g);
       auto& tape = autograd::Tape<double>::current();
-      auto r2 = gradcheck<double>(
-          [&](const std::vector<Var<double>>& v) {
-            return sum(conv2d(Var<double>::from(x), v[0], v[1], cs.g) * Var<double>::from(c));
-          },
-          {w, b});
-      INFO(r2.message());
-      CHECK(r2.ok);
       // Float close to double, values and the weight's gradient.
       auto& tf = autograd::Tape<float>::current();
       tf.reset();
@@ -251,15 +253,8 @@ TEST_CASE("conv2d: Winograd F(2x2, 3x3) against the definition, im2col and finit
       INFO(cs.what << ", isa " << static_cast<int>(autograd::detail::gemm_isa_setting()));
       const Tensor<double> x = filled(cs.x, 0.37, 0.1), w = filled(cs.w, 0.91, 0.4);
       const Tensor<double> b = filled(Shape{cs.w[0]}, 1.3, 0.2);
-      const Tensor<double> c = check_values_and_gradients(cs, x, w, b);
-      // The input needing no gradient (Uᵀ then not formed): weight and bias only.
-      auto r2 = gradcheck<double>(
-          [&](const std::vector<Var<double>>& v) {
-            return sum(conv2d(Var<double>::from(x), v[0], v[1], cs.g) * Var<double>::from(c));
-          },
-          {w, b});
-      INFO(r2.message());
-      CHECK(r2.ok);
+      // Also the input needing no gradient (Uᵀ then not formed): weight and bias only.
+      check_values_and_gradients(cs, x, w, b);
     }
     // Several blocks of tile rows per sample (64 channels, 20x20: 10 tile rows in blocks of 3 in
     // double, 6 in float), every gradient against im2col's in double and float against double.
