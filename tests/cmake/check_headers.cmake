@@ -28,9 +28,9 @@
 # code ("late"), whose place relative to its includer's code the precompiled header could
 # change. A base that contains such a late-included header is not used for any TU that contains
 # its includer. Not counted as late: `.inc` files (fragments of their one includer's text, not
-# headers), and a header that includes its includer first thing and nothing else new
-# (weighting/balanced_backward.hpp, included at the end of weighting/balancer.hpp): its code
-# follows its includer's directly in every order.
+# headers), and a header that includes its includer and nothing its includer does not include
+# before its code (weighting/balanced_backward.hpp, included at the end of
+# weighting/balancer.hpp): its code follows its includer's directly in every order.
 # Set -DPCH=OFF (or use a compiler that cannot build precompiled headers) to check every header
 # the plain way.
 cmake_minimum_required(VERSION 3.21)
