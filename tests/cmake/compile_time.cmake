@@ -1,8 +1,9 @@
 # Measures how long a user's small program (tests/compile_time/user_program.cpp) takes to
 # compile at -O2: header-only, and with onestone's compiled part (ONESTONE_COMPILED, linked to
-# libonestone), the two at once (one compiler per core; the ctest runs alone). Prints the seconds
-# and peak memory of each; fails only if a build or the program fails, never on timing (machines
-# and their load differ).
+# libonestone), the two at once (one compiler per core; the ctest runs alone), each timed by
+# /usr/bin/time (Debian's `time` package); without it, one after the other, timed by CMake's
+# clock. Prints the seconds (and peak memory) of each; fails only if a build or the program fails,
+# never on timing (machines and their load differ).
 #
 # cmake -DCXX=<compiler> -DSOURCE=<user_program.cpp> -DINCLUDE_DIRS=<a|b> -DEXTRA_FLAGS=<f|g>
 #       -DLIBS=<a|b> -DCOMPILED_LIB=<libonestone.a or empty> -DWORK_DIR=<dir> -P compile_time.cmake
