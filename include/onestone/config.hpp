@@ -38,3 +38,29 @@
 #define ONESTONE_EXTERN_CLASS2(layer, Name, Arg)           \
   ONESTONE_EXPLICIT(layer##_FLOAT, class Name<float, Arg>) \
   ONESTONE_EXPLICIT(layer##_DOUBLE, class Name<double, Arg>)
+
+/// Non-template functions defined in headers (file readers and writers, the Trainer's logs):
+///   - header-only use: `ONESTONE_FUNC` is `inline` and `ONESTONE_DEFINE_FUNCTIONS` is 1, so
+///     every translation unit that uses such a function compiles it, as header-only code does;
+///   - with ONESTONE_COMPILED: `ONESTONE_DEFINE_FUNCTIONS` is 0, the headers only declare these
+///     functions and the program links their one definition from onestone::compiled;
+///   - in the compiled part, the one source file that defines ONESTONE_INSTANTIATE_FUNCTIONS to 1
+///     compiles them (not inline); its other source files only declare them.
+/// A function in this form:
+/// @code
+/// ONESTONE_FUNC std::string read_text(const std::string& path)
+/// #if ONESTONE_DEFINE_FUNCTIONS
+/// {
+///   ...
+/// }
+/// #else
+///     ;
+/// #endif
+/// @endcode
+#if defined(ONESTONE_COMPILED) || defined(ONESTONE_BUILDING_COMPILED)
+#define ONESTONE_FUNC
+#define ONESTONE_DEFINE_FUNCTIONS ONESTONE_IS_ONE(ONESTONE_INSTANTIATE_FUNCTIONS)
+#else
+#define ONESTONE_FUNC inline
+#define ONESTONE_DEFINE_FUNCTIONS 1
+#endif

@@ -140,8 +140,10 @@ struct CsvTable {
 ///   a delimiter equal to the quote or a newline, or a table without columns.
 ///
 /// Example: `auto t = onestone::data::parse_csv("a,b\n1,2\n", "inline");`
-inline CsvTable parse_csv(const std::string& text, const std::string& source_name = "<csv>",
-                          const CsvOptions& opt = CsvOptions()) {
+ONESTONE_FUNC CsvTable parse_csv(const std::string& text, const std::string& source_name = "<csv>",
+                                 const CsvOptions& opt = CsvOptions())
+#if ONESTONE_DEFINE_FUNCTIONS
+{
   const char D = opt.delimiter_, Q = opt.quote_;
   if (D == Q || D == '\n' || D == '\r' || Q == '\n' || Q == '\r')
     throw std::invalid_argument(source_name +
@@ -277,11 +279,16 @@ inline CsvTable parse_csv(const std::string& text, const std::string& source_nam
   if (t.columns.empty()) throw std::invalid_argument(source_name + ": no columns (empty input)");
   return t;
 }
+#else
+    ;
+#endif
 
 /// Reads a CSV file (see `parse_csv`); throws std::runtime_error when it cannot be read.
 ///
 /// Example: `auto t = onestone::data::read_csv("cohort.csv", CsvOptions().delimiter(';'));`
-inline CsvTable read_csv(const std::string& path, const CsvOptions& opt = CsvOptions()) {
+ONESTONE_FUNC CsvTable read_csv(const std::string& path, const CsvOptions& opt = CsvOptions())
+#if ONESTONE_DEFINE_FUNCTIONS
+{
   std::ifstream f(path, std::ios::binary);
   if (!f) throw std::runtime_error("read_csv: cannot open '" + path + "'");
   std::ostringstream ss;
@@ -289,6 +296,9 @@ inline CsvTable read_csv(const std::string& path, const CsvOptions& opt = CsvOpt
   if (f.bad()) throw std::runtime_error("read_csv: error reading '" + path + "'");
   return parse_csv(ss.str(), path, opt);
 }
+#else
+    ;
+#endif
 
 /// What a label column becomes: class labels, a real value, or survival (time + event).
 enum class LabelKind { Class, Value, Survival };
@@ -718,5 +728,11 @@ class Standardizer {
   std::vector<ValueStats> value_stats_;
   bool values_ = false;
 };
+
+// onestone::compiled instantiates these for float and double (see onestone/config.hpp).
+ONESTONE_EXPLICIT(DATA_FLOAT,
+                  TabularData<float> make_tabular<float>(const CsvTable&, const TabularOptions&))
+ONESTONE_EXPLICIT(DATA_DOUBLE,
+                  TabularData<double> make_tabular<double>(const CsvTable&, const TabularOptions&))
 
 }  // namespace onestone::data

@@ -156,4 +156,8 @@ Dataset<T> make_synthetic_cohort(const CohortOptions& o = CohortOptions()) {
   return ds;
 }
 
+// onestone::compiled instantiates these for float and double (see onestone/config.hpp).
+ONESTONE_EXPLICIT(DATA_FLOAT, Dataset<float> make_synthetic_cohort<float>(const CohortOptions&))
+ONESTONE_EXPLICIT(DATA_DOUBLE, Dataset<double> make_synthetic_cohort<double>(const CohortOptions&))
+
 }  // namespace onestone::data

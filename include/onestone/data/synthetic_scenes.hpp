@@ -167,4 +167,8 @@ Dataset<T> make_synthetic_scenes(const SceneOptions& opt = SceneOptions()) {
   return ds;
 }
 
+// onestone::compiled instantiates these for float and double (see onestone/config.hpp).
+ONESTONE_EXPLICIT(DATA_FLOAT, Dataset<float> make_synthetic_scenes<float>(const SceneOptions&))
+ONESTONE_EXPLICIT(DATA_DOUBLE, Dataset<double> make_synthetic_scenes<double>(const SceneOptions&))
+
 }  // namespace onestone::data

@@ -373,4 +373,10 @@ SyntheticText<T> make_synthetic_text(const SyntheticTextOptions& options = Synth
                           std::move(lengths)};
 }
 
+// onestone::compiled instantiates these for float and double (see onestone/config.hpp).
+ONESTONE_EXPLICIT(DATA_FLOAT,
+                  SyntheticText<float> make_synthetic_text<float>(const SyntheticTextOptions&))
+ONESTONE_EXPLICIT(DATA_DOUBLE,
+                  SyntheticText<double> make_synthetic_text<double>(const SyntheticTextOptions&))
+
 }  // namespace onestone::data

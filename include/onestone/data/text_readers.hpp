@@ -141,9 +141,11 @@ inline bool text_is_blank(const char* p, std::size_t n) {
 /// auto sents = onestone::data::parse_conll("EU B-ORG\nrejects O\n\nPeter B-PER\n", "inline");
 /// // sents[0].tokens == {"EU", "rejects"}, sents[0].tags == {"B-ORG", "O"}
 /// @endcode
-inline std::vector<ConllSentence> parse_conll(const std::string& text,
-                                              const std::string& source_name,
-                                              const ConllOptions& options = ConllOptions()) {
+ONESTONE_FUNC std::vector<ConllSentence> parse_conll(const std::string& text,
+                                                     const std::string& source_name,
+                                                     const ConllOptions& options = ConllOptions())
+#if ONESTONE_DEFINE_FUNCTIONS
+{
   const Index tok_col = options.token_column();
   const Index tag_col = options.tag_column();
   constexpr Index kMaxColumn = Index(1) << 30;
@@ -207,6 +209,9 @@ inline std::vector<ConllSentence> parse_conll(const std::string& text,
   finish();
   return out;
 }
+#else
+    ;
+#endif
 
 /// Reads a CoNLL file (see `parse_conll`; errors name `path` and the line).
 /// @throws std::runtime_error when the file cannot be read
@@ -215,10 +220,15 @@ inline std::vector<ConllSentence> parse_conll(const std::string& text,
 /// auto train = onestone::data::read_conll("data/train.conll");
 /// auto tags = onestone::data::LabelSet::from_labels(tags_of(train));
 /// @endcode
-inline std::vector<ConllSentence> read_conll(const std::string& path,
-                                             const ConllOptions& options = ConllOptions()) {
+ONESTONE_FUNC std::vector<ConllSentence> read_conll(const std::string& path,
+                                                    const ConllOptions& options = ConllOptions())
+#if ONESTONE_DEFINE_FUNCTIONS
+{
   return parse_conll(detail::text_read_file(path, "read_conll"), path, options);
 }
+#else
+    ;
+#endif
 
 /// A column of a table, by 0-based index or by header name.
 ///
@@ -334,8 +344,10 @@ inline void text_split_delim(const char* p, std::size_t n, char delim,
 /// auto t = onestone::data::parse_tsv("text\ttopic\nnice match\tsports\n", "inline");
 /// // t.texts == {"nice match"}, t.labels[0] == {"sports"}, t.label_names == {"topic"}
 /// @endcode
-inline TsvTable parse_tsv(const std::string& text, const std::string& source_name,
-                          const TsvOptions& options = TsvOptions()) {
+ONESTONE_FUNC TsvTable parse_tsv(const std::string& text, const std::string& source_name,
+                                 const TsvOptions& options = TsvOptions())
+#if ONESTONE_DEFINE_FUNCTIONS
+{
   TsvTable table;
   std::vector<std::string> names, fields;
   Index columns = -1, text_idx = -1;
@@ -415,6 +427,9 @@ inline TsvTable parse_tsv(const std::string& text, const std::string& source_nam
   if (options.header() && !have_header) fail(1, "empty table, expected a header line");
   return table;
 }
+#else
+    ;
+#endif
 
 /// Reads a tab-separated file (see `parse_tsv`; errors name `path` and the line).
 /// @throws std::runtime_error when the file cannot be read
@@ -423,8 +438,13 @@ inline TsvTable parse_tsv(const std::string& text, const std::string& source_nam
 /// auto t = onestone::data::read_tsv("train.tsv", onestone::data::TsvOptions()
 ///              .text_column("text").label_columns({"topic", "sentiment"}));
 /// @endcode
-inline TsvTable read_tsv(const std::string& path, const TsvOptions& options = TsvOptions()) {
+ONESTONE_FUNC TsvTable read_tsv(const std::string& path, const TsvOptions& options = TsvOptions())
+#if ONESTONE_DEFINE_FUNCTIONS
+{
   return parse_tsv(detail::text_read_file(path, "read_tsv"), path, options);
 }
+#else
+    ;
+#endif
 
 }  // namespace onestone::data

@@ -84,7 +84,9 @@ void text_for_each_line(const std::string& text, bool skip_bom, F&& fn) {
   }
 }
 /// The whole content of the file at `path`; throws std::runtime_error naming it.
-inline std::string text_read_file(const std::string& path, const char* who) {
+ONESTONE_FUNC std::string text_read_file(const std::string& path, const char* who)
+#if ONESTONE_DEFINE_FUNCTIONS
+{
   std::ifstream in(path, std::ios::binary);
   if (!in)
     throw std::runtime_error(std::string(who) + ": cannot open '" + path +
@@ -93,6 +95,9 @@ inline std::string text_read_file(const std::string& path, const char* who) {
   if (in.bad()) throw std::runtime_error(std::string(who) + ": cannot read '" + path + "'");
   return s;
 }
+#else
+    ;
+#endif
 
 /// Shared code of `Vocabulary` and `LabelSet`: an ordered list of unique, non-empty entries
 /// without line breaks, with a hash index.
@@ -168,8 +173,10 @@ class TextNameTable {
 /// auto t = onestone::data::tokenize("Hello, World! Café");
 /// // {"hello", ",", "world", "!", "café"}
 /// @endcode
-inline std::vector<std::string> tokenize(const std::string& text,
-                                         const TokenizerOptions& options = TokenizerOptions()) {
+ONESTONE_FUNC std::vector<std::string> tokenize(
+    const std::string& text, const TokenizerOptions& options = TokenizerOptions())
+#if ONESTONE_DEFINE_FUNCTIONS
+{
   std::vector<std::string> out;
   std::string cur;
   auto flush = [&] {
@@ -190,6 +197,9 @@ inline std::vector<std::string> tokenize(const std::string& text,
   flush();
   return out;
 }
+#else
+    ;
+#endif
 
 /// Options of `Vocabulary::build`.
 ///

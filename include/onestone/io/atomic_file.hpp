@@ -19,6 +19,8 @@
 #include <string>
 #include <vector>
 
+#include "onestone/config.hpp"
+
 namespace onestone::io {
 
 /// Options of an atomic write.
@@ -60,69 +62,14 @@ struct AtomicWriteOptions {
 class AtomicFile {
  public:
   /// Creates the temporary file in the folder of `path` (mode 0666 minus the umask).
-  explicit AtomicFile(std::string path, const AtomicWriteOptions& options = AtomicWriteOptions())
-      : path_(std::move(path)), options_(options) {
-    if (path_.empty()) throw std::invalid_argument("AtomicFile: empty path");
-    if (path_.back() == '/') throw std::invalid_argument("AtomicFile: '" + path_ + "' is a folder");
-    const std::size_t slash = path_.find_last_of('/');
-    const std::string dir = slash == std::string::npos ? std::string() : path_.substr(0, slash + 1);
-    const std::string base = slash == std::string::npos ? path_ : path_.substr(slash + 1);
-    static std::atomic<std::uint64_t> counter{0};
-    for (int attempt = 0; attempt < 100; ++attempt) {
-      const auto ticks =
-          static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
-      tmp_ = dir + "." + base + ".tmp." + std::to_string(::getpid()) + "." +
-             std::to_string(counter.fetch_add(1)) + "." + std::to_string(ticks % 1000000007ULL);
-      fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-      if (fd_ >= 0) return;
-      const int err = errno;
-      if (err != EEXIST) {
-        const std::string tried = tmp_;
-        tmp_.clear();  // not ours: never remove it
-        fail("cannot create temporary file '" + tried + "'", err);
-      }
-    }
-    tmp_.clear();
-    fail("cannot create a unique temporary file next to it", EEXIST);
-  }
+  explicit AtomicFile(std::string path, const AtomicWriteOptions& options = AtomicWriteOptions());
   AtomicFile(const AtomicFile&) = delete;
   AtomicFile& operator=(const AtomicFile&) = delete;
   /// Removes the temporary file unless `commit()` succeeded.
   ~AtomicFile() { discard(); }
 
   /// Appends `size` bytes (retries short writes and EINTR).
-  void write(const void* data, std::size_t size) {
-    if (fd_ < 0) throw std::logic_error("AtomicFile::write: '" + path_ + "' is already closed");
-    const auto* p = static_cast<const unsigned char*>(data);
-    while (size > 0) {
-      std::size_t chunk = size < (std::size_t(1) << 30) ? size : (std::size_t(1) << 30);
-      bool simulate = false;
-      if (options_.fail_after_bytes >= 0) {
-        const auto room = static_cast<std::uint64_t>(options_.fail_after_bytes) > written_
-                              ? static_cast<std::uint64_t>(options_.fail_after_bytes) - written_
-                              : 0;
-        if (room < chunk) {
-          chunk = static_cast<std::size_t>(room);
-          simulate = chunk == 0;
-        }
-      }
-      if (simulate)
-        fail("write to '" + tmp_ + "' failed at byte offset " + std::to_string(written_) +
-                 " (simulated by AtomicWriteOptions::fail_after_bytes)",
-             ENOSPC);
-      const ssize_t n = ::write(fd_, p, chunk);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        fail("write to '" + tmp_ + "' failed at byte offset " + std::to_string(written_), errno);
-      }
-      if (n == 0)
-        fail("write to '" + tmp_ + "' made no progress at byte offset " + std::to_string(written_),
-             EIO);
-      p += n;
-      size -= static_cast<std::size_t>(n);
-      written_ += static_cast<std::uint64_t>(n);
-    }
-  }
+  void write(const void* data, std::size_t size);
   /// Appends the bytes of `bytes`.
   void write(const std::vector<unsigned char>& bytes) { write(bytes.data(), bytes.size()); }
   /// Appends the characters of `s`.
@@ -130,20 +77,7 @@ class AtomicFile {
 
   /// Flushes, fsyncs (when durable), closes and renames the temporary file over the target,
   /// then fsyncs the folder (when durable). After a throw the target is unchanged.
-  void commit() {
-    if (fd_ < 0) throw std::logic_error("AtomicFile::commit: '" + path_ + "' is already closed");
-    if (options_.durable) {
-      while (::fsync(fd_) != 0)
-        if (errno != EINTR) fail("fsync of '" + tmp_ + "' failed", errno);
-    }
-    const int fd = fd_;
-    fd_ = -1;
-    if (::close(fd) != 0 && errno != EINTR) fail("close of '" + tmp_ + "' failed", errno);
-    if (std::rename(tmp_.c_str(), path_.c_str()) != 0)
-      fail("rename of '" + tmp_ + "' over it failed", errno);
-    committed_ = true;
-    if (options_.durable) sync_folder();
-  }
+  void commit();
 
   /// Bytes written so far.
   std::uint64_t bytes_written() const noexcept { return written_; }
@@ -191,6 +125,82 @@ class AtomicFile {
   bool committed_ = false;
 };
 
+#if ONESTONE_DEFINE_FUNCTIONS
+ONESTONE_FUNC AtomicFile::AtomicFile(std::string path, const AtomicWriteOptions& options)
+    : path_(std::move(path)), options_(options) {
+  if (path_.empty()) throw std::invalid_argument("AtomicFile: empty path");
+  if (path_.back() == '/') throw std::invalid_argument("AtomicFile: '" + path_ + "' is a folder");
+  const std::size_t slash = path_.find_last_of('/');
+  const std::string dir = slash == std::string::npos ? std::string() : path_.substr(0, slash + 1);
+  const std::string base = slash == std::string::npos ? path_ : path_.substr(slash + 1);
+  static std::atomic<std::uint64_t> counter{0};
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    const auto ticks =
+        static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+    tmp_ = dir + "." + base + ".tmp." + std::to_string(::getpid()) + "." +
+           std::to_string(counter.fetch_add(1)) + "." + std::to_string(ticks % 1000000007ULL);
+    fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd_ >= 0) return;
+    const int err = errno;
+    if (err != EEXIST) {
+      const std::string tried = tmp_;
+      tmp_.clear();  // not ours: never remove it
+      fail("cannot create temporary file '" + tried + "'", err);
+    }
+  }
+  tmp_.clear();
+  fail("cannot create a unique temporary file next to it", EEXIST);
+}
+
+ONESTONE_FUNC void AtomicFile::write(const void* data, std::size_t size) {
+  if (fd_ < 0) throw std::logic_error("AtomicFile::write: '" + path_ + "' is already closed");
+  const auto* p = static_cast<const unsigned char*>(data);
+  while (size > 0) {
+    std::size_t chunk = size < (std::size_t(1) << 30) ? size : (std::size_t(1) << 30);
+    bool simulate = false;
+    if (options_.fail_after_bytes >= 0) {
+      const auto room = static_cast<std::uint64_t>(options_.fail_after_bytes) > written_
+                            ? static_cast<std::uint64_t>(options_.fail_after_bytes) - written_
+                            : 0;
+      if (room < chunk) {
+        chunk = static_cast<std::size_t>(room);
+        simulate = chunk == 0;
+      }
+    }
+    if (simulate)
+      fail("write to '" + tmp_ + "' failed at byte offset " + std::to_string(written_) +
+               " (simulated by AtomicWriteOptions::fail_after_bytes)",
+           ENOSPC);
+    const ssize_t n = ::write(fd_, p, chunk);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      fail("write to '" + tmp_ + "' failed at byte offset " + std::to_string(written_), errno);
+    }
+    if (n == 0)
+      fail("write to '" + tmp_ + "' made no progress at byte offset " + std::to_string(written_),
+           EIO);
+    p += n;
+    size -= static_cast<std::size_t>(n);
+    written_ += static_cast<std::uint64_t>(n);
+  }
+}
+
+ONESTONE_FUNC void AtomicFile::commit() {
+  if (fd_ < 0) throw std::logic_error("AtomicFile::commit: '" + path_ + "' is already closed");
+  if (options_.durable) {
+    while (::fsync(fd_) != 0)
+      if (errno != EINTR) fail("fsync of '" + tmp_ + "' failed", errno);
+  }
+  const int fd = fd_;
+  fd_ = -1;
+  if (::close(fd) != 0 && errno != EINTR) fail("close of '" + tmp_ + "' failed", errno);
+  if (std::rename(tmp_.c_str(), path_.c_str()) != 0)
+    fail("rename of '" + tmp_ + "' over it failed", errno);
+  committed_ = true;
+  if (options_.durable) sync_folder();
+}
+#endif  // ONESTONE_DEFINE_FUNCTIONS
+
 /// Replaces the file at `path` with `size` bytes from `data`, atomically (see `AtomicFile`).
 /// Throws std::runtime_error naming `path` and the `errno` text; on failure the previous file
 /// is unchanged and no temporary file remains.
@@ -199,18 +209,29 @@ class AtomicFile {
 /// std::string text = "hello\n";
 /// onestone::io::write_file_atomic("greeting.txt", text.data(), text.size());
 /// @endcode
-inline void write_file_atomic(const std::string& path, const void* data, std::size_t size,
-                              const AtomicWriteOptions& options = AtomicWriteOptions()) {
+ONESTONE_FUNC void write_file_atomic(const std::string& path, const void* data, std::size_t size,
+                                     const AtomicWriteOptions& options = AtomicWriteOptions())
+#if ONESTONE_DEFINE_FUNCTIONS
+{
   AtomicFile f(path, options);
   f.write(data, size);
   f.commit();
 }
+#else
+    ;
+#endif
 
 /// Replaces the file at `path` with `bytes`, atomically. Example:
 /// `onestone::io::write_file_atomic("blob.bin", bytes);`
-inline void write_file_atomic(const std::string& path, const std::vector<unsigned char>& bytes,
-                              const AtomicWriteOptions& options = AtomicWriteOptions()) {
+ONESTONE_FUNC void write_file_atomic(const std::string& path,
+                                     const std::vector<unsigned char>& bytes,
+                                     const AtomicWriteOptions& options = AtomicWriteOptions())
+#if ONESTONE_DEFINE_FUNCTIONS
+{
   write_file_atomic(path, bytes.data(), bytes.size(), options);
 }
+#else
+    ;
+#endif
 
 }  // namespace onestone::io

@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "onestone/config.hpp"
 #include "onestone/data/loader.hpp"
 #include "onestone/io/atomic_file.hpp"
 #include "onestone/io/safetensors.hpp"
@@ -113,13 +114,18 @@ bool parse_number(const std::string& s, N& out) {
 }
 
 /// "s0 s1 s2 s3" / spare / has_spare entries of a generator state under `prefix`.
-inline void put_generator_state(std::map<std::string, std::string>& meta, const std::string& prefix,
-                                const Generator::State& st) {
+ONESTONE_FUNC void put_generator_state(std::map<std::string, std::string>& meta,
+                                       const std::string& prefix, const Generator::State& st)
+#if ONESTONE_DEFINE_FUNCTIONS
+{
   meta[prefix + ".state"] = std::to_string(st.s[0]) + " " + std::to_string(st.s[1]) + " " +
                             std::to_string(st.s[2]) + " " + std::to_string(st.s[3]);
   meta[prefix + ".spare"] = format_double(st.spare);
   meta[prefix + ".has_spare"] = st.has_spare ? "1" : "0";
 }
+#else
+    ;
+#endif
 
 /// Reads the metadata of a checkpoint, collecting problems instead of throwing.
 class MetaReader {
@@ -192,9 +198,11 @@ inline std::pair<std::string, std::string> split_extra(const std::string& rest) 
 }
 
 /// Adds the extra state `es` of the module at `path` to a checkpoint being written.
-inline void put_extra_state(std::map<std::string, SafeTensor>& tensors,
-                            std::map<std::string, std::string>& meta, const std::string& path,
-                            const nn::ExtraState& es) {
+ONESTONE_FUNC void put_extra_state(std::map<std::string, SafeTensor>& tensors,
+                                   std::map<std::string, std::string>& meta,
+                                   const std::string& path, const nn::ExtraState& es)
+#if ONESTONE_DEFINE_FUNCTIONS
+{
   for (const auto& kv : es.arrays()) {
     Tensor<double> t(Shape{kv.second.rows, kv.second.cols});
     std::copy(kv.second.data.begin(), kv.second.data.end(), t.data());
@@ -205,6 +213,9 @@ inline void put_extra_state(std::map<std::string, SafeTensor>& tensors,
   for (const auto& kv : es.generators())
     put_generator_state(meta, extra_name(kExtraRng, path, kv.first), kv.second);
 }
+#else
+    ;
+#endif
 
 /// Non-deduced context for the positional overloads (so `nullptr` can be passed).
 template <class U>
@@ -563,5 +574,17 @@ CheckpointInfo load_checkpoint(
   load_checkpoint(path, st);
   return CheckpointInfo{st.step, std::move(st.metadata)};
 }
+
+// onestone::compiled instantiates these for float and double (see onestone/config.hpp).
+ONESTONE_EXPLICIT(IO_FLOAT,
+                  void save_checkpoint<float>(const std::string&, const CheckpointState<float>&,
+                                              const AtomicWriteOptions&))
+ONESTONE_EXPLICIT(IO_DOUBLE,
+                  void save_checkpoint<double>(const std::string&, const CheckpointState<double>&,
+                                               const AtomicWriteOptions&))
+ONESTONE_EXPLICIT(IO_FLOAT,
+                  void load_checkpoint<float>(const std::string&, CheckpointState<float>&))
+ONESTONE_EXPLICIT(IO_DOUBLE,
+                  void load_checkpoint<double>(const std::string&, CheckpointState<double>&))
 
 }  // namespace onestone::io

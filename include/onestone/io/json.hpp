@@ -16,6 +16,8 @@
 #include <utility>
 #include <vector>
 
+#include "onestone/config.hpp"
+
 namespace onestone::io {
 
 /// A JSON syntax or limit error: a std::runtime_error whose message reads
@@ -561,15 +563,25 @@ class JsonParser {
 /// std::string text = R"({"a": [1, 2], "b": "x\u00e9"})";
 /// onestone::io::JsonValue v = onestone::io::parse_json(text.data(), text.size());
 /// @endcode
-inline JsonValue parse_json(const char* data, std::size_t size,
-                            const JsonLimits& limits = JsonLimits()) {
+ONESTONE_FUNC JsonValue parse_json(const char* data, std::size_t size,
+                                   const JsonLimits& limits = JsonLimits())
+#if ONESTONE_DEFINE_FUNCTIONS
+{
   return detail::JsonParser(data, size, limits).parse_document();
 }
+#else
+    ;
+#endif
 
 /// Parses the JSON text `text`. Example: `auto v = onestone::io::parse_json("[1, 2, 3]");`
-inline JsonValue parse_json(const std::string& text, const JsonLimits& limits = JsonLimits()) {
+ONESTONE_FUNC JsonValue parse_json(const std::string& text, const JsonLimits& limits = JsonLimits())
+#if ONESTONE_DEFINE_FUNCTIONS
+{
   return parse_json(text.data(), text.size(), limits);
 }
+#else
+    ;
+#endif
 
 /// Appends `s` to `out` as a JSON string literal (quotes included): `"` and `\` are escaped,
 /// control characters become `\n`, `\t`, ... or `\u00XX`, other characters are copied as UTF-8.
@@ -579,7 +591,9 @@ inline JsonValue parse_json(const std::string& text, const JsonLimits& limits = 
 /// std::string out;
 /// onestone::io::json_append_string(out, "a\"b");   // out == "\"a\\\"b\""
 /// @endcode
-inline void json_append_string(std::string& out, const std::string& s) {
+ONESTONE_FUNC void json_append_string(std::string& out, const std::string& s)
+#if ONESTONE_DEFINE_FUNCTIONS
+{
   out += '"';
   const auto* u = reinterpret_cast<const unsigned char*>(s.data());
   for (std::size_t i = 0; i < s.size();) {
@@ -629,13 +643,21 @@ inline void json_append_string(std::string& out, const std::string& s) {
   }
   out += '"';
 }
+#else
+    ;
+#endif
 
 /// `s` as a JSON string literal. Example: `onestone::io::json_quote("x\n") == "\"x\\n\""`.
-inline std::string json_quote(const std::string& s) {
+ONESTONE_FUNC std::string json_quote(const std::string& s)
+#if ONESTONE_DEFINE_FUNCTIONS
+{
   std::string out;
   json_append_string(out, s);
   return out;
 }
+#else
+    ;
+#endif
 
 /// Compact JSON text of `v` (no spaces; object members in stored order). Numbers are written
 /// in the shortest form that reads back to the same double, always with a fraction or an
@@ -646,7 +668,9 @@ inline std::string json_quote(const std::string& s) {
 /// auto v = onestone::io::parse_json(R"( { "a" : [ 1 , 2 ] } )");
 /// std::string s = onestone::io::to_json(v);   // {"a":[1,2]}
 /// @endcode
-inline std::string to_json(const JsonValue& v) {
+ONESTONE_FUNC std::string to_json(const JsonValue& v)
+#if ONESTONE_DEFINE_FUNCTIONS
+{
   std::string out;
   struct Writer {
     std::string& out;
@@ -706,5 +730,8 @@ inline std::string to_json(const JsonValue& v) {
   Writer{out}.write(v);
   return out;
 }
+#else
+    ;
+#endif
 
 }  // namespace onestone::io

@@ -23,6 +23,7 @@
 #include <utility>
 #include <vector>
 
+#include "onestone/config.hpp"
 #include "onestone/io/atomic_file.hpp"
 #include "onestone/io/json.hpp"
 #include "onestone/nn/module.hpp"
@@ -196,8 +197,10 @@ struct StHeader {
 }
 
 /// Validates the 8-byte length prefix against the file size; returns N.
-inline std::uint64_t st_header_length(const unsigned char* prefix, std::uint64_t file_size,
-                                      const std::string& file) {
+ONESTONE_FUNC std::uint64_t st_header_length(const unsigned char* prefix, std::uint64_t file_size,
+                                             const std::string& file)
+#if ONESTONE_DEFINE_FUNCTIONS
+{
   if (file_size < 8)
     st_fail(file, "truncated at byte offset " + std::to_string(file_size) +
                       ": a safetensors file starts with an 8-byte header length");
@@ -215,11 +218,16 @@ inline std::uint64_t st_header_length(const unsigned char* prefix, std::uint64_t
                       "for a JSON object");
   return n;
 }
+#else
+    ;
+#endif
 
 /// Parses and validates the JSON header (`n` bytes at file offset 8) of a file of `file_size`
 /// bytes: every entry, the metadata, and the layout of the data section.
-inline StHeader st_parse_header(const char* json, std::uint64_t n, std::uint64_t file_size,
-                                const std::string& file) {
+ONESTONE_FUNC StHeader st_parse_header(const char* json, std::uint64_t n, std::uint64_t file_size,
+                                       const std::string& file)
+#if ONESTONE_DEFINE_FUNCTIONS
+{
   JsonValue root;
   try {
     root = parse_json(json, static_cast<std::size_t>(n));
@@ -338,6 +346,9 @@ inline StHeader st_parse_header(const char* json, std::uint64_t n, std::uint64_t
                       std::to_string(h.data_start + cursor) + ") belong to no tensor");
   return h;
 }
+#else
+    ;
+#endif
 
 /// Closes a POSIX file descriptor on scope exit.
 struct Fd {
@@ -348,8 +359,10 @@ struct Fd {
 };
 
 /// Reads exactly `n` bytes at `offset` (throws naming `file` on error or early end).
-inline void pread_fully(int fd, unsigned char* dst, std::uint64_t n, std::uint64_t offset,
-                        const std::string& file) {
+ONESTONE_FUNC void pread_fully(int fd, unsigned char* dst, std::uint64_t n, std::uint64_t offset,
+                               const std::string& file)
+#if ONESTONE_DEFINE_FUNCTIONS
+{
   while (n > 0) {
     const std::size_t chunk = static_cast<std::size_t>(std::min<std::uint64_t>(n, 1u << 30));
     const ssize_t r = ::pread(fd, dst, chunk, static_cast<off_t>(offset));
@@ -364,6 +377,9 @@ inline void pread_fully(int fd, unsigned char* dst, std::uint64_t n, std::uint64
     offset += static_cast<std::uint64_t>(r);
   }
 }
+#else
+    ;
+#endif
 
 }  // namespace detail
 
@@ -380,9 +396,11 @@ inline void pread_fully(int fd, unsigned char* dst, std::uint64_t n, std::uint64
 /// std::vector<unsigned char> blob = load_from_somewhere();
 /// auto tensors = onestone::io::read_safetensors_bytes(blob.data(), blob.size(), "blob");
 /// @endcode
-inline std::map<std::string, SafeTensor> read_safetensors_bytes(
+ONESTONE_FUNC std::map<std::string, SafeTensor> read_safetensors_bytes(
     const unsigned char* data, std::size_t size, const std::string& name = "<memory>",
-    std::map<std::string, std::string>* metadata = nullptr) {
+    std::map<std::string, std::string>* metadata = nullptr)
+#if ONESTONE_DEFINE_FUNCTIONS
+{
   const std::uint64_t n = detail::st_header_length(data, size, name);
   detail::StHeader h =
       detail::st_parse_header(reinterpret_cast<const char*>(data) + 8, n, size, name);
@@ -398,6 +416,9 @@ inline std::map<std::string, SafeTensor> read_safetensors_bytes(
   if (metadata) *metadata = std::move(h.metadata);
   return out;
 }
+#else
+    ;
+#endif
 
 /// Reads and validates the safetensors file at `path` (see `read_safetensors_bytes` for the
 /// checks); stores "__metadata__" in `*metadata` when given. The header is validated before any
@@ -408,8 +429,10 @@ inline std::map<std::string, SafeTensor> read_safetensors_bytes(
 /// auto tensors = onestone::io::read_safetensors("model.safetensors", &meta);
 /// auto w = onestone::io::to_tensor<float>(tensors.at("fc.weight"));
 /// @endcode
-inline std::map<std::string, SafeTensor> read_safetensors(
-    const std::string& path, std::map<std::string, std::string>* metadata = nullptr) {
+ONESTONE_FUNC std::map<std::string, SafeTensor> read_safetensors(
+    const std::string& path, std::map<std::string, std::string>* metadata = nullptr)
+#if ONESTONE_DEFINE_FUNCTIONS
+{
   detail::Fd f;
   f.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (f.fd < 0)
@@ -442,6 +465,9 @@ inline std::map<std::string, SafeTensor> read_safetensors(
   if (metadata) *metadata = std::move(h.metadata);
   return out;
 }
+#else
+    ;
+#endif
 
 namespace detail {
 
@@ -631,9 +657,11 @@ struct StLayout {
   std::uint64_t data_bytes = 0;
 };
 
-inline StLayout st_layout(const std::map<std::string, SafeTensor>& tensors,
-                          const std::map<std::string, std::string>& metadata,
-                          const std::string& file) {
+ONESTONE_FUNC StLayout st_layout(const std::map<std::string, SafeTensor>& tensors,
+                                 const std::map<std::string, std::string>& metadata,
+                                 const std::string& file)
+#if ONESTONE_DEFINE_FUNCTIONS
+{
   const std::string ctx = "write_safetensors: " + file + ": ";
   // Data order as in the reference implementation: larger elements first (keeps data
   // aligned), then by name.
@@ -707,6 +735,9 @@ inline StLayout st_layout(const std::map<std::string, SafeTensor>& tensors,
   out.data_bytes = offset;
   return out;
 }
+#else
+    ;
+#endif
 
 }  // namespace detail
 
@@ -718,9 +749,11 @@ inline StLayout st_layout(const std::map<std::string, SafeTensor>& tensors,
 /// std::map<std::string, onestone::io::SafeTensor> m{{"x", onestone::io::to_safetensor(x)}};
 /// std::vector<unsigned char> bytes = onestone::io::serialize_safetensors(m);
 /// @endcode
-inline std::vector<unsigned char> serialize_safetensors(
+ONESTONE_FUNC std::vector<unsigned char> serialize_safetensors(
     const std::map<std::string, SafeTensor>& tensors,
-    const std::map<std::string, std::string>& metadata = {}) {
+    const std::map<std::string, std::string>& metadata = {})
+#if ONESTONE_DEFINE_FUNCTIONS
+{
   const detail::StLayout layout = detail::st_layout(tensors, metadata, "<memory>");
   std::vector<unsigned char> out(8 + layout.header.size() + layout.data_bytes);
   detail::store_le<std::uint64_t>(out.data(), layout.header.size());
@@ -732,6 +765,9 @@ inline std::vector<unsigned char> serialize_safetensors(
   }
   return out;
 }
+#else
+    ;
+#endif
 
 /// Writes `tensors` (any known dtype; use `to_safetensor` for F32 / F64 tensors) and
 /// `metadata` to `path` atomically: the previous file is replaced only once the new one is
@@ -744,10 +780,12 @@ inline std::vector<unsigned char> serialize_safetensors(
 /// m["w"] = onestone::io::to_safetensor(w);
 /// onestone::io::write_safetensors("weights.safetensors", m, {{"epoch", "3"}});
 /// @endcode
-inline void write_safetensors(const std::string& path,
-                              const std::map<std::string, SafeTensor>& tensors,
-                              const std::map<std::string, std::string>& metadata = {},
-                              const AtomicWriteOptions& options = AtomicWriteOptions()) {
+ONESTONE_FUNC void write_safetensors(const std::string& path,
+                                     const std::map<std::string, SafeTensor>& tensors,
+                                     const std::map<std::string, std::string>& metadata = {},
+                                     const AtomicWriteOptions& options = AtomicWriteOptions())
+#if ONESTONE_DEFINE_FUNCTIONS
+{
   const detail::StLayout layout = detail::st_layout(tensors, metadata, path);
   unsigned char len[8];
   detail::store_le<std::uint64_t>(len, layout.header.size());
@@ -757,6 +795,9 @@ inline void write_safetensors(const std::string& path,
   for (const SafeTensor* st : layout.order) f.write(st->bytes.data(), st->bytes.size());
   f.commit();
 }
+#else
+    ;
+#endif
 
 /// Saves the parameters of `module` (its `named_parameters()`, e.g. "fc.weight") to a
 /// safetensors file at `path`, as F32 for `Module<float>` and F64 for `Module<double>`, with
@@ -812,8 +853,11 @@ std::string load_problem(const std::string& name, const SafeTensor& st, const Sh
 }
 
 /// Throws std::runtime_error listing `problems` (at most 20) when there are any.
-inline void throw_problems(const std::string& context, const std::vector<std::string>& problems,
-                           const std::string& unchanged) {
+ONESTONE_FUNC void throw_problems(const std::string& context,
+                                  const std::vector<std::string>& problems,
+                                  const std::string& unchanged)
+#if ONESTONE_DEFINE_FUNCTIONS
+{
   if (problems.empty()) return;
   std::string msg = context + ": " + std::to_string(problems.size()) +
                     (problems.size() == 1 ? " problem" : " problems") + ", " + unchanged + ":";
@@ -822,6 +866,9 @@ inline void throw_problems(const std::string& context, const std::vector<std::st
     msg += "\n  - ... and " + std::to_string(problems.size() - 20) + " more";
   throw std::runtime_error(msg);
 }
+#else
+    ;
+#endif
 
 }  // namespace detail
 
@@ -884,5 +931,23 @@ LoadReport load_parameters(nn::Module<T>& module, const std::string& path, bool 
   }
   return report;
 }
+
+// onestone::compiled instantiates these for float and double (see onestone/config.hpp).
+ONESTONE_EXPLICIT(IO_FLOAT, Tensor<float> to_tensor<float>(const SafeTensor&))
+ONESTONE_EXPLICIT(IO_DOUBLE, Tensor<double> to_tensor<double>(const SafeTensor&))
+ONESTONE_EXPLICIT(IO_FLOAT, SafeTensor to_safetensor<float>(const Tensor<float>&))
+ONESTONE_EXPLICIT(IO_DOUBLE, SafeTensor to_safetensor<double>(const Tensor<double>&))
+ONESTONE_EXPLICIT(IO_FLOAT,
+                  void save_parameters<float>(const nn::Module<float>&, const std::string&,
+                                              const std::map<std::string, std::string>&,
+                                              const AtomicWriteOptions&))
+ONESTONE_EXPLICIT(IO_DOUBLE,
+                  void save_parameters<double>(const nn::Module<double>&, const std::string&,
+                                               const std::map<std::string, std::string>&,
+                                               const AtomicWriteOptions&))
+ONESTONE_EXPLICIT(IO_FLOAT,
+                  LoadReport load_parameters<float>(nn::Module<float>&, const std::string&, bool))
+ONESTONE_EXPLICIT(IO_DOUBLE,
+                  LoadReport load_parameters<double>(nn::Module<double>&, const std::string&, bool))
 
 }  // namespace onestone::io

@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "onestone/config.hpp"
 #include "onestone/io/safetensors.hpp"
 #include "onestone/nn/module.hpp"
 
@@ -262,5 +263,21 @@ void save_state_dict(const nn::Module<T>& module, const std::string& path,
   }
   write_safetensors(path, tensors, metadata, options);
 }
+
+// onestone::compiled instantiates these for float and double (see onestone/config.hpp).
+ONESTONE_EXPLICIT(IO_FLOAT,
+                  LoadReport load_state_dict<float>(nn::Module<float>&, const std::string&,
+                                                    const StateDictOptions&))
+ONESTONE_EXPLICIT(IO_DOUBLE,
+                  LoadReport load_state_dict<double>(nn::Module<double>&, const std::string&,
+                                                     const StateDictOptions&))
+ONESTONE_EXPLICIT(IO_FLOAT, void save_state_dict<float>(const nn::Module<float>&,
+                                                        const std::string&, const NameMap&,
+                                                        const std::map<std::string, std::string>&,
+                                                        const AtomicWriteOptions&))
+ONESTONE_EXPLICIT(IO_DOUBLE, void save_state_dict<double>(const nn::Module<double>&,
+                                                          const std::string&, const NameMap&,
+                                                          const std::map<std::string, std::string>&,
+                                                          const AtomicWriteOptions&))
 
 }  // namespace onestone::io

@@ -56,26 +56,7 @@ class MultiTaskModel : public nn::Module<T> {
         heads_(this->register_module("heads", std::make_shared<nn::ModuleDict<T>>())) {}
 
   /// Adds a task; its head must accept the strategy's `output_features()`.
-  MultiTaskModel& add_task(const TaskOptions<T>& opt) {
-    if (!opt.head_)
-      throw std::invalid_argument("MultiTaskModel::add_task: task '" + opt.name_ + "' has no head");
-    if (!(opt.weight_ >= 0) || !std::isfinite(opt.weight_))
-      throw std::invalid_argument("MultiTaskModel::add_task: task '" + opt.name_ +
-                                  "' has an invalid weight " + std::to_string(opt.weight_));
-    for (auto& t : tasks_)
-      if (t.name_ == opt.name_)
-        throw std::invalid_argument("MultiTaskModel::add_task: duplicate task '" + opt.name_ + "'");
-    heads_->insert(opt.name_, opt.head_);
-    tasks_.push_back(opt);
-    strategy_->set_num_tasks(num_tasks());
-    reps_.resize(tasks_.size());
-    outputs_.resize(tasks_.size());
-    losses_.resize(tasks_.size());
-    present_.assign(tasks_.size(), 1);
-    target_index_.assign(tasks_.size(), -1);
-    if (balancer_) balancer_->reset(num_tasks());
-    return *this;
-  }
+  MultiTaskModel& add_task(const TaskOptions<T>& opt);
 
   int num_tasks() const noexcept { return static_cast<int>(tasks_.size()); }
   const Task<T>& task(int i) const { return tasks_.at(static_cast<std::size_t>(i)); }
@@ -102,19 +83,7 @@ class MultiTaskModel : public nn::Module<T> {
   /// creating the optimizer (its learnable weights, if any, are among `parameters()` as
   /// "balancer.*"). Pass nullptr to go back to static weights.
   void set_balancer(std::shared_ptr<weighting::Balancer<T>> b,
-                    weighting::GradientSource source = weighting::GradientSource::Representation) {
-    balancer_ = b;
-    source_ = source;
-    if (b) {
-      if (source == weighting::GradientSource::Representation && !b->supports_representation())
-        throw std::invalid_argument("MultiTaskModel::set_balancer: " + b->name() +
-                                    " needs parameter gradients (GradientSource::Parameters)");
-      b->reset(num_tasks());
-      this->replace_module("balancer", std::shared_ptr<nn::Module<T>>(b));
-    } else {
-      this->replace_module("balancer", std::make_shared<nn::Module<T>>());
-    }
-  }
+                    weighting::GradientSource source = weighting::GradientSource::Representation);
   weighting::Balancer<T>* balancer() const noexcept { return balancer_.get(); }
   weighting::GradientSource gradient_source() const noexcept { return source_; }
   /// Tells epoch-level balancers (DWA) that an epoch ended.
@@ -144,71 +113,17 @@ class MultiTaskModel : public nn::Module<T> {
     return out;
   }
   /// Same, into reused tensors (no allocation once they have their sizes).
-  void predict(const Tensor<T>& x, std::vector<Tensor<T>>& out) const {
-    if (tasks_.empty()) throw std::logic_error("MultiTaskModel::predict: no tasks were added");
-    InferenceGuard serving;
-    autograd::Tape<T>& tape = autograd::Tape<T>::current();
-    GraphScope<T> scope(tape);
-    thread_local std::vector<Var<T>> reps;
-    reps.resize(tasks_.size());
-    strategy_->forward_tasks(Var<T>::from(x, tape), reps.data());
-    out.resize(tasks_.size());
-    for (std::size_t i = 0; i < tasks_.size(); ++i) {
-      Var<T> y = heads_->at(i).forward(reps[i]);
-      out[i].resize(y.shape());
-      std::copy(y.data(), y.data() + y.numel(), out[i].data());
-    }
-    for (auto& r : reps) r = Var<T>();
-  }
+  void predict(const Tensor<T>& x, std::vector<Tensor<T>>& out) const;
 
   /// Builds the graph for a batch: every present task's loss (in `task_losses()`, `present()`),
   /// and returns the total Σ λᵢ Lᵢ over them (or the loss balancer's combination) plus the
   /// regularizer. Throws std::invalid_argument when no task has a labelled sample.
-  Var<T> loss(const data::Batch<T>& batch) {
-    compute_losses(batch);
-    Var<T> total;
-    if (balancer_ && !balancer_->needs_gradients()) {
-      total = balancer_->combine_losses(present_losses_, present_ids_);
-    } else {
-      for (std::size_t k = 0; k < present_ids_.size(); ++k) {
-        const auto& tk = tasks_[static_cast<std::size_t>(present_ids_[k])];
-        Var<T> term = affine(present_losses_[k], static_cast<T>(tk.weight_), T(0));
-        total = total.defined() ? total + term : term;
-      }
-    }
-    reg_ = strategy_->regularizer();
-    if (reg_.defined()) total = total + reg_;
-    return total;
-  }
+  Var<T> loss(const data::Batch<T>& batch);
   /// Builds the graph of every present task's loss for a batch (in `task_losses()`,
   /// `present()`, `present_tasks()`, `present_losses()`) without combining them: the balancer is
   /// not consulted, so its state does not move (e.g. FAMO's losses after the optimizer step).
   /// Throws std::invalid_argument when no task has a labelled sample.
-  void compute_losses(const data::Batch<T>& batch) {
-    if (batch.size() == 0) throw std::invalid_argument("MultiTaskModel::loss: empty batch");
-    forward_tasks(batch.x);
-    present_ids_.clear();
-    present_losses_.clear();
-    for (std::size_t i = 0; i < tasks_.size(); ++i) {
-      const data::Target<T>& tg = target_for(static_cast<int>(i), batch);
-      const bool present = tg.labelled_count() > 0;
-      present_[i] = present ? 1 : 0;
-      if (!present) {
-        losses_[i] = Var<T>();
-        continue;
-      }
-      losses_[i] = tasks_[i].compute_loss(outputs_[i], tg);
-      if (losses_[i].numel() != 1)
-        throw std::invalid_argument("MultiTaskModel: the loss of task '" + tasks_[i].name_ +
-                                    "' has shape " + losses_[i].shape().str() +
-                                    ", not one element");
-      present_ids_.push_back(static_cast<int>(i));
-      present_losses_.push_back(losses_[i]);
-    }
-    if (present_ids_.empty())
-      throw std::invalid_argument(
-          "MultiTaskModel::loss: no task has a labelled sample in this batch");
-  }
+  void compute_losses(const data::Batch<T>& batch);
   /// Per-task loss variables of the last `loss()` call (undefined for absent tasks).
   const std::vector<Var<T>>& task_losses() const noexcept { return losses_; }
   /// Whether each task was present (had a labelled sample) in the last `loss()` call.
@@ -224,78 +139,11 @@ class MultiTaskModel : public nn::Module<T> {
     return tasks_[static_cast<std::size_t>(i)].compute_loss(pred, target_for(i, batch));
   }
   /// The batch's target of task i (by the task's target name).
-  const data::Target<T>& target_for(int i, const data::Batch<T>& batch) {
-    const Task<T>& tk = tasks_[static_cast<std::size_t>(i)];
-    int& idx = target_index_[static_cast<std::size_t>(i)];
-    if (idx < 0 || static_cast<std::size_t>(idx) >= batch.targets.size() ||
-        batch.targets[static_cast<std::size_t>(idx)].name != tk.target_) {
-      idx = -1;
-      for (std::size_t k = 0; k < batch.targets.size(); ++k)
-        if (batch.targets[k].name == tk.target_) idx = static_cast<int>(k);
-      if (idx < 0)
-        throw std::invalid_argument("MultiTaskModel: the batch has no target named '" + tk.target_ +
-                                    "' for task '" + tk.name_ + "'");
-    }
-    const data::Target<T>& tg = batch.targets[static_cast<std::size_t>(idx)];
-    if (tk.wants_labels() && tg.labels.numel() == 0)
-      throw std::invalid_argument("MultiTaskModel: task '" + tk.name_ + "' uses " +
-                                  loss_name(tk.loss_) + " but its target '" + tg.name +
-                                  "' holds no class labels");
-    if (tk.wants_values() && tg.values.numel() == 0)
-      throw std::invalid_argument("MultiTaskModel: task '" + tk.name_ + "' uses " +
-                                  loss_name(tk.loss_) + " but its target '" + tg.name +
-                                  "' holds no real values");
-    return tg;
-  }
+  const data::Target<T>& target_for(int i, const data::Batch<T>& batch);
 
   /// Evaluates every task over the loader's data (no gradients, evaluation behaviour): its mean
   /// loss over the labelled samples and its metrics (the task's, or its preset's).
-  EvalReport evaluate(data::DataLoader<T>& loader) {
-    autograd::Tape<T>& tape = autograd::Tape<T>::current();
-    tape.sync();
-    InferenceGuard serving;
-    std::vector<std::vector<std::shared_ptr<metrics::Metric<T>>>> mets(tasks_.size());
-    for (std::size_t i = 0; i < tasks_.size(); ++i) {
-      mets[i] = tasks_[i].make_metrics();
-      for (auto& m : mets[i]) m->reset();
-    }
-    std::vector<double> loss_sum(tasks_.size(), 0.0), labelled(tasks_.size(), 0.0);
-    std::size_t samples = 0;
-    data::Batch<T> batch;
-    Tensor<T> out;
-    loader.start_epoch();
-    while (loader.next(batch)) {
-      GraphScope<T> scope(tape);
-      forward_tasks(batch.x);
-      samples += static_cast<std::size_t>(batch.size());
-      for (std::size_t i = 0; i < tasks_.size(); ++i) {
-        const data::Target<T>& tg = target_for(static_cast<int>(i), batch);
-        const double n = static_cast<double>(tg.labelled_count());
-        if (n == 0) continue;
-        loss_sum[i] += static_cast<double>(tasks_[i].compute_loss(outputs_[i], tg).item()) * n;
-        labelled[i] += n;
-        out.resize(outputs_[i].shape());
-        std::copy(outputs_[i].data(), outputs_[i].data() + out.numel(), out.data());
-        for (auto& m : mets[i]) m->update(out, tg);
-      }
-    }
-    if (samples == 0)
-      throw std::invalid_argument("MultiTaskModel::evaluate: the loader yielded no data");
-    EvalReport rep;
-    rep.samples = samples;
-    for (std::size_t i = 0; i < tasks_.size(); ++i) {
-      TaskMetrics m;
-      m.task = tasks_[i].name_;
-      m.labelled = static_cast<std::size_t>(labelled[i]);
-      m.loss = labelled[i] > 0 ? loss_sum[i] / labelled[i] : std::nan("");
-      std::vector<metrics::MetricValue> vals;
-      for (auto& mt : mets[i]) mt->values(vals);
-      for (auto& v : vals) m.add(v.name, v.value, v.higher_is_better);
-      m.primary = tasks_[i].primary_metric_;
-      rep.tasks.push_back(std::move(m));
-    }
-    return rep;
-  }
+  EvalReport evaluate(data::DataLoader<T>& loader);
 
   std::string name() const override { return "MultiTaskModel"; }
 
@@ -311,6 +159,179 @@ class MultiTaskModel : public nn::Module<T> {
   std::shared_ptr<weighting::Balancer<T>> balancer_;
   weighting::GradientSource source_ = weighting::GradientSource::Representation;
 };
+
+template <typename T>
+MultiTaskModel<T>& MultiTaskModel<T>::add_task(const TaskOptions<T>& opt) {
+  if (!opt.head_)
+    throw std::invalid_argument("MultiTaskModel::add_task: task '" + opt.name_ + "' has no head");
+  if (!(opt.weight_ >= 0) || !std::isfinite(opt.weight_))
+    throw std::invalid_argument("MultiTaskModel::add_task: task '" + opt.name_ +
+                                "' has an invalid weight " + std::to_string(opt.weight_));
+  for (auto& t : tasks_)
+    if (t.name_ == opt.name_)
+      throw std::invalid_argument("MultiTaskModel::add_task: duplicate task '" + opt.name_ + "'");
+  heads_->insert(opt.name_, opt.head_);
+  tasks_.push_back(opt);
+  strategy_->set_num_tasks(num_tasks());
+  reps_.resize(tasks_.size());
+  outputs_.resize(tasks_.size());
+  losses_.resize(tasks_.size());
+  present_.assign(tasks_.size(), 1);
+  target_index_.assign(tasks_.size(), -1);
+  if (balancer_) balancer_->reset(num_tasks());
+  return *this;
+}
+
+template <typename T>
+void MultiTaskModel<T>::set_balancer(std::shared_ptr<weighting::Balancer<T>> b,
+                                     weighting::GradientSource source) {
+  balancer_ = b;
+  source_ = source;
+  if (b) {
+    if (source == weighting::GradientSource::Representation && !b->supports_representation())
+      throw std::invalid_argument("MultiTaskModel::set_balancer: " + b->name() +
+                                  " needs parameter gradients (GradientSource::Parameters)");
+    b->reset(num_tasks());
+    this->replace_module("balancer", std::shared_ptr<nn::Module<T>>(b));
+  } else {
+    this->replace_module("balancer", std::make_shared<nn::Module<T>>());
+  }
+}
+
+template <typename T>
+void MultiTaskModel<T>::predict(const Tensor<T>& x, std::vector<Tensor<T>>& out) const {
+  if (tasks_.empty()) throw std::logic_error("MultiTaskModel::predict: no tasks were added");
+  InferenceGuard serving;
+  autograd::Tape<T>& tape = autograd::Tape<T>::current();
+  GraphScope<T> scope(tape);
+  thread_local std::vector<Var<T>> reps;
+  reps.resize(tasks_.size());
+  strategy_->forward_tasks(Var<T>::from(x, tape), reps.data());
+  out.resize(tasks_.size());
+  for (std::size_t i = 0; i < tasks_.size(); ++i) {
+    Var<T> y = heads_->at(i).forward(reps[i]);
+    out[i].resize(y.shape());
+    std::copy(y.data(), y.data() + y.numel(), out[i].data());
+  }
+  for (auto& r : reps) r = Var<T>();
+}
+
+template <typename T>
+Var<T> MultiTaskModel<T>::loss(const data::Batch<T>& batch) {
+  compute_losses(batch);
+  Var<T> total;
+  if (balancer_ && !balancer_->needs_gradients()) {
+    total = balancer_->combine_losses(present_losses_, present_ids_);
+  } else {
+    for (std::size_t k = 0; k < present_ids_.size(); ++k) {
+      const auto& tk = tasks_[static_cast<std::size_t>(present_ids_[k])];
+      Var<T> term = affine(present_losses_[k], static_cast<T>(tk.weight_), T(0));
+      total = total.defined() ? total + term : term;
+    }
+  }
+  reg_ = strategy_->regularizer();
+  if (reg_.defined()) total = total + reg_;
+  return total;
+}
+
+template <typename T>
+void MultiTaskModel<T>::compute_losses(const data::Batch<T>& batch) {
+  if (batch.size() == 0) throw std::invalid_argument("MultiTaskModel::loss: empty batch");
+  forward_tasks(batch.x);
+  present_ids_.clear();
+  present_losses_.clear();
+  for (std::size_t i = 0; i < tasks_.size(); ++i) {
+    const data::Target<T>& tg = target_for(static_cast<int>(i), batch);
+    const bool present = tg.labelled_count() > 0;
+    present_[i] = present ? 1 : 0;
+    if (!present) {
+      losses_[i] = Var<T>();
+      continue;
+    }
+    losses_[i] = tasks_[i].compute_loss(outputs_[i], tg);
+    if (losses_[i].numel() != 1)
+      throw std::invalid_argument("MultiTaskModel: the loss of task '" + tasks_[i].name_ +
+                                  "' has shape " + losses_[i].shape().str() + ", not one element");
+    present_ids_.push_back(static_cast<int>(i));
+    present_losses_.push_back(losses_[i]);
+  }
+  if (present_ids_.empty())
+    throw std::invalid_argument(
+        "MultiTaskModel::loss: no task has a labelled sample in this batch");
+}
+
+template <typename T>
+const data::Target<T>& MultiTaskModel<T>::target_for(int i, const data::Batch<T>& batch) {
+  const Task<T>& tk = tasks_[static_cast<std::size_t>(i)];
+  int& idx = target_index_[static_cast<std::size_t>(i)];
+  if (idx < 0 || static_cast<std::size_t>(idx) >= batch.targets.size() ||
+      batch.targets[static_cast<std::size_t>(idx)].name != tk.target_) {
+    idx = -1;
+    for (std::size_t k = 0; k < batch.targets.size(); ++k)
+      if (batch.targets[k].name == tk.target_) idx = static_cast<int>(k);
+    if (idx < 0)
+      throw std::invalid_argument("MultiTaskModel: the batch has no target named '" + tk.target_ +
+                                  "' for task '" + tk.name_ + "'");
+  }
+  const data::Target<T>& tg = batch.targets[static_cast<std::size_t>(idx)];
+  if (tk.wants_labels() && tg.labels.numel() == 0)
+    throw std::invalid_argument("MultiTaskModel: task '" + tk.name_ + "' uses " +
+                                loss_name(tk.loss_) + " but its target '" + tg.name +
+                                "' holds no class labels");
+  if (tk.wants_values() && tg.values.numel() == 0)
+    throw std::invalid_argument("MultiTaskModel: task '" + tk.name_ + "' uses " +
+                                loss_name(tk.loss_) + " but its target '" + tg.name +
+                                "' holds no real values");
+  return tg;
+}
+
+template <typename T>
+EvalReport MultiTaskModel<T>::evaluate(data::DataLoader<T>& loader) {
+  autograd::Tape<T>& tape = autograd::Tape<T>::current();
+  tape.sync();
+  InferenceGuard serving;
+  std::vector<std::vector<std::shared_ptr<metrics::Metric<T>>>> mets(tasks_.size());
+  for (std::size_t i = 0; i < tasks_.size(); ++i) {
+    mets[i] = tasks_[i].make_metrics();
+    for (auto& m : mets[i]) m->reset();
+  }
+  std::vector<double> loss_sum(tasks_.size(), 0.0), labelled(tasks_.size(), 0.0);
+  std::size_t samples = 0;
+  data::Batch<T> batch;
+  Tensor<T> out;
+  loader.start_epoch();
+  while (loader.next(batch)) {
+    GraphScope<T> scope(tape);
+    forward_tasks(batch.x);
+    samples += static_cast<std::size_t>(batch.size());
+    for (std::size_t i = 0; i < tasks_.size(); ++i) {
+      const data::Target<T>& tg = target_for(static_cast<int>(i), batch);
+      const double n = static_cast<double>(tg.labelled_count());
+      if (n == 0) continue;
+      loss_sum[i] += static_cast<double>(tasks_[i].compute_loss(outputs_[i], tg).item()) * n;
+      labelled[i] += n;
+      out.resize(outputs_[i].shape());
+      std::copy(outputs_[i].data(), outputs_[i].data() + out.numel(), out.data());
+      for (auto& m : mets[i]) m->update(out, tg);
+    }
+  }
+  if (samples == 0)
+    throw std::invalid_argument("MultiTaskModel::evaluate: the loader yielded no data");
+  EvalReport rep;
+  rep.samples = samples;
+  for (std::size_t i = 0; i < tasks_.size(); ++i) {
+    TaskMetrics m;
+    m.task = tasks_[i].name_;
+    m.labelled = static_cast<std::size_t>(labelled[i]);
+    m.loss = labelled[i] > 0 ? loss_sum[i] / labelled[i] : std::nan("");
+    std::vector<metrics::MetricValue> vals;
+    for (auto& mt : mets[i]) mt->values(vals);
+    for (auto& v : vals) m.add(v.name, v.value, v.higher_is_better);
+    m.primary = tasks_[i].primary_metric_;
+    rep.tasks.push_back(std::move(m));
+  }
+  return rep;
+}
 ONESTONE_EXTERN_CLASS(MODEL, MultiTaskModel)
 
 }  // namespace model

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "onestone/config.hpp"
 #include "onestone/data/dataset.hpp"
 #include "onestone/losses/binary_cross_entropy.hpp"
 #include "onestone/losses/cross_entropy.hpp"
@@ -72,6 +73,13 @@ using LossFn = std::function<Var<T>(const Var<T>& prediction, const data::Target
 template <typename T>
 struct TaskOptions {
   explicit TaskOptions(std::string name) : name_(std::move(name)), target_(name_) {}
+  // Copying and destroying are defined below the class (not inline), so that programs linked to
+  // onestone::compiled take them from the library instead of compiling them again.
+  TaskOptions(const TaskOptions& other);
+  TaskOptions(TaskOptions&& other) = default;
+  TaskOptions& operator=(const TaskOptions& other);
+  TaskOptions& operator=(TaskOptions&& other) = default;
+  ~TaskOptions();
   TaskOptions& head(std::shared_ptr<nn::Module<T>> h) {
     head_ = std::move(h);
     return *this;
@@ -203,6 +211,14 @@ struct TaskOptions {
   Index ignore_index_ = -100;
   double huber_delta_ = 1.0;
 };
+
+template <typename T>
+TaskOptions<T>::TaskOptions(const TaskOptions& other) = default;
+template <typename T>
+TaskOptions<T>& TaskOptions<T>::operator=(const TaskOptions& other) = default;
+template <typename T>
+TaskOptions<T>::~TaskOptions() = default;
+ONESTONE_EXTERN_CLASS(MODEL, TaskOptions)
 
 /// A registered task (its options, validated).
 template <typename T>

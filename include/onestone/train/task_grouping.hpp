@@ -17,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include "onestone/config.hpp"
+
 namespace onestone {
 namespace train {
 
@@ -161,8 +163,10 @@ inline double masks_score(const Eigen::MatrixXd& a, const std::vector<Mask>& gro
   return total;
 }
 
-inline Grouping make_grouping(const Eigen::MatrixXd& a, std::vector<Mask> masks,
-                              const GroupingOptions& o, bool exact) {
+ONESTONE_FUNC Grouping make_grouping(const Eigen::MatrixXd& a, std::vector<Mask> masks,
+                                     const GroupingOptions& o, bool exact)
+#if ONESTONE_DEFINE_FUNCTIONS
+{
   std::sort(masks.begin(), masks.end(), [](Mask x, Mask y) {
     // by lowest member, then by the member lists
     for (int b = 0; b < 64; ++b) {
@@ -183,12 +187,17 @@ inline Grouping make_grouping(const Eigen::MatrixXd& a, std::vector<Mask> masks,
   g.score = masks_score(a, masks, o, &g.served_by, &g.task_scores);
   return g;
 }
+#else
+    ;
+#endif
 
 /// Exact: dynamic programming over subsets. Each task is served by one chosen group, so a
 /// grouping is a partition of the tasks into ≤ k "served sets" S, each worth
 /// v(S) = max over groups G ⊇ S of Σ_{j∈S} s_j(G) (computed over all pairs S ⊆ G: 3^T);
 /// the best partition into ≤ k blocks is a DP over subsets (k·3^T).
-inline Grouping exact_grouping(const Eigen::MatrixXd& a, const GroupingOptions& o) {
+ONESTONE_FUNC Grouping exact_grouping(const Eigen::MatrixXd& a, const GroupingOptions& o)
+#if ONESTONE_DEFINE_FUNCTIONS
+{
   const int n = static_cast<int>(a.rows());
   const std::size_t N = std::size_t(1) << n;
   const Mask full = static_cast<Mask>(N - 1);
@@ -250,12 +259,17 @@ inline Grouping exact_grouping(const Eigen::MatrixXd& a, const GroupingOptions& 
   }
   return make_grouping(a, groups, o, true);
 }
+#else
+    ;
+#endif
 
 /// Steepest-ascent local search over overlapping groups: toggle one task in one group (no
 /// group empties; every task stays covered) or, while fewer than k groups, open a singleton
 /// group; stops when no move improves by more than 1e-12. Returns the final score.
-inline double local_search(const Eigen::MatrixXd& a, const GroupingOptions& o,
-                           std::vector<Mask>& groups) {
+ONESTONE_FUNC double local_search(const Eigen::MatrixXd& a, const GroupingOptions& o,
+                                  std::vector<Mask>& groups)
+#if ONESTONE_DEFINE_FUNCTIONS
+{
   const int n = static_cast<int>(a.rows());
   const std::size_t k = static_cast<std::size_t>(o.max_groups_);
   double cur = masks_score(a, groups, o);
@@ -289,13 +303,18 @@ inline double local_search(const Eigen::MatrixXd& a, const GroupingOptions& o,
     cur = best;
   }
 }
+#else
+    ;
+#endif
 
 /// Heuristic: local search (`local_search`) from two starts — (1) agglomerative: from
 /// singletons, merge the pair of groups whose union gives the best score until ≤ k groups
 /// remain, then keep merging while it strictly improves; (2) all tasks in one group — then,
 /// from the better result, "kicks": each single toggle (task t in group g, or a new singleton
 /// group) followed by local search, kept when it ends higher, repeated until no kick helps.
-inline Grouping heuristic_grouping(const Eigen::MatrixXd& a, const GroupingOptions& o) {
+ONESTONE_FUNC Grouping heuristic_grouping(const Eigen::MatrixXd& a, const GroupingOptions& o)
+#if ONESTONE_DEFINE_FUNCTIONS
+{
   const int n = static_cast<int>(a.rows());
   const std::size_t k = static_cast<std::size_t>(o.max_groups_);
   std::vector<Mask> groups;
@@ -352,6 +371,9 @@ inline Grouping heuristic_grouping(const Eigen::MatrixXd& a, const GroupingOptio
   }
   return make_grouping(a, groups, o, false);
 }
+#else
+    ;
+#endif
 
 }  // namespace detail
 
@@ -364,10 +386,13 @@ inline Grouping heuristic_grouping(const Eigen::MatrixXd& a, const GroupingOptio
 /// @code
 /// double s = onestone::train::grouping_score(Z, {{0, 1}, {2, 3}});
 /// @endcode
-inline double grouping_score(const Eigen::MatrixXd& a, const std::vector<std::vector<int>>& groups,
-                             const GroupingOptions& options = GroupingOptions(),
-                             std::vector<int>* served_by = nullptr,
-                             std::vector<double>* task_scores = nullptr) {
+ONESTONE_FUNC double grouping_score(const Eigen::MatrixXd& a,
+                                    const std::vector<std::vector<int>>& groups,
+                                    const GroupingOptions& options = GroupingOptions(),
+                                    std::vector<int>* served_by = nullptr,
+                                    std::vector<double>* task_scores = nullptr)
+#if ONESTONE_DEFINE_FUNCTIONS
+{
   detail::check_affinity("grouping_score", a);
   std::vector<detail::Mask> masks;
   for (const auto& g : groups) {
@@ -386,6 +411,9 @@ inline double grouping_score(const Eigen::MatrixXd& a, const std::vector<std::ve
     throw std::invalid_argument("grouping_score: some task belongs to no group");
   return s;
 }
+#else
+    ;
+#endif
 
 /// The best grouping of the tasks of affinity matrix `a` into at most `options.max_groups_`
 /// groups (score as `grouping_score`): exact for T <= `exact_up_to` (dynamic programming over
@@ -398,23 +426,33 @@ inline double grouping_score(const Eigen::MatrixXd& a, const std::vector<std::ve
 /// auto g = onestone::train::group_tasks(Z, onestone::train::GroupingOptions().max_groups(2));
 /// for (const auto& group : g.groups) { /* train one model on these tasks */ }
 /// @endcode
-inline Grouping group_tasks(const Eigen::MatrixXd& a,
-                            const GroupingOptions& options = GroupingOptions()) {
+ONESTONE_FUNC Grouping group_tasks(const Eigen::MatrixXd& a,
+                                   const GroupingOptions& options = GroupingOptions())
+#if ONESTONE_DEFINE_FUNCTIONS
+{
   detail::check_affinity("group_tasks", a);
   if (a.rows() <= options.exact_up_to_) return detail::exact_grouping(a, options);
   return detail::heuristic_grouping(a, options);
 }
+#else
+    ;
+#endif
 
 /// The heuristic alone (also for small T, e.g. to compare it with the exact search).
 ///
 /// @code
 /// auto h = onestone::train::group_tasks_heuristic(Z, onestone::train::GroupingOptions());
 /// @endcode
-inline Grouping group_tasks_heuristic(const Eigen::MatrixXd& a,
-                                      const GroupingOptions& options = GroupingOptions()) {
+ONESTONE_FUNC Grouping group_tasks_heuristic(const Eigen::MatrixXd& a,
+                                             const GroupingOptions& options = GroupingOptions())
+#if ONESTONE_DEFINE_FUNCTIONS
+{
   detail::check_affinity("group_tasks_heuristic", a);
   return detail::heuristic_grouping(a, options);
 }
+#else
+    ;
+#endif
 
 }  // namespace train
 }  // namespace onestone

@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "onestone/config.hpp"
 #include "onestone/data/loader.hpp"
 #include "onestone/io/checkpoint.hpp"
 #include "onestone/io/json.hpp"
@@ -385,60 +386,7 @@ class Trainer {
 
  private:
   Trainer(model::MultiTaskModel<T>& model, optim::Optimizer<T>& optimizer,
-          data::DataLoader<T>* train, TrainerBackend<T>* backend, TrainerOptions options)
-      : model_(model),
-        opt_(optimizer),
-        train_(train),
-        backend_(backend),
-        options_(std::move(options)),
-        progress_(
-            options_.progress_terminal_ < 0
-                ? TrainingProgress(*options_.progress_stream_)
-                : TrainingProgress(*options_.progress_stream_, options_.progress_terminal_ == 1)) {
-    if (model_.num_tasks() == 0)
-      throw std::invalid_argument("Trainer: the model has no tasks (add them before the Trainer)");
-    if (!options_.lr_multipliers_.empty()) {
-      std::vector<double> factors(opt_.params().size(), 1.0);
-      const auto named = model_.named_parameters();
-      for (const auto& pm : options_.lr_multipliers_) {
-        bool any = false;
-        for (const auto& np : named)
-          if (np.first.rfind(pm.first, 0) == 0) any = true;
-        if (!any)
-          throw std::invalid_argument(
-              "TrainerOptions::lr_multiplier: no parameter name starts with '" + pm.first + "'");
-      }
-      for (std::size_t k = 0; k < opt_.params().size(); ++k) {
-        std::size_t best_len = 0;
-        bool found = false;
-        for (const auto& np : named) {
-          if (np.second != opt_.params()[k]) continue;
-          for (const auto& pm : options_.lr_multipliers_)
-            if (np.first.rfind(pm.first, 0) == 0 && (!found || pm.first.size() >= best_len)) {
-              factors[k] = pm.second;
-              best_len = pm.first.size();
-              found = true;
-            }
-        }
-      }
-      scaled_ = std::make_unique<detail::ScaledLrOptimizer<T>>(opt_, std::move(factors));
-    }
-    if (backend_)
-      backend_->attach(model_, step_optimizer(), options_);
-    else
-      step_ = std::make_unique<TrainStep<T>>(model_, step_optimizer(),
-                                             TrainStepOptions().non_finite(options_.non_finite_));
-    generators_.push_back(&default_generator());
-    const std::size_t n = static_cast<std::size_t>(model_.num_tasks());
-    for (int i = 0; i < model_.num_tasks(); ++i) tasks_.push_back(model_.task(i).name_);
-    for (auto* v : {&loss_sum_, &loss_count_, &weight_sum_, &weight_count_, &group_loss_sum_,
-                    &group_loss_count_, &group_weight_sum_, &group_weight_count_})
-      v->assign(n, 0.0);
-    step_info_.task_losses.assign(n, 0.0);
-    step_info_.task_weights.assign(n, 0.0);
-    progress_.set_tasks(tasks_);
-    progress_.set_enabled(options_.progress_ && (!backend_ || backend_->is_writer()));
-  }
+          data::DataLoader<T>* train, TrainerBackend<T>* backend, TrainerOptions options);
 
  public:
   Trainer(const Trainer&) = delete;
@@ -461,12 +409,7 @@ class Trainer {
   }
   /// Auto-Lambda's meta loader (see `TrainStep::set_meta_loader`; its position is not part of
   /// checkpoints).
-  Trainer& set_meta_loader(data::DataLoader<T>& loader) {
-    if (!step_)
-      throw std::logic_error("Trainer::set_meta_loader: not supported with a TrainerBackend");
-    step_->set_meta_loader(&loader);
-    return *this;
-  }
+  Trainer& set_meta_loader(data::DataLoader<T>& loader);
   /// Called after every optimizer step.
   Trainer& on_step(std::function<void(const StepInfo&)> f) {
     on_step_ = std::move(f);
@@ -491,78 +434,11 @@ class Trainer {
   /// epoch's running means, best value, early-stopping count, history). Wire the same objects
   /// (scheduler, generators) before calling it. Throws std::runtime_error, changing nothing,
   /// when the file is not a Trainer checkpoint or does not fit.
-  void resume(const std::string& path) {
-    Saved s;
-    const auto read = [&] {
-      std::map<std::string, std::string> file_meta;
-      io::read_safetensors(path, &file_meta);
-      std::map<std::string, std::string> m;
-      for (const auto& kv : file_meta)
-        if (kv.first.rfind("user.trainer.", 0) == 0) m.emplace(kv.first.substr(5), kv.second);
-      if (!m.count("trainer.format"))
-        throw std::runtime_error("Trainer::resume: '" + path +
-                                 "' is not a Trainer checkpoint (no \"user.trainer.format\")");
-      s = parse_saved(path, m);
-    };
-    if (backend_)
-      backend_->collective(read, "Trainer::resume");
-    else
-      read();
-    io::CheckpointState<T> st = checkpoint_state();
-    if (backend_)
-      backend_->load_checkpoint(path, st, true);
-    else
-      io::load_checkpoint(path, st);
-    apply_saved(std::move(s));
-    global_step_ = st.step;
-    resumed_ = true;
-    if (scaled_) scaled_->sync();
-  }
+  void resume(const std::string& path);
 
   /// Trains until `epochs` epochs are done or training stops early; see `FitSummary`.
   /// Throws std::invalid_argument when an option needs a validation loader that is not set.
-  FitSummary fit() {
-    check_wiring();
-    open_logs();
-    model_.train();
-    fit_start_ = std::chrono::steady_clock::now();
-    stop_ = false;
-    stop_requested_ = false;
-    const std::int64_t per_epoch = batches_per_epoch();
-    while (epoch_ < options_.epochs_ && !stop_) {
-      if (!mid_epoch_) {
-        if (backend_)
-          backend_->start_epoch();
-        else
-          train_->start_epoch();
-        reset_epoch();
-      }
-      mid_epoch_ = true;
-      progress_.start_epoch(epoch_ + 1, options_.epochs_, per_epoch, batch_in_epoch_);
-      while (!stop_ && (backend_ ? backend_->next(batch_) : train_->next(batch_))) {
-        run_batch();
-        progress_.update(batch_in_epoch_, step_result().task_losses);
-        if (group_batches_ == options_.accumulate_steps_) finish_group();
-      }
-      if (group_batches_ > 0) finish_group();
-      end_epoch(batch_in_epoch_ >= per_epoch || !stop_);
-    }
-    log_.close();
-    FitSummary s;
-    s.has_best = has_best_;
-    s.best_value = best_;
-    s.monitor = options_.monitor_.name();
-    s.higher_is_better = best_higher_;
-    s.best_epoch = best_epoch_;
-    s.best_step = best_step_;
-    s.stopped_early = stopped_early_;
-    s.epochs = epoch_;
-    s.steps = global_step_;
-    s.elapsed_seconds = elapsed();
-    s.history = history_;
-    if (options_.restore_best_ && has_best_) s.restored_best = restore_best();
-    return s;
-  }
+  FitSummary fit();
 
   /// Epochs completed.
   int epoch() const noexcept { return epoch_; }
@@ -603,29 +479,9 @@ class Trainer {
     return scaled_ ? static_cast<optim::Optimizer<T>&>(*scaled_) : opt_;
   }
 
-  io::CheckpointState<T> checkpoint_state() {
-    io::CheckpointState<T> st(model_, opt_);
-    st.scheduler = sched_;
-    st.loader = train_;  // null with a backend, which saves the data position itself
-    st.generators = generators_;
-    return st;
-  }
+  io::CheckpointState<T> checkpoint_state();
 
-  void check_wiring() const {
-    const auto need = [&](bool cond, const char* what) {
-      if (cond && !val_)
-        throw std::invalid_argument(std::string("Trainer::fit: ") + what +
-                                    " needs a validation loader (set_validation)");
-    };
-    need(options_.eval_every_steps_ > 0, "eval_every_steps");
-    need(options_.early_stopping_, "early_stopping");
-    need(!options_.best_path_.empty(), "checkpoint_best");
-    need(options_.restore_best_, "restore_best");
-    if (options_.early_stopping_ && !options_.eval_every_epoch_ && options_.eval_every_steps_ == 0)
-      throw std::invalid_argument(
-          "Trainer::fit: early_stopping with eval_every_epoch(false) and no eval_every_steps "
-          "never evaluates");
-  }
+  void check_wiring() const;
 
   // ---- where the Trainer and its TrainerBackend part ways
   std::int64_t batches_per_epoch() const {
@@ -637,13 +493,7 @@ class Trainer {
     if (backend_) stop_ = backend_->any(stop_);
   }
 
-  void open_logs() {
-    if (backend_ && !backend_->is_writer()) return;
-    if (!options_.log_csv_.empty()) log_.open_csv(options_.log_csv_, resumed_);
-    if (!options_.log_jsonl_.empty()) log_.open_jsonl(options_.log_jsonl_, resumed_);
-    log_.expect_validation(val_ != nullptr &&
-                           (options_.eval_every_epoch_ || options_.eval_every_steps_ > 0));
-  }
+  void open_logs();
 
   double elapsed() const {
     return elapsed_before_ +
@@ -653,120 +503,18 @@ class Trainer {
   static void zero(std::vector<double>& v) {
     for (auto& x : v) x = 0.0;
   }
-  void reset_epoch() {
-    zero(loss_sum_);
-    zero(loss_count_);
-    zero(weight_sum_);
-    zero(weight_count_);
-    total_sum_ = total_count_ = 0;
-    batch_in_epoch_ = 0;
-  }
+  void reset_epoch();
 
   // Forward and backward of one batch, adding to the gradients of the current group.
-  void run_batch() {
-    if (group_batches_ == 0) {
-      step_optimizer().zero_grad();
-      if (scaled_) scaled_->sync();
-      zero(group_loss_sum_);
-      zero(group_loss_count_);
-      zero(group_weight_sum_);
-      zero(group_weight_count_);
-      group_total_ = 0;
-      group_ok_ = 0;
-    }
-    const bool ok = backend_ ? backend_->accumulate(batch_) : step_->accumulate(batch_);
-    ++group_batches_;
-    ++batch_in_epoch_;
-    if (!ok) return;
-    ++group_ok_;
-    const StepResult& r = step_result();
-    const weighting::Balancer<T>* b = model_.balancer();
-    const int n = model_.num_tasks();
-    for (int i = 0; i < n; ++i) {
-      const auto k = static_cast<std::size_t>(i);
-      if (!r.present[k]) continue;
-      group_loss_sum_[k] += r.task_losses[k];
-      group_loss_count_[k] += 1;
-      loss_sum_[k] += r.task_losses[k];
-      loss_count_[k] += 1;
-      double w = model_.task(i).weight_;
-      if (b) w = b->weights().size() == n ? static_cast<double>(b->weights()[i]) : std::nan("");
-      if (std::isnan(w)) continue;
-      group_weight_sum_[k] += w;
-      group_weight_count_[k] += 1;
-      weight_sum_[k] += w;
-      weight_count_[k] += 1;
-    }
-    group_total_ += r.total;
-    total_sum_ += r.total;
-    total_count_ += 1;
-  }
+  void run_batch();
 
   static double ratio(double s, double c) { return c > 0 ? s / c : std::nan(""); }
 
   // The optimizer step of the current group, then schedules, evaluation, logs, callbacks and
   // checkpoints due at this step.
-  void finish_group() {
-    const int batches = group_batches_;
-    const bool stepped = group_ok_ > 0;
-    group_batches_ = 0;
-    if (stepped) {
-      last_lr_ = opt_.lr();
-      if (backend_)
-        backend_->apply();
-      else
-        step_->apply();
-      ++global_step_;
-    } else {
-      step_optimizer().zero_grad();
-      autograd::Tape<T>::current().request_reset();
-    }
-    step_info_.epoch = epoch_ + 1;
-    step_info_.step = global_step_;
-    step_info_.batch = batch_in_epoch_;
-    step_info_.batches_per_epoch = batches_per_epoch();
-    step_info_.batches = batches;
-    step_info_.total = ratio(group_total_, group_ok_);
-    for (std::size_t k = 0; k < tasks_.size(); ++k) {
-      step_info_.task_losses[k] = ratio(group_loss_sum_[k], group_loss_count_[k]);
-      step_info_.task_weights[k] = ratio(group_weight_sum_[k], group_weight_count_[k]);
-    }
-    step_info_.lr = last_lr_;
-    step_info_.skipped = !stepped;
-    if (!stepped) return;
-    if (sched_ && options_.scheduler_interval_ == SchedulerInterval::Step) sched_->step();
-    if (on_step_) on_step_(step_info_);
-    if (val_ && options_.eval_every_steps_ > 0 && global_step_ % options_.eval_every_steps_ == 0)
-      evaluate(epoch_ + 1);
-    if (log_.is_open() && options_.log_every_steps_ > 0 &&
-        global_step_ % options_.log_every_steps_ == 0)
-      log_.write(make_record(epoch_ + 1, false), "step");
-    if (stop_requested_) stop_ = true;
-    agree_on_stop();
-    const bool last_due = !options_.last_path_.empty() && options_.checkpoint_every_steps_ > 0 &&
-                          global_step_ % options_.checkpoint_every_steps_ == 0;
-    commit(last_due);
-  }
+  void finish_group();
 
-  void end_epoch(bool complete) {
-    const int number = epoch_ + 1;
-    if (complete) {
-      model_.end_epoch();
-      ++epoch_;
-      mid_epoch_ = false;
-      if (val_ && options_.eval_every_epoch_ && last_eval_step_ != global_step_) evaluate(number);
-    }
-    EpochInfo rec = make_record(number, complete);
-    history_.push_back(rec);
-    log_.write(rec, complete ? "epoch" : "partial");
-    progress_.end_epoch(rec, options_.monitor_.name());
-    if (on_epoch_) on_epoch_(rec);
-    if (stop_requested_) stop_ = true;
-    agree_on_stop();
-    if (complete && sched_ && options_.scheduler_interval_ == SchedulerInterval::Epoch)
-      sched_->step();
-    commit(!options_.last_path_.empty());
-  }
+  void end_epoch(bool complete);
 
   // Saves the checkpoints due (the best one after an improvement, the last one when asked) at
   // a point where the Trainer's state is consistent.
@@ -776,260 +524,19 @@ class Trainer {
     if (save_last) save(options_.last_path_);
   }
 
-  void evaluate(int epoch_number) {
-    model::EvalReport rep = backend_ ? backend_->evaluate(model_, *val_) : model_.evaluate(*val_);
-    last_eval_step_ = global_step_;
-    const Monitor& mon = options_.monitor_;
-    const double v = mon.value(rep);
-    const bool higher = mon.higher_is_better(rep);
-    const double d = options_.min_delta_;
-    const bool improved =
-        std::isfinite(v) && (!has_best_ || (higher ? v > best_ + d : v < best_ - d));
-    if (improved) {
-      best_ = v;
-      best_higher_ = higher;
-      has_best_ = true;
-      best_epoch_ = epoch_number;
-      best_step_ = global_step_;
-      bad_ = 0;
-      best_pending_ = true;
-      if (options_.restore_best_) snapshot_best();
-    } else {
-      ++bad_;
-      if (options_.early_stopping_ && bad_ >= options_.patience_) {
-        stop_ = true;
-        stopped_early_ = true;
-      }
-    }
-    last_report_ = rep;
-    has_report_ = true;
-    last_monitor_ = v;
-    if (on_eval_) {
-      EvalInfo info;
-      info.epoch = epoch_;
-      info.step = global_step_;
-      info.report = std::move(rep);
-      info.monitor = v;
-      info.higher_is_better = higher;
-      info.improved = improved;
-      info.best = best_;
-      info.bad_evaluations = bad_;
-      on_eval_(info);
-    }
-  }
+  void evaluate(int epoch_number);
 
-  EpochInfo make_record(int number, bool complete) const {
-    EpochInfo r;
-    r.epoch = number;
-    r.step = global_step_;
-    r.complete = complete;
-    r.tasks = tasks_;
-    r.train_total = ratio(total_sum_, total_count_);
-    r.train_losses.resize(tasks_.size());
-    r.task_weights.resize(tasks_.size());
-    for (std::size_t k = 0; k < tasks_.size(); ++k) {
-      r.train_losses[k] = ratio(loss_sum_[k], loss_count_[k]);
-      r.task_weights[k] = ratio(weight_sum_[k], weight_count_[k]);
-    }
-    r.lr = global_step_ > 0 ? last_lr_ : opt_.lr();
-    r.elapsed_seconds = elapsed();
-    if (has_report_) {
-      r.has_validation = true;
-      r.validation = last_report_;
-      r.monitor = last_monitor_;
-    }
-    return r;
-  }
+  EpochInfo make_record(int number, bool complete) const;
 
   // Parameters and buffers of the best evaluation (allocated once).
-  void snapshot_best() {
-    std::size_t k = 0;
-    const auto copy = [&](const Tensor<T>& src) {
-      if (k == best_values_.size()) best_values_.emplace_back(src.shape());
-      Tensor<T>& dst = best_values_[k++];
-      if (dst.numel() != src.numel()) dst.resize(src.shape());
-      std::copy(src.data(), src.data() + src.numel(), dst.data());
-    };
-    for (const auto& np : model_.named_parameters()) copy(np.second->value());
-    for (const auto& nb : model_.named_buffers()) copy(*nb.second);
-    have_snapshot_ = true;
-  }
-  bool restore_best() {
-    if (have_snapshot_) {
-      std::size_t k = 0;
-      const auto put = [&](Tensor<T>& dst) {
-        const Tensor<T>& src = best_values_[k++];
-        std::copy(src.data(), src.data() + src.numel(), dst.data());
-      };
-      for (const auto& np : model_.named_parameters()) put(np.second->value());
-      for (const auto& nb : model_.named_buffers()) put(*nb.second);
-      return true;
-    }
-    if (!options_.best_path_.empty()) {  // resumed: the best is on disk
-      io::CheckpointState<T> st;
-      st.model = &model_;
-      if (backend_)
-        backend_->load_checkpoint(options_.best_path_, st, false);
-      else
-        io::load_checkpoint(options_.best_path_, st);
-      return true;
-    }
-    return false;
-  }
+  void snapshot_best();
+  bool restore_best();
 
-  void save(const std::string& path) {
-    io::CheckpointState<T> st = checkpoint_state();
-    st.step = global_step_;
-    auto& m = st.metadata;
-    using io::detail::format_double;
-    m["trainer.format"] = "1";
-    m["trainer.tasks"] = std::to_string(tasks_.size());
-    m["trainer.epoch"] = std::to_string(epoch_);
-    m["trainer.mid_epoch"] = mid_epoch_ ? "1" : "0";
-    m["trainer.batch_in_epoch"] = std::to_string(batch_in_epoch_);
-    m["trainer.loss_sum"] = detail::join_numbers(loss_sum_);
-    m["trainer.loss_count"] = detail::join_numbers(loss_count_);
-    m["trainer.weight_sum"] = detail::join_numbers(weight_sum_);
-    m["trainer.weight_count"] = detail::join_numbers(weight_count_);
-    m["trainer.total_sum"] = format_double(total_sum_);
-    m["trainer.total_count"] = format_double(total_count_);
-    m["trainer.has_best"] = has_best_ ? "1" : "0";
-    m["trainer.best"] = format_double(best_);
-    m["trainer.best_higher"] = best_higher_ ? "1" : "0";
-    m["trainer.best_epoch"] = std::to_string(best_epoch_);
-    m["trainer.best_step"] = std::to_string(best_step_);
-    m["trainer.bad"] = std::to_string(bad_);
-    m["trainer.stopped_early"] = stopped_early_ ? "1" : "0";
-    m["trainer.last_eval_step"] = std::to_string(last_eval_step_);
-    m["trainer.last_lr"] = format_double(last_lr_);
-    m["trainer.elapsed"] = format_double(elapsed());
-    m["trainer.last_monitor"] = format_double(last_monitor_);
-    std::string hist = "[";
-    for (std::size_t i = 0; i < history_.size(); ++i)
-      hist += (i ? "," : "") + train::detail::record_json(history_[i], "epoch", true);
-    m["trainer.history"] = hist + "]";
-    if (has_report_) {
-      EpochInfo holder;
-      holder.has_validation = true;
-      holder.validation = last_report_;
-      m["trainer.last_report"] = train::detail::record_json(holder, "report", true);
-    }
-    if (backend_)
-      backend_->save_checkpoint(path, st);
-    else
-      io::save_checkpoint(path, st);
-  }
+  void save(const std::string& path);
 
-  Saved parse_saved(const std::string& path, const std::map<std::string, std::string>& m) const {
-    std::vector<std::string> problems;
-    const auto get = [&](const std::string& key) -> const std::string* {
-      const auto it = m.find(key);
-      if (it == m.end()) {
-        problems.push_back("metadata \"user." + key + "\" is missing");
-        return nullptr;
-      }
-      return &it->second;
-    };
-    const auto num = [&](const std::string& key, auto& out) {
-      const std::string* s = get(key);
-      if (s && !io::detail::parse_number(*s, out))
-        problems.push_back("metadata \"user." + key + "\" = \"" + *s + "\" is not a number");
-    };
-    const auto flag = [&](const std::string& key, bool& out) {
-      const std::string* s = get(key);
-      if (s) out = *s == "1";
-    };
-    const std::size_t n = tasks_.size();
-    const auto vec = [&](const std::string& key, std::vector<double>& out) {
-      const std::string* s = get(key);
-      if (!s) return;
-      out.clear();
-      std::istringstream in(*s);
-      std::string w;
-      while (in >> w) {
-        double d = 0;
-        if (!io::detail::parse_number(w, d) && w != "nan" && w != "-nan")
-          problems.push_back("metadata \"user." + key + "\" holds \"" + w + "\"");
-        out.push_back(io::detail::parse_number(w, d) ? d : std::nan(""));
-      }
-      if (out.size() != n)
-        problems.push_back("metadata \"user." + key + "\" has " + std::to_string(out.size()) +
-                           " values for " + std::to_string(n) + " tasks");
-    };
-    Saved s;
-    std::size_t tasks = 0;
-    num("trainer.tasks", tasks);
-    if (tasks != n)
-      problems.push_back("the checkpoint's Trainer had " + std::to_string(tasks) +
-                         " tasks, the model has " + std::to_string(n));
-    num("trainer.epoch", s.epoch);
-    flag("trainer.mid_epoch", s.mid_epoch);
-    num("trainer.batch_in_epoch", s.batch_in_epoch);
-    vec("trainer.loss_sum", s.loss_sum);
-    vec("trainer.loss_count", s.loss_count);
-    vec("trainer.weight_sum", s.weight_sum);
-    vec("trainer.weight_count", s.weight_count);
-    num("trainer.total_sum", s.total_sum);
-    num("trainer.total_count", s.total_count);
-    flag("trainer.has_best", s.has_best);
-    num("trainer.best", s.best);
-    flag("trainer.best_higher", s.best_higher);
-    num("trainer.best_epoch", s.best_epoch);
-    num("trainer.best_step", s.best_step);
-    num("trainer.bad", s.bad);
-    flag("trainer.stopped_early", s.stopped_early);
-    num("trainer.last_eval_step", s.last_eval_step);
-    num("trainer.last_lr", s.last_lr);
-    num("trainer.elapsed", s.elapsed);
-    num("trainer.last_monitor", s.last_monitor);
-    try {
-      if (const std::string* h = get("trainer.history")) {
-        const io::JsonValue list = io::parse_json(*h);
-        for (const auto& v : list.as_array())
-          s.history.push_back(train::detail::record_from_json(v));
-      }
-      const auto it = m.find("trainer.last_report");
-      if (it != m.end()) {
-        s.has_report = true;
-        s.last_report = train::detail::record_from_json(io::parse_json(it->second)).validation;
-      }
-    } catch (const std::exception& e) {
-      problems.push_back(std::string("the Trainer history does not parse: ") + e.what());
-    }
-    io::detail::throw_problems("Trainer::resume: '" + path + "'", problems, "nothing was changed");
-    return s;
-  }
+  Saved parse_saved(const std::string& path, const std::map<std::string, std::string>& m) const;
 
-  void apply_saved(Saved s) {
-    epoch_ = s.epoch;
-    mid_epoch_ = s.mid_epoch;
-    batch_in_epoch_ = s.batch_in_epoch;
-    loss_sum_ = std::move(s.loss_sum);
-    loss_count_ = std::move(s.loss_count);
-    weight_sum_ = std::move(s.weight_sum);
-    weight_count_ = std::move(s.weight_count);
-    total_sum_ = s.total_sum;
-    total_count_ = s.total_count;
-    has_best_ = s.has_best;
-    best_ = s.best;
-    best_higher_ = s.best_higher;
-    best_epoch_ = s.best_epoch;
-    best_step_ = s.best_step;
-    bad_ = s.bad;
-    stopped_early_ = s.stopped_early;
-    last_eval_step_ = s.last_eval_step;
-    last_lr_ = s.last_lr;
-    elapsed_before_ = s.elapsed;
-    last_monitor_ = s.last_monitor;
-    history_ = std::move(s.history);
-    // A run stopped within an epoch recorded it as partial; the resumed run completes it.
-    if (mid_epoch_ && !history_.empty() && !history_.back().complete &&
-        history_.back().epoch == epoch_ + 1)
-      history_.pop_back();
-    has_report_ = s.has_report;
-    last_report_ = std::move(s.last_report);
-    have_snapshot_ = false;
-  }
+  void apply_saved(Saved s);
 
   model::MultiTaskModel<T>& model_;
   optim::Optimizer<T>& opt_;
@@ -1078,6 +585,557 @@ class Trainer {
   double elapsed_before_ = 0;
   std::chrono::steady_clock::time_point fit_start_ = std::chrono::steady_clock::now();
 };
+
+template <typename T>
+Trainer<T>::Trainer(model::MultiTaskModel<T>& model, optim::Optimizer<T>& optimizer,
+                    data::DataLoader<T>* train, TrainerBackend<T>* backend, TrainerOptions options)
+    : model_(model),
+      opt_(optimizer),
+      train_(train),
+      backend_(backend),
+      options_(std::move(options)),
+      progress_(
+          options_.progress_terminal_ < 0
+              ? TrainingProgress(*options_.progress_stream_)
+              : TrainingProgress(*options_.progress_stream_, options_.progress_terminal_ == 1)) {
+  if (model_.num_tasks() == 0)
+    throw std::invalid_argument("Trainer: the model has no tasks (add them before the Trainer)");
+  if (!options_.lr_multipliers_.empty()) {
+    std::vector<double> factors(opt_.params().size(), 1.0);
+    const auto named = model_.named_parameters();
+    for (const auto& pm : options_.lr_multipliers_) {
+      bool any = false;
+      for (const auto& np : named)
+        if (np.first.rfind(pm.first, 0) == 0) any = true;
+      if (!any)
+        throw std::invalid_argument(
+            "TrainerOptions::lr_multiplier: no parameter name starts with '" + pm.first + "'");
+    }
+    for (std::size_t k = 0; k < opt_.params().size(); ++k) {
+      std::size_t best_len = 0;
+      bool found = false;
+      for (const auto& np : named) {
+        if (np.second != opt_.params()[k]) continue;
+        for (const auto& pm : options_.lr_multipliers_)
+          if (np.first.rfind(pm.first, 0) == 0 && (!found || pm.first.size() >= best_len)) {
+            factors[k] = pm.second;
+            best_len = pm.first.size();
+            found = true;
+          }
+      }
+    }
+    scaled_ = std::make_unique<detail::ScaledLrOptimizer<T>>(opt_, std::move(factors));
+  }
+  if (backend_)
+    backend_->attach(model_, step_optimizer(), options_);
+  else
+    step_ = std::make_unique<TrainStep<T>>(model_, step_optimizer(),
+                                           TrainStepOptions().non_finite(options_.non_finite_));
+  generators_.push_back(&default_generator());
+  const std::size_t n = static_cast<std::size_t>(model_.num_tasks());
+  for (int i = 0; i < model_.num_tasks(); ++i) tasks_.push_back(model_.task(i).name_);
+  for (auto* v : {&loss_sum_, &loss_count_, &weight_sum_, &weight_count_, &group_loss_sum_,
+                  &group_loss_count_, &group_weight_sum_, &group_weight_count_})
+    v->assign(n, 0.0);
+  step_info_.task_losses.assign(n, 0.0);
+  step_info_.task_weights.assign(n, 0.0);
+  progress_.set_tasks(tasks_);
+  progress_.set_enabled(options_.progress_ && (!backend_ || backend_->is_writer()));
+}
+
+template <typename T>
+Trainer<T>& Trainer<T>::set_meta_loader(data::DataLoader<T>& loader) {
+  if (!step_)
+    throw std::logic_error("Trainer::set_meta_loader: not supported with a TrainerBackend");
+  step_->set_meta_loader(&loader);
+  return *this;
+}
+
+template <typename T>
+void Trainer<T>::resume(const std::string& path) {
+  Saved s;
+  const auto read = [&] {
+    std::map<std::string, std::string> file_meta;
+    io::read_safetensors(path, &file_meta);
+    std::map<std::string, std::string> m;
+    for (const auto& kv : file_meta)
+      if (kv.first.rfind("user.trainer.", 0) == 0) m.emplace(kv.first.substr(5), kv.second);
+    if (!m.count("trainer.format"))
+      throw std::runtime_error("Trainer::resume: '" + path +
+                               "' is not a Trainer checkpoint (no \"user.trainer.format\")");
+    s = parse_saved(path, m);
+  };
+  if (backend_)
+    backend_->collective(read, "Trainer::resume");
+  else
+    read();
+  io::CheckpointState<T> st = checkpoint_state();
+  if (backend_)
+    backend_->load_checkpoint(path, st, true);
+  else
+    io::load_checkpoint(path, st);
+  apply_saved(std::move(s));
+  global_step_ = st.step;
+  resumed_ = true;
+  if (scaled_) scaled_->sync();
+}
+
+template <typename T>
+FitSummary Trainer<T>::fit() {
+  check_wiring();
+  open_logs();
+  model_.train();
+  fit_start_ = std::chrono::steady_clock::now();
+  stop_ = false;
+  stop_requested_ = false;
+  const std::int64_t per_epoch = batches_per_epoch();
+  while (epoch_ < options_.epochs_ && !stop_) {
+    if (!mid_epoch_) {
+      if (backend_)
+        backend_->start_epoch();
+      else
+        train_->start_epoch();
+      reset_epoch();
+    }
+    mid_epoch_ = true;
+    progress_.start_epoch(epoch_ + 1, options_.epochs_, per_epoch, batch_in_epoch_);
+    while (!stop_ && (backend_ ? backend_->next(batch_) : train_->next(batch_))) {
+      run_batch();
+      progress_.update(batch_in_epoch_, step_result().task_losses);
+      if (group_batches_ == options_.accumulate_steps_) finish_group();
+    }
+    if (group_batches_ > 0) finish_group();
+    end_epoch(batch_in_epoch_ >= per_epoch || !stop_);
+  }
+  log_.close();
+  FitSummary s;
+  s.has_best = has_best_;
+  s.best_value = best_;
+  s.monitor = options_.monitor_.name();
+  s.higher_is_better = best_higher_;
+  s.best_epoch = best_epoch_;
+  s.best_step = best_step_;
+  s.stopped_early = stopped_early_;
+  s.epochs = epoch_;
+  s.steps = global_step_;
+  s.elapsed_seconds = elapsed();
+  s.history = history_;
+  if (options_.restore_best_ && has_best_) s.restored_best = restore_best();
+  return s;
+}
+
+template <typename T>
+io::CheckpointState<T> Trainer<T>::checkpoint_state() {
+  io::CheckpointState<T> st(model_, opt_);
+  st.scheduler = sched_;
+  st.loader = train_;  // null with a backend, which saves the data position itself
+  st.generators = generators_;
+  return st;
+}
+
+template <typename T>
+void Trainer<T>::check_wiring() const {
+  const auto need = [&](bool cond, const char* what) {
+    if (cond && !val_)
+      throw std::invalid_argument(std::string("Trainer::fit: ") + what +
+                                  " needs a validation loader (set_validation)");
+  };
+  need(options_.eval_every_steps_ > 0, "eval_every_steps");
+  need(options_.early_stopping_, "early_stopping");
+  need(!options_.best_path_.empty(), "checkpoint_best");
+  need(options_.restore_best_, "restore_best");
+  if (options_.early_stopping_ && !options_.eval_every_epoch_ && options_.eval_every_steps_ == 0)
+    throw std::invalid_argument(
+        "Trainer::fit: early_stopping with eval_every_epoch(false) and no eval_every_steps "
+        "never evaluates");
+}
+
+template <typename T>
+void Trainer<T>::open_logs() {
+  if (backend_ && !backend_->is_writer()) return;
+  if (!options_.log_csv_.empty()) log_.open_csv(options_.log_csv_, resumed_);
+  if (!options_.log_jsonl_.empty()) log_.open_jsonl(options_.log_jsonl_, resumed_);
+  log_.expect_validation(val_ != nullptr &&
+                         (options_.eval_every_epoch_ || options_.eval_every_steps_ > 0));
+}
+
+template <typename T>
+void Trainer<T>::reset_epoch() {
+  zero(loss_sum_);
+  zero(loss_count_);
+  zero(weight_sum_);
+  zero(weight_count_);
+  total_sum_ = total_count_ = 0;
+  batch_in_epoch_ = 0;
+}
+
+template <typename T>
+void Trainer<T>::run_batch() {
+  if (group_batches_ == 0) {
+    step_optimizer().zero_grad();
+    if (scaled_) scaled_->sync();
+    zero(group_loss_sum_);
+    zero(group_loss_count_);
+    zero(group_weight_sum_);
+    zero(group_weight_count_);
+    group_total_ = 0;
+    group_ok_ = 0;
+  }
+  const bool ok = backend_ ? backend_->accumulate(batch_) : step_->accumulate(batch_);
+  ++group_batches_;
+  ++batch_in_epoch_;
+  if (!ok) return;
+  ++group_ok_;
+  const StepResult& r = step_result();
+  const weighting::Balancer<T>* b = model_.balancer();
+  const int n = model_.num_tasks();
+  for (int i = 0; i < n; ++i) {
+    const auto k = static_cast<std::size_t>(i);
+    if (!r.present[k]) continue;
+    group_loss_sum_[k] += r.task_losses[k];
+    group_loss_count_[k] += 1;
+    loss_sum_[k] += r.task_losses[k];
+    loss_count_[k] += 1;
+    double w = model_.task(i).weight_;
+    if (b) w = b->weights().size() == n ? static_cast<double>(b->weights()[i]) : std::nan("");
+    if (std::isnan(w)) continue;
+    group_weight_sum_[k] += w;
+    group_weight_count_[k] += 1;
+    weight_sum_[k] += w;
+    weight_count_[k] += 1;
+  }
+  group_total_ += r.total;
+  total_sum_ += r.total;
+  total_count_ += 1;
+}
+
+template <typename T>
+void Trainer<T>::finish_group() {
+  const int batches = group_batches_;
+  const bool stepped = group_ok_ > 0;
+  group_batches_ = 0;
+  if (stepped) {
+    last_lr_ = opt_.lr();
+    if (backend_)
+      backend_->apply();
+    else
+      step_->apply();
+    ++global_step_;
+  } else {
+    step_optimizer().zero_grad();
+    autograd::Tape<T>::current().request_reset();
+  }
+  step_info_.epoch = epoch_ + 1;
+  step_info_.step = global_step_;
+  step_info_.batch = batch_in_epoch_;
+  step_info_.batches_per_epoch = batches_per_epoch();
+  step_info_.batches = batches;
+  step_info_.total = ratio(group_total_, group_ok_);
+  for (std::size_t k = 0; k < tasks_.size(); ++k) {
+    step_info_.task_losses[k] = ratio(group_loss_sum_[k], group_loss_count_[k]);
+    step_info_.task_weights[k] = ratio(group_weight_sum_[k], group_weight_count_[k]);
+  }
+  step_info_.lr = last_lr_;
+  step_info_.skipped = !stepped;
+  if (!stepped) return;
+  if (sched_ && options_.scheduler_interval_ == SchedulerInterval::Step) sched_->step();
+  if (on_step_) on_step_(step_info_);
+  if (val_ && options_.eval_every_steps_ > 0 && global_step_ % options_.eval_every_steps_ == 0)
+    evaluate(epoch_ + 1);
+  if (log_.is_open() && options_.log_every_steps_ > 0 &&
+      global_step_ % options_.log_every_steps_ == 0)
+    log_.write(make_record(epoch_ + 1, false), "step");
+  if (stop_requested_) stop_ = true;
+  agree_on_stop();
+  const bool last_due = !options_.last_path_.empty() && options_.checkpoint_every_steps_ > 0 &&
+                        global_step_ % options_.checkpoint_every_steps_ == 0;
+  commit(last_due);
+}
+
+template <typename T>
+void Trainer<T>::end_epoch(bool complete) {
+  const int number = epoch_ + 1;
+  if (complete) {
+    model_.end_epoch();
+    ++epoch_;
+    mid_epoch_ = false;
+    if (val_ && options_.eval_every_epoch_ && last_eval_step_ != global_step_) evaluate(number);
+  }
+  EpochInfo rec = make_record(number, complete);
+  history_.push_back(rec);
+  log_.write(rec, complete ? "epoch" : "partial");
+  progress_.end_epoch(rec, options_.monitor_.name());
+  if (on_epoch_) on_epoch_(rec);
+  if (stop_requested_) stop_ = true;
+  agree_on_stop();
+  if (complete && sched_ && options_.scheduler_interval_ == SchedulerInterval::Epoch)
+    sched_->step();
+  commit(!options_.last_path_.empty());
+}
+
+template <typename T>
+void Trainer<T>::evaluate(int epoch_number) {
+  model::EvalReport rep = backend_ ? backend_->evaluate(model_, *val_) : model_.evaluate(*val_);
+  last_eval_step_ = global_step_;
+  const Monitor& mon = options_.monitor_;
+  const double v = mon.value(rep);
+  const bool higher = mon.higher_is_better(rep);
+  const double d = options_.min_delta_;
+  const bool improved =
+      std::isfinite(v) && (!has_best_ || (higher ? v > best_ + d : v < best_ - d));
+  if (improved) {
+    best_ = v;
+    best_higher_ = higher;
+    has_best_ = true;
+    best_epoch_ = epoch_number;
+    best_step_ = global_step_;
+    bad_ = 0;
+    best_pending_ = true;
+    if (options_.restore_best_) snapshot_best();
+  } else {
+    ++bad_;
+    if (options_.early_stopping_ && bad_ >= options_.patience_) {
+      stop_ = true;
+      stopped_early_ = true;
+    }
+  }
+  last_report_ = rep;
+  has_report_ = true;
+  last_monitor_ = v;
+  if (on_eval_) {
+    EvalInfo info;
+    info.epoch = epoch_;
+    info.step = global_step_;
+    info.report = std::move(rep);
+    info.monitor = v;
+    info.higher_is_better = higher;
+    info.improved = improved;
+    info.best = best_;
+    info.bad_evaluations = bad_;
+    on_eval_(info);
+  }
+}
+
+template <typename T>
+EpochInfo Trainer<T>::make_record(int number, bool complete) const {
+  EpochInfo r;
+  r.epoch = number;
+  r.step = global_step_;
+  r.complete = complete;
+  r.tasks = tasks_;
+  r.train_total = ratio(total_sum_, total_count_);
+  r.train_losses.resize(tasks_.size());
+  r.task_weights.resize(tasks_.size());
+  for (std::size_t k = 0; k < tasks_.size(); ++k) {
+    r.train_losses[k] = ratio(loss_sum_[k], loss_count_[k]);
+    r.task_weights[k] = ratio(weight_sum_[k], weight_count_[k]);
+  }
+  r.lr = global_step_ > 0 ? last_lr_ : opt_.lr();
+  r.elapsed_seconds = elapsed();
+  if (has_report_) {
+    r.has_validation = true;
+    r.validation = last_report_;
+    r.monitor = last_monitor_;
+  }
+  return r;
+}
+
+template <typename T>
+void Trainer<T>::snapshot_best() {
+  std::size_t k = 0;
+  const auto copy = [&](const Tensor<T>& src) {
+    if (k == best_values_.size()) best_values_.emplace_back(src.shape());
+    Tensor<T>& dst = best_values_[k++];
+    if (dst.numel() != src.numel()) dst.resize(src.shape());
+    std::copy(src.data(), src.data() + src.numel(), dst.data());
+  };
+  for (const auto& np : model_.named_parameters()) copy(np.second->value());
+  for (const auto& nb : model_.named_buffers()) copy(*nb.second);
+  have_snapshot_ = true;
+}
+
+template <typename T>
+bool Trainer<T>::restore_best() {
+  if (have_snapshot_) {
+    std::size_t k = 0;
+    const auto put = [&](Tensor<T>& dst) {
+      const Tensor<T>& src = best_values_[k++];
+      std::copy(src.data(), src.data() + src.numel(), dst.data());
+    };
+    for (const auto& np : model_.named_parameters()) put(np.second->value());
+    for (const auto& nb : model_.named_buffers()) put(*nb.second);
+    return true;
+  }
+  if (!options_.best_path_.empty()) {  // resumed: the best is on disk
+    io::CheckpointState<T> st;
+    st.model = &model_;
+    if (backend_)
+      backend_->load_checkpoint(options_.best_path_, st, false);
+    else
+      io::load_checkpoint(options_.best_path_, st);
+    return true;
+  }
+  return false;
+}
+
+template <typename T>
+void Trainer<T>::save(const std::string& path) {
+  io::CheckpointState<T> st = checkpoint_state();
+  st.step = global_step_;
+  auto& m = st.metadata;
+  using io::detail::format_double;
+  m["trainer.format"] = "1";
+  m["trainer.tasks"] = std::to_string(tasks_.size());
+  m["trainer.epoch"] = std::to_string(epoch_);
+  m["trainer.mid_epoch"] = mid_epoch_ ? "1" : "0";
+  m["trainer.batch_in_epoch"] = std::to_string(batch_in_epoch_);
+  m["trainer.loss_sum"] = detail::join_numbers(loss_sum_);
+  m["trainer.loss_count"] = detail::join_numbers(loss_count_);
+  m["trainer.weight_sum"] = detail::join_numbers(weight_sum_);
+  m["trainer.weight_count"] = detail::join_numbers(weight_count_);
+  m["trainer.total_sum"] = format_double(total_sum_);
+  m["trainer.total_count"] = format_double(total_count_);
+  m["trainer.has_best"] = has_best_ ? "1" : "0";
+  m["trainer.best"] = format_double(best_);
+  m["trainer.best_higher"] = best_higher_ ? "1" : "0";
+  m["trainer.best_epoch"] = std::to_string(best_epoch_);
+  m["trainer.best_step"] = std::to_string(best_step_);
+  m["trainer.bad"] = std::to_string(bad_);
+  m["trainer.stopped_early"] = stopped_early_ ? "1" : "0";
+  m["trainer.last_eval_step"] = std::to_string(last_eval_step_);
+  m["trainer.last_lr"] = format_double(last_lr_);
+  m["trainer.elapsed"] = format_double(elapsed());
+  m["trainer.last_monitor"] = format_double(last_monitor_);
+  std::string hist = "[";
+  for (std::size_t i = 0; i < history_.size(); ++i)
+    hist += (i ? "," : "") + train::detail::record_json(history_[i], "epoch", true);
+  m["trainer.history"] = hist + "]";
+  if (has_report_) {
+    EpochInfo holder;
+    holder.has_validation = true;
+    holder.validation = last_report_;
+    m["trainer.last_report"] = train::detail::record_json(holder, "report", true);
+  }
+  if (backend_)
+    backend_->save_checkpoint(path, st);
+  else
+    io::save_checkpoint(path, st);
+}
+
+template <typename T>
+typename Trainer<T>::Saved Trainer<T>::parse_saved(
+    const std::string& path, const std::map<std::string, std::string>& m) const {
+  std::vector<std::string> problems;
+  const auto get = [&](const std::string& key) -> const std::string* {
+    const auto it = m.find(key);
+    if (it == m.end()) {
+      problems.push_back("metadata \"user." + key + "\" is missing");
+      return nullptr;
+    }
+    return &it->second;
+  };
+  const auto num = [&](const std::string& key, auto& out) {
+    const std::string* s = get(key);
+    if (s && !io::detail::parse_number(*s, out))
+      problems.push_back("metadata \"user." + key + "\" = \"" + *s + "\" is not a number");
+  };
+  const auto flag = [&](const std::string& key, bool& out) {
+    const std::string* s = get(key);
+    if (s) out = *s == "1";
+  };
+  const std::size_t n = tasks_.size();
+  const auto vec = [&](const std::string& key, std::vector<double>& out) {
+    const std::string* s = get(key);
+    if (!s) return;
+    out.clear();
+    std::istringstream in(*s);
+    std::string w;
+    while (in >> w) {
+      double d = 0;
+      if (!io::detail::parse_number(w, d) && w != "nan" && w != "-nan")
+        problems.push_back("metadata \"user." + key + "\" holds \"" + w + "\"");
+      out.push_back(io::detail::parse_number(w, d) ? d : std::nan(""));
+    }
+    if (out.size() != n)
+      problems.push_back("metadata \"user." + key + "\" has " + std::to_string(out.size()) +
+                         " values for " + std::to_string(n) + " tasks");
+  };
+  Saved s;
+  std::size_t tasks = 0;
+  num("trainer.tasks", tasks);
+  if (tasks != n)
+    problems.push_back("the checkpoint's Trainer had " + std::to_string(tasks) +
+                       " tasks, the model has " + std::to_string(n));
+  num("trainer.epoch", s.epoch);
+  flag("trainer.mid_epoch", s.mid_epoch);
+  num("trainer.batch_in_epoch", s.batch_in_epoch);
+  vec("trainer.loss_sum", s.loss_sum);
+  vec("trainer.loss_count", s.loss_count);
+  vec("trainer.weight_sum", s.weight_sum);
+  vec("trainer.weight_count", s.weight_count);
+  num("trainer.total_sum", s.total_sum);
+  num("trainer.total_count", s.total_count);
+  flag("trainer.has_best", s.has_best);
+  num("trainer.best", s.best);
+  flag("trainer.best_higher", s.best_higher);
+  num("trainer.best_epoch", s.best_epoch);
+  num("trainer.best_step", s.best_step);
+  num("trainer.bad", s.bad);
+  flag("trainer.stopped_early", s.stopped_early);
+  num("trainer.last_eval_step", s.last_eval_step);
+  num("trainer.last_lr", s.last_lr);
+  num("trainer.elapsed", s.elapsed);
+  num("trainer.last_monitor", s.last_monitor);
+  try {
+    if (const std::string* h = get("trainer.history")) {
+      const io::JsonValue list = io::parse_json(*h);
+      for (const auto& v : list.as_array()) s.history.push_back(train::detail::record_from_json(v));
+    }
+    const auto it = m.find("trainer.last_report");
+    if (it != m.end()) {
+      s.has_report = true;
+      s.last_report = train::detail::record_from_json(io::parse_json(it->second)).validation;
+    }
+  } catch (const std::exception& e) {
+    problems.push_back(std::string("the Trainer history does not parse: ") + e.what());
+  }
+  io::detail::throw_problems("Trainer::resume: '" + path + "'", problems, "nothing was changed");
+  return s;
+}
+
+template <typename T>
+void Trainer<T>::apply_saved(Saved s) {
+  epoch_ = s.epoch;
+  mid_epoch_ = s.mid_epoch;
+  batch_in_epoch_ = s.batch_in_epoch;
+  loss_sum_ = std::move(s.loss_sum);
+  loss_count_ = std::move(s.loss_count);
+  weight_sum_ = std::move(s.weight_sum);
+  weight_count_ = std::move(s.weight_count);
+  total_sum_ = s.total_sum;
+  total_count_ = s.total_count;
+  has_best_ = s.has_best;
+  best_ = s.best;
+  best_higher_ = s.best_higher;
+  best_epoch_ = s.best_epoch;
+  best_step_ = s.best_step;
+  bad_ = s.bad;
+  stopped_early_ = s.stopped_early;
+  last_eval_step_ = s.last_eval_step;
+  last_lr_ = s.last_lr;
+  elapsed_before_ = s.elapsed;
+  last_monitor_ = s.last_monitor;
+  history_ = std::move(s.history);
+  // A run stopped within an epoch recorded it as partial; the resumed run completes it.
+  if (mid_epoch_ && !history_.empty() && !history_.back().complete &&
+      history_.back().epoch == epoch_ + 1)
+    history_.pop_back();
+  has_report_ = s.has_report;
+  last_report_ = std::move(s.last_report);
+  have_snapshot_ = false;
+}
+
+ONESTONE_EXTERN_CLASS(TRAIN, Trainer)
 
 }  // namespace train
 }  // namespace onestone
