@@ -177,108 +177,24 @@ class Dataset {
   /// duplicate name, a wrong shape, `num_classes < 1`, or a label out of range (the message
   /// names the task, the position and the value).
   Dataset& add_classification(const std::string& name, Tensor<std::int64_t> labels,
-                              Index num_classes, Index ignore_index = -100) {
-    check_new_name(name, "add_classification");
-    if (num_classes < 1)
-      throw std::invalid_argument("Dataset::add_classification: task '" + name +
-                                  "' needs num_classes >= 1, got " + std::to_string(num_classes));
-    const bool column = labels.rank() == 2 && labels.size(1) == 1;
-    if (labels.rank() < 1 || labels.size(0) != size())
-      throw std::invalid_argument("Dataset::add_classification: task '" + name + "' labels " +
-                                  labels.shape().str() + " do not match inputs " +
-                                  inputs_.shape().str() + " (expected [" + std::to_string(size()) +
-                                  "] or [" + std::to_string(size()) + ", ...])");
-    if (column) labels.reshape_(Shape{size()});
-    for (Index i = 0; i < labels.numel(); ++i) {
-      const std::int64_t v = labels[i];
-      if ((v < 0 || v >= num_classes) && v != ignore_index)
-        throw std::invalid_argument("Dataset::add_classification: task '" + name +
-                                    "' label at position " + std::to_string(i) + " is " +
-                                    std::to_string(v) + ", outside [0, " +
-                                    std::to_string(num_classes) + ") and not the ignore value " +
-                                    std::to_string(ignore_index));
-    }
-    Target<T> t;
-    t.name = name;
-    t.kind = TargetKind::Class;
-    t.num_classes = num_classes;
-    t.labels = std::move(labels);
-    targets_.push_back(std::move(t));
-    return *this;
-  }
+                              Index num_classes, Index ignore_index = -100);
 
   /// Adds a regression task with `[N]` (stored as `[N, 1]`), `[N, k]` or `[N, ...]` values.
   /// Throws std::invalid_argument on a duplicate name or a wrong shape.
-  Dataset& add_regression(const std::string& name, Tensor<T> values) {
-    check_new_name(name, "add_regression");
-    if (values.rank() < 1 || values.size(0) != size() || values.numel() == 0)
-      throw std::invalid_argument("Dataset::add_regression: task '" + name + "' values " +
-                                  values.shape().str() + " do not match inputs " +
-                                  inputs_.shape().str() + " (expected [" + std::to_string(size()) +
-                                  "] or [" + std::to_string(size()) + ", ...])");
-    if (values.rank() == 1) values.reshape_(Shape{size(), 1});
-    Target<T> t;
-    t.name = name;
-    t.kind = TargetKind::Value;
-    t.num_classes = 0;
-    t.values = std::move(values);
-    targets_.push_back(std::move(t));
-    return *this;
-  }
+  Dataset& add_regression(const std::string& name, Tensor<T> values);
 
   /// Adds a target of any composition (e.g. `values` = boxes `[N, 4]` and `labels` = their
   /// classes `[N]`; or `values` = survival times and a field "event"). Every tensor's first
   /// dimension must be N, `weight` (if set) must be `[N]`, finite and non-negative. Throws
   /// std::invalid_argument naming the task and the offending field.
-  Dataset& add_target(Target<T> t) {
-    check_new_name(t.name, "add_target");
-    auto check = [&](const Shape& s, const std::string& field) {
-      if (s.rank() < 1 || s.at(0) != size())
-        throw std::invalid_argument("Dataset::add_target: task '" + t.name + "' field '" + field +
-                                    "' has shape " + s.str() + ", expected first dimension " +
-                                    std::to_string(size()));
-    };
-    bool any = false;
-    if (t.labels.numel() > 0 || t.labels.rank() > 0) check(t.labels.shape(), "labels"), any = true;
-    if (t.values.numel() > 0 || t.values.rank() > 0) check(t.values.shape(), "values"), any = true;
-    for (const auto& f : t.fields) check(f.second.shape(), f.first), any = true;
-    for (const auto& f : t.label_fields) check(f.second.shape(), f.first), any = true;
-    if (!any)
-      throw std::invalid_argument("Dataset::add_target: task '" + t.name + "' holds no tensor");
-    if (t.weighted()) check_weights(t.name, t.weight, "add_target");
-    if (t.num_classes > 0)
-      for (Index i = 0; i < t.labels.numel(); ++i)
-        if (t.labels[i] >= t.num_classes)
-          throw std::invalid_argument("Dataset::add_target: task '" + t.name + "' label at " +
-                                      "position " + std::to_string(i) + " is " +
-                                      std::to_string(t.labels[i]) + ", not below num_classes " +
-                                      std::to_string(t.num_classes));
-    targets_.push_back(std::move(t));
-    return *this;
-  }
+  Dataset& add_target(Target<T> t);
 
   /// Per-sample weights `[N]` (finite, >= 0) of task `name`: its loss weighs sample n by w[n]
   /// (e.g. a conversion loss only on clicked rows); 0 marks the sample unlabelled.
-  Dataset& set_sample_weights(const std::string& name, Tensor<T> w) {
-    Target<T>& t = targets_[static_cast<std::size_t>(task_index(name))];
-    if (w.rank() == 2 && w.size(1) == 1) w.reshape_(Shape{w.size(0)});
-    check_weights(name, w, "set_sample_weights");
-    t.weight = std::move(w);
-    return *this;
-  }
+  Dataset& set_sample_weights(const std::string& name, Tensor<T> w);
   /// Which samples of task `name` are labelled (`mask[n]` nonzero); the others get weight 0.
   /// Combines with existing weights (an unlabelled sample gets 0, a labelled keeps its weight).
-  Dataset& set_labelled(const std::string& name, const Tensor<std::uint8_t>& mask) {
-    Target<T>& t = targets_[static_cast<std::size_t>(task_index(name))];
-    if (mask.numel() != size())
-      throw std::invalid_argument("Dataset::set_labelled: task '" + name + "' mask of shape " +
-                                  mask.shape().str() + " for " + std::to_string(size()) +
-                                  " samples");
-    if (!t.weighted()) t.weight = Tensor<T>::ones(Shape{size()});
-    for (Index i = 0; i < size(); ++i)
-      if (!mask[i]) t.weight[i] = T(0);
-    return *this;
-  }
+  Dataset& set_labelled(const std::string& name, const Tensor<std::uint8_t>& mask);
 
   /// Number of samples N.
   Index size() const { return inputs_.size(0); }
@@ -307,88 +223,23 @@ class Dataset {
   Index num_tasks() const { return static_cast<Index>(targets_.size()); }
 
   /// Position of the task named `name`; throws std::invalid_argument listing the known names.
-  Index task_index(const std::string& name) const {
-    for (std::size_t i = 0; i < targets_.size(); ++i)
-      if (targets_[i].name == name) return static_cast<Index>(i);
-    std::string known;
-    for (const auto& t : targets_) known += (known.empty() ? "'" : ", '") + t.name + "'";
-    throw std::invalid_argument("Dataset::task_index: unknown task '" + name +
-                                "' (known: " + (known.empty() ? std::string("none") : known) + ")");
-  }
+  Index task_index(const std::string& name) const;
 
   /// Copies the sample indices `indices[0..count)` of inputs and every target field and weight
   /// into `out`, resizing its tensors in place (no allocation once `out` has reached capacity).
   /// Throws std::out_of_range on an index outside `[0, N)`.
-  void gather(const Index* indices, Index count, Batch<T>& out) const {
-    const Index n = size();
-    for (Index i = 0; i < count; ++i)
-      if (indices[i] < 0 || indices[i] >= n)
-        throw std::out_of_range("Dataset::gather: index " + std::to_string(indices[i]) +
-                                " at position " + std::to_string(i) + " outside [0, " +
-                                std::to_string(n) + ")");
-    gather_tensor(inputs_, indices, count, out.x);
-    if (out.targets.size() != targets_.size()) out.targets.resize(targets_.size());
-    for (std::size_t t = 0; t < targets_.size(); ++t) {
-      const Target<T>& src = targets_[t];
-      Target<T>& dst = out.targets[t];
-      if (dst.name != src.name) dst.name = src.name;
-      dst.kind = src.kind;
-      dst.num_classes = src.num_classes;
-      gather_tensor(src.labels, indices, count, dst.labels);
-      gather_tensor(src.values, indices, count, dst.values);
-      gather_tensor(src.weight, indices, count, dst.weight);
-      if (dst.fields.size() != src.fields.size()) dst.fields.resize(src.fields.size());
-      for (std::size_t f = 0; f < src.fields.size(); ++f) {
-        if (dst.fields[f].first != src.fields[f].first) dst.fields[f].first = src.fields[f].first;
-        gather_tensor(src.fields[f].second, indices, count, dst.fields[f].second);
-      }
-      if (dst.label_fields.size() != src.label_fields.size())
-        dst.label_fields.resize(src.label_fields.size());
-      for (std::size_t f = 0; f < src.label_fields.size(); ++f) {
-        if (dst.label_fields[f].first != src.label_fields[f].first)
-          dst.label_fields[f].first = src.label_fields[f].first;
-        gather_tensor(src.label_fields[f].second, indices, count, dst.label_fields[f].second);
-      }
-    }
-  }
+  void gather(const Index* indices, Index count, Batch<T>& out) const;
 
   /// A new dataset holding the samples `indices` (in that order) of every tensor.
-  Dataset select(const std::vector<Index>& indices) const {
-    Batch<T> b;
-    gather(indices.data(), static_cast<Index>(indices.size()), b);
-    Dataset d(std::move(b.x));
-    d.targets_ = std::move(b.targets);
-    return d;
-  }
+  Dataset select(const std::vector<Index>& indices) const;
 
   /// A new dataset holding samples `[begin, end)`; throws std::out_of_range on a bad range.
-  Dataset subset(Index begin, Index end) const {
-    if (begin < 0 || end < begin || end > size())
-      throw std::out_of_range("Dataset::subset: range [" + std::to_string(begin) + ", " +
-                              std::to_string(end) + ") invalid for " + std::to_string(size()) +
-                              " samples");
-    std::vector<Index> idx(static_cast<std::size_t>(end - begin));
-    std::iota(idx.begin(), idx.end(), begin);
-    return select(idx);
-  }
+  Dataset subset(Index begin, Index end) const;
 
   /// Shuffles the samples with `Generator(seed)` and splits them into a first dataset of
   /// `round(fraction * N)` samples and a second one with the rest. Throws
   /// std::invalid_argument unless `0 <= fraction <= 1`.
-  std::pair<Dataset, Dataset> split(double fraction, std::uint64_t seed) const {
-    if (!(fraction >= 0.0 && fraction <= 1.0))
-      throw std::invalid_argument("Dataset::split: fraction " + std::to_string(fraction) +
-                                  " outside [0, 1]");
-    std::vector<Index> idx(static_cast<std::size_t>(size()));
-    std::iota(idx.begin(), idx.end(), Index(0));
-    Generator gen(seed);
-    gen.shuffle(idx.begin(), idx.end());
-    const auto first =
-        static_cast<std::size_t>(std::llround(fraction * static_cast<double>(size())));
-    std::vector<Index> a(idx.begin(), idx.begin() + static_cast<std::ptrdiff_t>(first));
-    std::vector<Index> b(idx.begin() + static_cast<std::ptrdiff_t>(first), idx.end());
-    return {select(a), select(b)};
-  }
+  std::pair<Dataset, Dataset> split(double fraction, std::uint64_t seed) const;
 
  private:
   /// dst = the rows `indices` of src (a tensor whose first dimension is the sample; an empty
@@ -411,31 +262,215 @@ class Dataset {
       std::copy(from + indices[i] * width, from + (indices[i] + 1) * width, to + i * width);
   }
 
-  void check_weights(const std::string& name, const Tensor<T>& w, const char* op) const {
-    if (w.rank() != 1 || w.size(0) != size())
-      throw std::invalid_argument(std::string("Dataset::") + op + ": task '" + name +
-                                  "' weights of shape " + w.shape().str() + ", expected [" +
-                                  std::to_string(size()) + "]");
-    for (Index i = 0; i < w.numel(); ++i)
-      if (!std::isfinite(static_cast<double>(w[i])) || w[i] < T(0))
-        throw std::invalid_argument(std::string("Dataset::") + op + ": task '" + name +
-                                    "' weight at position " + std::to_string(i) + " is " +
-                                    std::to_string(static_cast<double>(w[i])) +
-                                    " (must be finite and >= 0)");
-  }
+  void check_weights(const std::string& name, const Tensor<T>& w, const char* op) const;
 
-  void check_new_name(const std::string& name, const char* op) const {
-    if (name.empty())
-      throw std::invalid_argument(std::string("Dataset::") + op + ": task name must not be empty");
-    for (const auto& t : targets_)
-      if (t.name == name)
-        throw std::invalid_argument(std::string("Dataset::") + op + ": task '" + name +
-                                    "' already exists");
-  }
+  void check_new_name(const std::string& name, const char* op) const;
 
   Tensor<T> inputs_;
   std::vector<Target<T>> targets_;
 };
+
+template <class T>
+Dataset<T>& Dataset<T>::add_classification(const std::string& name, Tensor<std::int64_t> labels,
+                                           Index num_classes, Index ignore_index) {
+  check_new_name(name, "add_classification");
+  if (num_classes < 1)
+    throw std::invalid_argument("Dataset::add_classification: task '" + name +
+                                "' needs num_classes >= 1, got " + std::to_string(num_classes));
+  const bool column = labels.rank() == 2 && labels.size(1) == 1;
+  if (labels.rank() < 1 || labels.size(0) != size())
+    throw std::invalid_argument("Dataset::add_classification: task '" + name + "' labels " +
+                                labels.shape().str() + " do not match inputs " +
+                                inputs_.shape().str() + " (expected [" + std::to_string(size()) +
+                                "] or [" + std::to_string(size()) + ", ...])");
+  if (column) labels.reshape_(Shape{size()});
+  for (Index i = 0; i < labels.numel(); ++i) {
+    const std::int64_t v = labels[i];
+    if ((v < 0 || v >= num_classes) && v != ignore_index)
+      throw std::invalid_argument("Dataset::add_classification: task '" + name +
+                                  "' label at position " + std::to_string(i) + " is " +
+                                  std::to_string(v) + ", outside [0, " +
+                                  std::to_string(num_classes) + ") and not the ignore value " +
+                                  std::to_string(ignore_index));
+  }
+  Target<T> t;
+  t.name = name;
+  t.kind = TargetKind::Class;
+  t.num_classes = num_classes;
+  t.labels = std::move(labels);
+  targets_.push_back(std::move(t));
+  return *this;
+}
+
+template <class T>
+Dataset<T>& Dataset<T>::add_regression(const std::string& name, Tensor<T> values) {
+  check_new_name(name, "add_regression");
+  if (values.rank() < 1 || values.size(0) != size() || values.numel() == 0)
+    throw std::invalid_argument("Dataset::add_regression: task '" + name + "' values " +
+                                values.shape().str() + " do not match inputs " +
+                                inputs_.shape().str() + " (expected [" + std::to_string(size()) +
+                                "] or [" + std::to_string(size()) + ", ...])");
+  if (values.rank() == 1) values.reshape_(Shape{size(), 1});
+  Target<T> t;
+  t.name = name;
+  t.kind = TargetKind::Value;
+  t.num_classes = 0;
+  t.values = std::move(values);
+  targets_.push_back(std::move(t));
+  return *this;
+}
+
+template <class T>
+Dataset<T>& Dataset<T>::add_target(Target<T> t) {
+  check_new_name(t.name, "add_target");
+  auto check = [&](const Shape& s, const std::string& field) {
+    if (s.rank() < 1 || s.at(0) != size())
+      throw std::invalid_argument("Dataset::add_target: task '" + t.name + "' field '" + field +
+                                  "' has shape " + s.str() + ", expected first dimension " +
+                                  std::to_string(size()));
+  };
+  bool any = false;
+  if (t.labels.numel() > 0 || t.labels.rank() > 0) check(t.labels.shape(), "labels"), any = true;
+  if (t.values.numel() > 0 || t.values.rank() > 0) check(t.values.shape(), "values"), any = true;
+  for (const auto& f : t.fields) check(f.second.shape(), f.first), any = true;
+  for (const auto& f : t.label_fields) check(f.second.shape(), f.first), any = true;
+  if (!any)
+    throw std::invalid_argument("Dataset::add_target: task '" + t.name + "' holds no tensor");
+  if (t.weighted()) check_weights(t.name, t.weight, "add_target");
+  if (t.num_classes > 0)
+    for (Index i = 0; i < t.labels.numel(); ++i)
+      if (t.labels[i] >= t.num_classes)
+        throw std::invalid_argument("Dataset::add_target: task '" + t.name + "' label at " +
+                                    "position " + std::to_string(i) + " is " +
+                                    std::to_string(t.labels[i]) + ", not below num_classes " +
+                                    std::to_string(t.num_classes));
+  targets_.push_back(std::move(t));
+  return *this;
+}
+
+template <class T>
+Dataset<T>& Dataset<T>::set_sample_weights(const std::string& name, Tensor<T> w) {
+  Target<T>& t = targets_[static_cast<std::size_t>(task_index(name))];
+  if (w.rank() == 2 && w.size(1) == 1) w.reshape_(Shape{w.size(0)});
+  check_weights(name, w, "set_sample_weights");
+  t.weight = std::move(w);
+  return *this;
+}
+
+template <class T>
+Dataset<T>& Dataset<T>::set_labelled(const std::string& name, const Tensor<std::uint8_t>& mask) {
+  Target<T>& t = targets_[static_cast<std::size_t>(task_index(name))];
+  if (mask.numel() != size())
+    throw std::invalid_argument("Dataset::set_labelled: task '" + name + "' mask of shape " +
+                                mask.shape().str() + " for " + std::to_string(size()) + " samples");
+  if (!t.weighted()) t.weight = Tensor<T>::ones(Shape{size()});
+  for (Index i = 0; i < size(); ++i)
+    if (!mask[i]) t.weight[i] = T(0);
+  return *this;
+}
+
+template <class T>
+Index Dataset<T>::task_index(const std::string& name) const {
+  for (std::size_t i = 0; i < targets_.size(); ++i)
+    if (targets_[i].name == name) return static_cast<Index>(i);
+  std::string known;
+  for (const auto& t : targets_) known += (known.empty() ? "'" : ", '") + t.name + "'";
+  throw std::invalid_argument("Dataset::task_index: unknown task '" + name +
+                              "' (known: " + (known.empty() ? std::string("none") : known) + ")");
+}
+
+template <class T>
+void Dataset<T>::gather(const Index* indices, Index count, Batch<T>& out) const {
+  const Index n = size();
+  for (Index i = 0; i < count; ++i)
+    if (indices[i] < 0 || indices[i] >= n)
+      throw std::out_of_range("Dataset::gather: index " + std::to_string(indices[i]) +
+                              " at position " + std::to_string(i) + " outside [0, " +
+                              std::to_string(n) + ")");
+  gather_tensor(inputs_, indices, count, out.x);
+  if (out.targets.size() != targets_.size()) out.targets.resize(targets_.size());
+  for (std::size_t t = 0; t < targets_.size(); ++t) {
+    const Target<T>& src = targets_[t];
+    Target<T>& dst = out.targets[t];
+    if (dst.name != src.name) dst.name = src.name;
+    dst.kind = src.kind;
+    dst.num_classes = src.num_classes;
+    gather_tensor(src.labels, indices, count, dst.labels);
+    gather_tensor(src.values, indices, count, dst.values);
+    gather_tensor(src.weight, indices, count, dst.weight);
+    if (dst.fields.size() != src.fields.size()) dst.fields.resize(src.fields.size());
+    for (std::size_t f = 0; f < src.fields.size(); ++f) {
+      if (dst.fields[f].first != src.fields[f].first) dst.fields[f].first = src.fields[f].first;
+      gather_tensor(src.fields[f].second, indices, count, dst.fields[f].second);
+    }
+    if (dst.label_fields.size() != src.label_fields.size())
+      dst.label_fields.resize(src.label_fields.size());
+    for (std::size_t f = 0; f < src.label_fields.size(); ++f) {
+      if (dst.label_fields[f].first != src.label_fields[f].first)
+        dst.label_fields[f].first = src.label_fields[f].first;
+      gather_tensor(src.label_fields[f].second, indices, count, dst.label_fields[f].second);
+    }
+  }
+}
+
+template <class T>
+Dataset<T> Dataset<T>::select(const std::vector<Index>& indices) const {
+  Batch<T> b;
+  gather(indices.data(), static_cast<Index>(indices.size()), b);
+  Dataset d(std::move(b.x));
+  d.targets_ = std::move(b.targets);
+  return d;
+}
+
+template <class T>
+Dataset<T> Dataset<T>::subset(Index begin, Index end) const {
+  if (begin < 0 || end < begin || end > size())
+    throw std::out_of_range("Dataset::subset: range [" + std::to_string(begin) + ", " +
+                            std::to_string(end) + ") invalid for " + std::to_string(size()) +
+                            " samples");
+  std::vector<Index> idx(static_cast<std::size_t>(end - begin));
+  std::iota(idx.begin(), idx.end(), begin);
+  return select(idx);
+}
+
+template <class T>
+std::pair<Dataset<T>, Dataset<T>> Dataset<T>::split(double fraction, std::uint64_t seed) const {
+  if (!(fraction >= 0.0 && fraction <= 1.0))
+    throw std::invalid_argument("Dataset::split: fraction " + std::to_string(fraction) +
+                                " outside [0, 1]");
+  std::vector<Index> idx(static_cast<std::size_t>(size()));
+  std::iota(idx.begin(), idx.end(), Index(0));
+  Generator gen(seed);
+  gen.shuffle(idx.begin(), idx.end());
+  const auto first = static_cast<std::size_t>(std::llround(fraction * static_cast<double>(size())));
+  std::vector<Index> a(idx.begin(), idx.begin() + static_cast<std::ptrdiff_t>(first));
+  std::vector<Index> b(idx.begin() + static_cast<std::ptrdiff_t>(first), idx.end());
+  return {select(a), select(b)};
+}
+
+template <class T>
+void Dataset<T>::check_weights(const std::string& name, const Tensor<T>& w, const char* op) const {
+  if (w.rank() != 1 || w.size(0) != size())
+    throw std::invalid_argument(std::string("Dataset::") + op + ": task '" + name +
+                                "' weights of shape " + w.shape().str() + ", expected [" +
+                                std::to_string(size()) + "]");
+  for (Index i = 0; i < w.numel(); ++i)
+    if (!std::isfinite(static_cast<double>(w[i])) || w[i] < T(0))
+      throw std::invalid_argument(std::string("Dataset::") + op + ": task '" + name +
+                                  "' weight at position " + std::to_string(i) + " is " +
+                                  std::to_string(static_cast<double>(w[i])) +
+                                  " (must be finite and >= 0)");
+}
+
+template <class T>
+void Dataset<T>::check_new_name(const std::string& name, const char* op) const {
+  if (name.empty())
+    throw std::invalid_argument(std::string("Dataset::") + op + ": task name must not be empty");
+  for (const auto& t : targets_)
+    if (t.name == name)
+      throw std::invalid_argument(std::string("Dataset::") + op + ": task '" + name +
+                                  "' already exists");
+}
 ONESTONE_EXTERN_CLASS(DATA, Dataset)
 
 }  // namespace onestone::data

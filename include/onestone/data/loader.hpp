@@ -184,39 +184,7 @@ class DataLoader {
   /// Creates a loader over `dataset` (kept by reference). Throws std::invalid_argument when
   /// `batch_size < 1`, when bucketing lengths do not match the dataset (count, negative value)
   /// or the window is < 1, or when `trim_padding` is set for inputs that are not `[N, L]`.
-  explicit DataLoader(const Dataset<T>& dataset, const LoaderOptions& options = LoaderOptions())
-      : dataset_(dataset),
-        options_(options),
-        gen_(options.seed()),
-        perm_(static_cast<std::size_t>(dataset.size())) {
-    if (options_.batch_size() < 1)
-      throw std::invalid_argument("DataLoader: batch_size must be >= 1, got " +
-                                  std::to_string(options_.batch_size()));
-    std::iota(perm_.begin(), perm_.end(), Index(0));
-    epoch_rng_ = gen_.state();
-    if (options_.bucketing()) {
-      const auto& len = options_.bucket_lengths();
-      if (static_cast<Index>(len.size()) != dataset.size())
-        throw std::invalid_argument("DataLoader: bucket_by_length got " +
-                                    std::to_string(len.size()) + " lengths for " +
-                                    std::to_string(dataset.size()) + " samples");
-      for (std::size_t i = 0; i < len.size(); ++i)
-        if (len[i] < 0)
-          throw std::invalid_argument("DataLoader: bucket_by_length: length of sample " +
-                                      std::to_string(i) + " is " + std::to_string(len[i]));
-      if (options_.bucket_window() < 1)
-        throw std::invalid_argument("DataLoader: bucket_by_length window must be >= 1 batch, got " +
-                                    std::to_string(options_.bucket_window()));
-      const Index nb = (dataset.size() + options_.batch_size() - 1) / options_.batch_size();
-      scratch_.resize(perm_.size());
-      batch_order_.resize(static_cast<std::size_t>(nb));
-      batch_offset_.assign(static_cast<std::size_t>(nb) + 1, 0);
-      identity_batches();
-    }
-    if (options_.trims_padding() && dataset.inputs().rank() != 2)
-      throw std::invalid_argument("DataLoader: trim_padding needs inputs [N, L], got " +
-                                  dataset.inputs().shape().str());
-  }
+  explicit DataLoader(const Dataset<T>& dataset, const LoaderOptions& options = LoaderOptions());
   /// A loader must not outlive its dataset: binding to a temporary is refused.
   DataLoader(Dataset<T>&&, const LoaderOptions& = LoaderOptions()) = delete;
 
@@ -230,27 +198,7 @@ class DataLoader {
 
   /// Fills `batch` with the next samples of the current epoch (starting the first epoch if none
   /// was started). Returns false, leaving `batch` untouched, at the end of the epoch.
-  bool next(Batch<T>& batch) {
-    if (epoch_ == 0) start_epoch();
-    if (options_.bucketing()) {
-      if (batch_pos_ >= live_batches_) return false;
-      const Index begin = batch_offset_[static_cast<std::size_t>(batch_pos_)];
-      const Index end = batch_offset_[static_cast<std::size_t>(batch_pos_) + 1];
-      dataset_.gather(perm_.data() + begin, end - begin, batch);
-      ++batch_pos_;
-      cursor_ = end;
-      if (options_.trims_padding()) trim(batch);
-      return true;
-    }
-    const Index n = dataset_.size();
-    const Index left = n - cursor_;
-    if (left <= 0 || (options_.drop_last() && left < options_.batch_size())) return false;
-    const Index count = left < options_.batch_size() ? left : options_.batch_size();
-    dataset_.gather(perm_.data() + cursor_, count, batch);
-    cursor_ += count;
-    if (options_.trims_padding()) trim(batch);
-    return true;
-  }
+  bool next(Batch<T>& batch);
 
   /// Batches per epoch (`ceil(N / B)`, or `floor(N / B)` with `drop_last`).
   Index num_batches() const {
@@ -273,45 +221,7 @@ class DataLoader {
   /// generator as it was after that epoch's shuffle (so later epochs match as well). Throws
   /// std::invalid_argument when the cursor does not fit this dataset (with bucketing: when it
   /// is not at a batch boundary of that epoch).
-  void set_state(const State& st) {
-    if (st.cursor < 0 || st.cursor > dataset_.size() || (st.epoch == 0 && st.cursor != 0))
-      throw std::invalid_argument("DataLoader::set_state: cursor " + std::to_string(st.cursor) +
-                                  " invalid for epoch " + std::to_string(st.epoch) + " of " +
-                                  std::to_string(dataset_.size()) + " samples");
-    const Generator::State old_gen = gen_.state(), old_rng = epoch_rng_;
-    const Index old_pos = batch_pos_;
-    gen_.set_state(st.rng);
-    epoch_rng_ = st.rng;
-    if (st.epoch > 0) {
-      build_permutation();
-    } else {
-      std::iota(perm_.begin(), perm_.end(), Index(0));
-      if (options_.bucketing()) identity_batches();
-    }
-    Index pos = 0;
-    if (options_.bucketing()) {
-      while (pos < live_batches_ && batch_offset_[static_cast<std::size_t>(pos)] < st.cursor) ++pos;
-      if (batch_offset_[static_cast<std::size_t>(pos)] != st.cursor) {
-        // Not a batch boundary: restore the previous position before reporting it.
-        gen_.set_state(old_rng);
-        if (epoch_ > 0) {
-          build_permutation();
-        } else {
-          std::iota(perm_.begin(), perm_.end(), Index(0));
-          identity_batches();
-        }
-        gen_.set_state(old_gen);
-        epoch_rng_ = old_rng;
-        batch_pos_ = old_pos;
-        throw std::invalid_argument("DataLoader::set_state: cursor " + std::to_string(st.cursor) +
-                                    " is not at a batch boundary of epoch " +
-                                    std::to_string(st.epoch) + " (length bucketing)");
-      }
-    }
-    epoch_ = st.epoch;
-    cursor_ = st.cursor;
-    batch_pos_ = pos;
-  }
+  void set_state(const State& st);
 
   /// Starts a new epoch and returns an iterator over its batches (range-for support).
   Iterator begin() {
@@ -331,67 +241,14 @@ class DataLoader {
   }
 
   // Batches in sample order, before the first epoch (bucketing only).
-  void identity_batches() {
-    const Index n = dataset_.size(), b = options_.batch_size();
-    const Index nb = static_cast<Index>(batch_order_.size());
-    live_batches_ = options_.drop_last() ? n / b : nb;
-    for (Index k = 0; k <= nb; ++k) batch_offset_[static_cast<std::size_t>(k)] = std::min(k * b, n);
-    batch_pos_ = 0;
-  }
+  void identity_batches();
 
   // Length bucketing of the shuffled perm_ (no allocation: scratch_ and the batch tables are
   // sized in the constructor; std::sort does not allocate).
-  void bucket() {
-    const Index n = dataset_.size(), b = options_.batch_size();
-    const auto& len = options_.bucket_lengths();
-    const Index window = options_.bucket_window() * b;
-    for (Index start = 0; start < n; start += window) {
-      const Index stop = std::min(n, start + window);
-      std::sort(perm_.begin() + start, perm_.begin() + stop, [&](Index x, Index y) {
-        const Index lx = len[static_cast<std::size_t>(x)], ly = len[static_cast<std::size_t>(y)];
-        return lx != ly ? lx < ly : x < y;
-      });
-    }
-    const Index nb = static_cast<Index>(batch_order_.size());
-    const bool partial = n % b != 0;
-    // The batches to shuffle: every full batch, plus the smaller last one unless it is dropped.
-    const Index shuffled = options_.drop_last() && partial ? nb - 1 : nb;
-    std::iota(batch_order_.begin(), batch_order_.end(), Index(0));
-    if (options_.shuffle()) gen_.shuffle(batch_order_.begin(), batch_order_.begin() + shuffled);
-    Index at = 0;
-    for (Index k = 0; k < nb; ++k) {
-      const Index src = batch_order_[static_cast<std::size_t>(k)];
-      const Index begin = src * b, end = std::min(n, begin + b);
-      batch_offset_[static_cast<std::size_t>(k)] = at;
-      std::copy(perm_.begin() + begin, perm_.begin() + end, scratch_.begin() + at);
-      at += end - begin;
-    }
-    batch_offset_[static_cast<std::size_t>(nb)] = at;
-    perm_.swap(scratch_);
-    live_batches_ = shuffled;
-  }
+  void bucket();
 
   // Cuts x [B, L] to its longest non-pad extent and every [B, L] target tensor likewise.
-  void trim(Batch<T>& batch) const {
-    if (batch.x.rank() != 2) return;
-    const Index B = batch.x.size(0), L = batch.x.size(1);
-    const T pad = static_cast<T>(options_.pad_value());
-    Index keep = 1;
-    for (Index i = 0; i < B; ++i) {
-      const T* row = batch.x.data() + i * L;
-      Index j = L;
-      while (j > keep && row[j - 1] == pad) --j;
-      keep = std::max(keep, j);
-    }
-    if (keep >= L) return;
-    cut(batch.x, B, L, keep);
-    for (Target<T>& t : batch.targets) {
-      cut(t.labels, B, L, keep);
-      cut(t.values, B, L, keep);
-      for (auto& f : t.fields) cut(f.second, B, L, keep);
-      for (auto& f : t.label_fields) cut(f.second, B, L, keep);
-    }
-  }
+  void trim(Batch<T>& batch) const;
   template <class U>
   static void cut(Tensor<U>& t, Index B, Index L, Index keep) {
     if (t.rank() != 2 || t.size(0) != B || t.size(1) != L) return;
@@ -414,6 +271,166 @@ class DataLoader {
   std::uint64_t epoch_ = 0;
   Index cursor_ = 0;
 };
+
+template <class T>
+DataLoader<T>::DataLoader(const Dataset<T>& dataset, const LoaderOptions& options)
+    : dataset_(dataset),
+      options_(options),
+      gen_(options.seed()),
+      perm_(static_cast<std::size_t>(dataset.size())) {
+  if (options_.batch_size() < 1)
+    throw std::invalid_argument("DataLoader: batch_size must be >= 1, got " +
+                                std::to_string(options_.batch_size()));
+  std::iota(perm_.begin(), perm_.end(), Index(0));
+  epoch_rng_ = gen_.state();
+  if (options_.bucketing()) {
+    const auto& len = options_.bucket_lengths();
+    if (static_cast<Index>(len.size()) != dataset.size())
+      throw std::invalid_argument("DataLoader: bucket_by_length got " + std::to_string(len.size()) +
+                                  " lengths for " + std::to_string(dataset.size()) + " samples");
+    for (std::size_t i = 0; i < len.size(); ++i)
+      if (len[i] < 0)
+        throw std::invalid_argument("DataLoader: bucket_by_length: length of sample " +
+                                    std::to_string(i) + " is " + std::to_string(len[i]));
+    if (options_.bucket_window() < 1)
+      throw std::invalid_argument("DataLoader: bucket_by_length window must be >= 1 batch, got " +
+                                  std::to_string(options_.bucket_window()));
+    const Index nb = (dataset.size() + options_.batch_size() - 1) / options_.batch_size();
+    scratch_.resize(perm_.size());
+    batch_order_.resize(static_cast<std::size_t>(nb));
+    batch_offset_.assign(static_cast<std::size_t>(nb) + 1, 0);
+    identity_batches();
+  }
+  if (options_.trims_padding() && dataset.inputs().rank() != 2)
+    throw std::invalid_argument("DataLoader: trim_padding needs inputs [N, L], got " +
+                                dataset.inputs().shape().str());
+}
+
+template <class T>
+bool DataLoader<T>::next(Batch<T>& batch) {
+  if (epoch_ == 0) start_epoch();
+  if (options_.bucketing()) {
+    if (batch_pos_ >= live_batches_) return false;
+    const Index begin = batch_offset_[static_cast<std::size_t>(batch_pos_)];
+    const Index end = batch_offset_[static_cast<std::size_t>(batch_pos_) + 1];
+    dataset_.gather(perm_.data() + begin, end - begin, batch);
+    ++batch_pos_;
+    cursor_ = end;
+    if (options_.trims_padding()) trim(batch);
+    return true;
+  }
+  const Index n = dataset_.size();
+  const Index left = n - cursor_;
+  if (left <= 0 || (options_.drop_last() && left < options_.batch_size())) return false;
+  const Index count = left < options_.batch_size() ? left : options_.batch_size();
+  dataset_.gather(perm_.data() + cursor_, count, batch);
+  cursor_ += count;
+  if (options_.trims_padding()) trim(batch);
+  return true;
+}
+
+template <class T>
+void DataLoader<T>::set_state(const State& st) {
+  if (st.cursor < 0 || st.cursor > dataset_.size() || (st.epoch == 0 && st.cursor != 0))
+    throw std::invalid_argument("DataLoader::set_state: cursor " + std::to_string(st.cursor) +
+                                " invalid for epoch " + std::to_string(st.epoch) + " of " +
+                                std::to_string(dataset_.size()) + " samples");
+  const Generator::State old_gen = gen_.state(), old_rng = epoch_rng_;
+  const Index old_pos = batch_pos_;
+  gen_.set_state(st.rng);
+  epoch_rng_ = st.rng;
+  if (st.epoch > 0) {
+    build_permutation();
+  } else {
+    std::iota(perm_.begin(), perm_.end(), Index(0));
+    if (options_.bucketing()) identity_batches();
+  }
+  Index pos = 0;
+  if (options_.bucketing()) {
+    while (pos < live_batches_ && batch_offset_[static_cast<std::size_t>(pos)] < st.cursor) ++pos;
+    if (batch_offset_[static_cast<std::size_t>(pos)] != st.cursor) {
+      // Not a batch boundary: restore the previous position before reporting it.
+      gen_.set_state(old_rng);
+      if (epoch_ > 0) {
+        build_permutation();
+      } else {
+        std::iota(perm_.begin(), perm_.end(), Index(0));
+        identity_batches();
+      }
+      gen_.set_state(old_gen);
+      epoch_rng_ = old_rng;
+      batch_pos_ = old_pos;
+      throw std::invalid_argument("DataLoader::set_state: cursor " + std::to_string(st.cursor) +
+                                  " is not at a batch boundary of epoch " +
+                                  std::to_string(st.epoch) + " (length bucketing)");
+    }
+  }
+  epoch_ = st.epoch;
+  cursor_ = st.cursor;
+  batch_pos_ = pos;
+}
+
+template <class T>
+void DataLoader<T>::identity_batches() {
+  const Index n = dataset_.size(), b = options_.batch_size();
+  const Index nb = static_cast<Index>(batch_order_.size());
+  live_batches_ = options_.drop_last() ? n / b : nb;
+  for (Index k = 0; k <= nb; ++k) batch_offset_[static_cast<std::size_t>(k)] = std::min(k * b, n);
+  batch_pos_ = 0;
+}
+
+template <class T>
+void DataLoader<T>::bucket() {
+  const Index n = dataset_.size(), b = options_.batch_size();
+  const auto& len = options_.bucket_lengths();
+  const Index window = options_.bucket_window() * b;
+  for (Index start = 0; start < n; start += window) {
+    const Index stop = std::min(n, start + window);
+    std::sort(perm_.begin() + start, perm_.begin() + stop, [&](Index x, Index y) {
+      const Index lx = len[static_cast<std::size_t>(x)], ly = len[static_cast<std::size_t>(y)];
+      return lx != ly ? lx < ly : x < y;
+    });
+  }
+  const Index nb = static_cast<Index>(batch_order_.size());
+  const bool partial = n % b != 0;
+  // The batches to shuffle: every full batch, plus the smaller last one unless it is dropped.
+  const Index shuffled = options_.drop_last() && partial ? nb - 1 : nb;
+  std::iota(batch_order_.begin(), batch_order_.end(), Index(0));
+  if (options_.shuffle()) gen_.shuffle(batch_order_.begin(), batch_order_.begin() + shuffled);
+  Index at = 0;
+  for (Index k = 0; k < nb; ++k) {
+    const Index src = batch_order_[static_cast<std::size_t>(k)];
+    const Index begin = src * b, end = std::min(n, begin + b);
+    batch_offset_[static_cast<std::size_t>(k)] = at;
+    std::copy(perm_.begin() + begin, perm_.begin() + end, scratch_.begin() + at);
+    at += end - begin;
+  }
+  batch_offset_[static_cast<std::size_t>(nb)] = at;
+  perm_.swap(scratch_);
+  live_batches_ = shuffled;
+}
+
+template <class T>
+void DataLoader<T>::trim(Batch<T>& batch) const {
+  if (batch.x.rank() != 2) return;
+  const Index B = batch.x.size(0), L = batch.x.size(1);
+  const T pad = static_cast<T>(options_.pad_value());
+  Index keep = 1;
+  for (Index i = 0; i < B; ++i) {
+    const T* row = batch.x.data() + i * L;
+    Index j = L;
+    while (j > keep && row[j - 1] == pad) --j;
+    keep = std::max(keep, j);
+  }
+  if (keep >= L) return;
+  cut(batch.x, B, L, keep);
+  for (Target<T>& t : batch.targets) {
+    cut(t.labels, B, L, keep);
+    cut(t.values, B, L, keep);
+    for (auto& f : t.fields) cut(f.second, B, L, keep);
+    for (auto& f : t.label_fields) cut(f.second, B, L, keep);
+  }
+}
 ONESTONE_EXTERN_CLASS(DATA, DataLoader)
 
 }  // namespace onestone::data

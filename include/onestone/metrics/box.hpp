@@ -44,18 +44,7 @@ class BoxMetrics : public Metric<T> {
   explicit BoxMetrics(double threshold = 0.5) : threshold_(threshold) {}
   std::string name() const override { return "box"; }
   void reset() override { sum_ = hits_ = count_ = 0; }
-  void update(const Tensor<T>& p, const data::Target<T>& t) override {
-    if (p.rank() != 2 || p.size(1) != 4 || t.values.shape() != p.shape())
-      throw std::invalid_argument("BoxMetrics: " + detail::shape_pair(p.shape(), t.values.shape()) +
-                                  " must both be [N, 4] boxes (x1, y1, x2, y2)");
-    for (Index n = 0; n < p.size(0); ++n) {
-      if (!t.is_labelled(n)) continue;
-      const double iou = box_iou(p.data() + 4 * n, t.values.data() + 4 * n);
-      sum_ += iou;
-      hits_ += iou >= threshold_ ? 1.0 : 0.0;
-      count_ += 1.0;
-    }
-  }
+  void update(const Tensor<T>& p, const data::Target<T>& t) override;
   void values(std::vector<MetricValue>& out) const override {
     out.push_back({"box_iou", count_ > 0 ? sum_ / count_ : 0.0, true});
     out.push_back({"box_hit", count_ > 0 ? hits_ / count_ : 0.0, true});
@@ -68,6 +57,20 @@ class BoxMetrics : public Metric<T> {
   double threshold_;
   double sum_ = 0, hits_ = 0, count_ = 0;
 };
+
+template <class T>
+void BoxMetrics<T>::update(const Tensor<T>& p, const data::Target<T>& t) {
+  if (p.rank() != 2 || p.size(1) != 4 || t.values.shape() != p.shape())
+    throw std::invalid_argument("BoxMetrics: " + detail::shape_pair(p.shape(), t.values.shape()) +
+                                " must both be [N, 4] boxes (x1, y1, x2, y2)");
+  for (Index n = 0; n < p.size(0); ++n) {
+    if (!t.is_labelled(n)) continue;
+    const double iou = box_iou(p.data() + 4 * n, t.values.data() + 4 * n);
+    sum_ += iou;
+    hits_ += iou >= threshold_ ? 1.0 : 0.0;
+    count_ += 1.0;
+  }
+}
 ONESTONE_EXTERN_CLASS(METRICS, BoxMetrics)
 
 }  // namespace onestone::metrics

@@ -129,20 +129,7 @@ class BinaryMetrics : public Metric<T> {
  public:
   std::string name() const override { return "binary"; }
   void reset() override { correct_ = total_ = 0; }
-  void update(const Tensor<T>& p, const data::Target<T>& t) override {
-    if (p.numel() != t.values.numel() || p.rank() < 1)
-      throw std::invalid_argument(
-          "BinaryMetrics: " + detail::shape_pair(p.shape(), t.values.shape()) + " differ in size");
-    const Index N = p.size(0), per = N ? p.numel() / N : 0;
-    for (Index n = 0; n < N; ++n) {
-      if (!t.is_labelled(n)) continue;
-      for (Index k = 0; k < per; ++k) {
-        const Index i = n * per + k;
-        correct_ += (p[i] > T(0)) == (t.values[i] > T(0.5)) ? 1.0 : 0.0;
-        total_ += 1.0;
-      }
-    }
-  }
+  void update(const Tensor<T>& p, const data::Target<T>& t) override;
   void values(std::vector<MetricValue>& out) const override {
     out.push_back({"accuracy", total_ > 0 ? correct_ / total_ : 0.0, true});
   }
@@ -152,6 +139,22 @@ class BinaryMetrics : public Metric<T> {
   double correct_ = 0, total_ = 0;
 };
 
+template <class T>
+void BinaryMetrics<T>::update(const Tensor<T>& p, const data::Target<T>& t) {
+  if (p.numel() != t.values.numel() || p.rank() < 1)
+    throw std::invalid_argument(
+        "BinaryMetrics: " + detail::shape_pair(p.shape(), t.values.shape()) + " differ in size");
+  const Index N = p.size(0), per = N ? p.numel() / N : 0;
+  for (Index n = 0; n < N; ++n) {
+    if (!t.is_labelled(n)) continue;
+    for (Index k = 0; k < per; ++k) {
+      const Index i = n * per + k;
+      correct_ += (p[i] > T(0)) == (t.values[i] > T(0.5)) ? 1.0 : 0.0;
+      total_ += 1.0;
+    }
+  }
+}
+
 /// Mean squared and absolute error (and RMSE) of real predictions against the target's values,
 /// over the elements of labelled samples, each weighted by its sample's weight.
 template <class T>
@@ -159,24 +162,7 @@ class RegressionMetrics : public Metric<T> {
  public:
   std::string name() const override { return "regression"; }
   void reset() override { se_ = ae_ = w_ = 0; }
-  void update(const Tensor<T>& p, const data::Target<T>& t) override {
-    if (p.numel() != t.values.numel() || p.rank() < 1)
-      throw std::invalid_argument(
-          "RegressionMetrics: " + detail::shape_pair(p.shape(), t.values.shape()) +
-          " differ in size");
-    const Index N = p.size(0), per = N ? p.numel() / N : 0;
-    for (Index n = 0; n < N; ++n) {
-      const double w = static_cast<double>(t.weight_of(n));
-      if (w <= 0) continue;
-      for (Index k = 0; k < per; ++k) {
-        const double d =
-            static_cast<double>(p[n * per + k]) - static_cast<double>(t.values[n * per + k]);
-        se_ += w * d * d;
-        ae_ += w * std::abs(d);
-        w_ += w;
-      }
-    }
-  }
+  void update(const Tensor<T>& p, const data::Target<T>& t) override;
   void values(std::vector<MetricValue>& out) const override {
     out.push_back({"mse", w_ > 0 ? se_ / w_ : 0.0, false});
     out.push_back({"mae", w_ > 0 ? ae_ / w_ : 0.0, false});
@@ -188,6 +174,26 @@ class RegressionMetrics : public Metric<T> {
  private:
   double se_ = 0, ae_ = 0, w_ = 0;
 };
+
+template <class T>
+void RegressionMetrics<T>::update(const Tensor<T>& p, const data::Target<T>& t) {
+  if (p.numel() != t.values.numel() || p.rank() < 1)
+    throw std::invalid_argument(
+        "RegressionMetrics: " + detail::shape_pair(p.shape(), t.values.shape()) +
+        " differ in size");
+  const Index N = p.size(0), per = N ? p.numel() / N : 0;
+  for (Index n = 0; n < N; ++n) {
+    const double w = static_cast<double>(t.weight_of(n));
+    if (w <= 0) continue;
+    for (Index k = 0; k < per; ++k) {
+      const double d =
+          static_cast<double>(p[n * per + k]) - static_cast<double>(t.values[n * per + k]);
+      se_ += w * d * d;
+      ae_ += w * std::abs(d);
+      w_ += w;
+    }
+  }
+}
 
 /// A metric from a callable returning, for one batch, the sum of a per-sample quantity over its
 /// labelled samples and their count: the metric is the overall mean.

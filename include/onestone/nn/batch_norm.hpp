@@ -59,41 +59,8 @@ template <typename T>
 class BatchNormBase : public Module<T> {
  public:
   /// A layer named `type` accepting inputs of rank min_rank..max_rank.
-  BatchNormBase(const BatchNormOptions& opt, const char* type, int min_rank, int max_rank)
-      : options_(opt), type_(type), min_rank_(min_rank), max_rank_(max_rank) {
-    if (opt.num_features_ <= 0 || !(opt.eps_ >= 0.0) ||
-        !(opt.momentum_ >= 0.0 && opt.momentum_ <= 1.0))
-      throw std::invalid_argument(std::string(type) +
-                                  ": num_features must be positive, eps >= 0 and momentum in "
-                                  "[0, 1] (got num_features " +
-                                  std::to_string(opt.num_features_) + ", eps " +
-                                  std::to_string(opt.eps_) + ", momentum " +
-                                  std::to_string(opt.momentum_) + ")");
-    const Shape c{opt.num_features_};
-    if (opt.affine_) {
-      weight_ = &this->register_parameter("weight", Tensor<T>::ones(c));
-      bias_ = &this->register_parameter("bias", Tensor<T>::zeros(c));
-    }
-    if (opt.track_running_stats_) {
-      running_mean_ = &this->register_buffer("running_mean", Tensor<T>::zeros(c));
-      running_var_ = &this->register_buffer("running_var", Tensor<T>::ones(c));
-      num_batches_tracked_ = &this->register_buffer("num_batches_tracked", Tensor<T>(Shape{}));
-    }
-  }
-  Var<T> forward(const Var<T>& x) override {
-    const Shape& s = x.shape();
-    if (s.rank() < min_rank_ || s.rank() > max_rank_ || s[1] != options_.num_features_)
-      throw std::invalid_argument(type_ + ": expected input " + expected() + " with C = " +
-                                  std::to_string(options_.num_features_) + ", got " + s.str());
-    autograd::Tape<T>& t = x.tape();
-    const bool training = this->is_training();
-    Var<T> y =
-        autograd::batch_norm(x, running_mean_, running_var_, weight_ ? weight_->var(t) : Var<T>(),
-                             bias_ ? bias_->var(t) : Var<T>(), training || !running_mean_,
-                             options_.momentum_, options_.eps_);
-    if (training && num_batches_tracked_) (*num_batches_tracked_)[0] += T(1);
-    return y;
-  }
+  BatchNormBase(const BatchNormOptions& opt, const char* type, int min_rank, int max_rank);
+  Var<T> forward(const Var<T>& x) override;
   std::string name() const override {
     return type_ + "(" + std::to_string(options_.num_features_) + ")";
   }
@@ -124,6 +91,46 @@ class BatchNormBase : public Module<T> {
   Tensor<T>* running_var_ = nullptr;
   Tensor<T>* num_batches_tracked_ = nullptr;
 };
+
+template <typename T>
+BatchNormBase<T>::BatchNormBase(const BatchNormOptions& opt, const char* type, int min_rank,
+                                int max_rank)
+    : options_(opt), type_(type), min_rank_(min_rank), max_rank_(max_rank) {
+  if (opt.num_features_ <= 0 || !(opt.eps_ >= 0.0) ||
+      !(opt.momentum_ >= 0.0 && opt.momentum_ <= 1.0))
+    throw std::invalid_argument(std::string(type) +
+                                ": num_features must be positive, eps >= 0 and momentum in "
+                                "[0, 1] (got num_features " +
+                                std::to_string(opt.num_features_) + ", eps " +
+                                std::to_string(opt.eps_) + ", momentum " +
+                                std::to_string(opt.momentum_) + ")");
+  const Shape c{opt.num_features_};
+  if (opt.affine_) {
+    weight_ = &this->register_parameter("weight", Tensor<T>::ones(c));
+    bias_ = &this->register_parameter("bias", Tensor<T>::zeros(c));
+  }
+  if (opt.track_running_stats_) {
+    running_mean_ = &this->register_buffer("running_mean", Tensor<T>::zeros(c));
+    running_var_ = &this->register_buffer("running_var", Tensor<T>::ones(c));
+    num_batches_tracked_ = &this->register_buffer("num_batches_tracked", Tensor<T>(Shape{}));
+  }
+}
+
+template <typename T>
+Var<T> BatchNormBase<T>::forward(const Var<T>& x) {
+  const Shape& s = x.shape();
+  if (s.rank() < min_rank_ || s.rank() > max_rank_ || s[1] != options_.num_features_)
+    throw std::invalid_argument(type_ + ": expected input " + expected() + " with C = " +
+                                std::to_string(options_.num_features_) + ", got " + s.str());
+  autograd::Tape<T>& t = x.tape();
+  const bool training = this->is_training();
+  Var<T> y =
+      autograd::batch_norm(x, running_mean_, running_var_, weight_ ? weight_->var(t) : Var<T>(),
+                           bias_ ? bias_->var(t) : Var<T>(), training || !running_mean_,
+                           options_.momentum_, options_.eps_);
+  if (training && num_batches_tracked_) (*num_batches_tracked_)[0] += T(1);
+  return y;
+}
 ONESTONE_EXTERN_CLASS(NN, BatchNormBase)
 
 /// Batch normalisation of [N, C] or [N, C, L] inputs over N (and L), per channel C.

@@ -70,29 +70,7 @@ struct Conv2dOptions {
 template <typename T>
 class Conv2d : public Module<T> {
  public:
-  explicit Conv2d(const Conv2dOptions& opt) : options_(opt) {
-    const Index g = opt.geometry_.groups_;
-    if (opt.in_ <= 0 || opt.out_ <= 0 || opt.kh_ <= 0 || opt.kw_ <= 0 || g <= 0 ||
-        opt.in_ % g != 0 || opt.out_ % g != 0)
-      throw std::invalid_argument(
-          "Conv2d: channels and kernel sizes must be positive and channels divisible by groups "
-          "(in " +
-          std::to_string(opt.in_) + ", out " + std::to_string(opt.out_) + ", kernel " +
-          std::to_string(opt.kh_) + "x" + std::to_string(opt.kw_) + ", groups " +
-          std::to_string(g) + ")");
-    Generator local(opt.seed_);
-    Generator& gen = opt.has_seed_ ? local : default_generator();
-    const Index fan_in = opt.in_ / g * opt.kh_ * opt.kw_;
-    const double bound = 1.0 / std::sqrt(static_cast<double>(fan_in));
-    Tensor<T> w({opt.out_, opt.in_ / g, opt.kh_, opt.kw_});
-    init::uniform_(w, -bound, bound, gen);
-    weight_ = &this->register_parameter("weight", std::move(w));
-    if (opt.bias_) {
-      Tensor<T> b({opt.out_});
-      init::uniform_(b, -bound, bound, gen);
-      bias_ = &this->register_parameter("bias", std::move(b));
-    }
-  }
+  explicit Conv2d(const Conv2dOptions& opt);
   Var<T> forward(const Var<T>& x) override {
     autograd::Tape<T>& t = x.tape();
     return autograd::conv2d(x, weight_->var(t), bias_ ? bias_->var(t) : Var<T>(),
@@ -111,6 +89,31 @@ class Conv2d : public Module<T> {
   Parameter<T>* weight_ = nullptr;
   Parameter<T>* bias_ = nullptr;
 };
+
+template <typename T>
+Conv2d<T>::Conv2d(const Conv2dOptions& opt) : options_(opt) {
+  const Index g = opt.geometry_.groups_;
+  if (opt.in_ <= 0 || opt.out_ <= 0 || opt.kh_ <= 0 || opt.kw_ <= 0 || g <= 0 || opt.in_ % g != 0 ||
+      opt.out_ % g != 0)
+    throw std::invalid_argument(
+        "Conv2d: channels and kernel sizes must be positive and channels divisible by groups "
+        "(in " +
+        std::to_string(opt.in_) + ", out " + std::to_string(opt.out_) + ", kernel " +
+        std::to_string(opt.kh_) + "x" + std::to_string(opt.kw_) + ", groups " + std::to_string(g) +
+        ")");
+  Generator local(opt.seed_);
+  Generator& gen = opt.has_seed_ ? local : default_generator();
+  const Index fan_in = opt.in_ / g * opt.kh_ * opt.kw_;
+  const double bound = 1.0 / std::sqrt(static_cast<double>(fan_in));
+  Tensor<T> w({opt.out_, opt.in_ / g, opt.kh_, opt.kw_});
+  init::uniform_(w, -bound, bound, gen);
+  weight_ = &this->register_parameter("weight", std::move(w));
+  if (opt.bias_) {
+    Tensor<T> b({opt.out_});
+    init::uniform_(b, -bound, bound, gen);
+    bias_ = &this->register_parameter("bias", std::move(b));
+  }
+}
 ONESTONE_EXTERN_CLASS(NN, Conv2d)
 
 /// Options of `ConvTranspose2d`: channels, kernel size, stride, padding, output padding,
@@ -173,29 +176,7 @@ struct ConvTranspose2dOptions {
 template <typename T>
 class ConvTranspose2d : public Module<T> {
  public:
-  explicit ConvTranspose2d(const ConvTranspose2dOptions& opt) : options_(opt) {
-    const Index g = opt.geometry_.groups_;
-    if (opt.in_ <= 0 || opt.out_ <= 0 || opt.kh_ <= 0 || opt.kw_ <= 0 || g <= 0 ||
-        opt.in_ % g != 0 || opt.out_ % g != 0)
-      throw std::invalid_argument(
-          "ConvTranspose2d: channels and kernel sizes must be positive and channels divisible "
-          "by groups (in " +
-          std::to_string(opt.in_) + ", out " + std::to_string(opt.out_) + ", kernel " +
-          std::to_string(opt.kh_) + "x" + std::to_string(opt.kw_) + ", groups " +
-          std::to_string(g) + ")");
-    Generator local(opt.seed_);
-    Generator& gen = opt.has_seed_ ? local : default_generator();
-    const Index fan_in = opt.out_ / g * opt.kh_ * opt.kw_;
-    const double bound = 1.0 / std::sqrt(static_cast<double>(fan_in));
-    Tensor<T> w({opt.in_, opt.out_ / g, opt.kh_, opt.kw_});
-    init::uniform_(w, -bound, bound, gen);
-    weight_ = &this->register_parameter("weight", std::move(w));
-    if (opt.bias_) {
-      Tensor<T> b({opt.out_});
-      init::uniform_(b, -bound, bound, gen);
-      bias_ = &this->register_parameter("bias", std::move(b));
-    }
-  }
+  explicit ConvTranspose2d(const ConvTranspose2dOptions& opt);
   Var<T> forward(const Var<T>& x) override {
     autograd::Tape<T>& t = x.tape();
     return autograd::conv_transpose2d(x, weight_->var(t), bias_ ? bias_->var(t) : Var<T>(),
@@ -215,6 +196,31 @@ class ConvTranspose2d : public Module<T> {
   Parameter<T>* weight_ = nullptr;
   Parameter<T>* bias_ = nullptr;
 };
+
+template <typename T>
+ConvTranspose2d<T>::ConvTranspose2d(const ConvTranspose2dOptions& opt) : options_(opt) {
+  const Index g = opt.geometry_.groups_;
+  if (opt.in_ <= 0 || opt.out_ <= 0 || opt.kh_ <= 0 || opt.kw_ <= 0 || g <= 0 || opt.in_ % g != 0 ||
+      opt.out_ % g != 0)
+    throw std::invalid_argument(
+        "ConvTranspose2d: channels and kernel sizes must be positive and channels divisible "
+        "by groups (in " +
+        std::to_string(opt.in_) + ", out " + std::to_string(opt.out_) + ", kernel " +
+        std::to_string(opt.kh_) + "x" + std::to_string(opt.kw_) + ", groups " + std::to_string(g) +
+        ")");
+  Generator local(opt.seed_);
+  Generator& gen = opt.has_seed_ ? local : default_generator();
+  const Index fan_in = opt.out_ / g * opt.kh_ * opt.kw_;
+  const double bound = 1.0 / std::sqrt(static_cast<double>(fan_in));
+  Tensor<T> w({opt.in_, opt.out_ / g, opt.kh_, opt.kw_});
+  init::uniform_(w, -bound, bound, gen);
+  weight_ = &this->register_parameter("weight", std::move(w));
+  if (opt.bias_) {
+    Tensor<T> b({opt.out_});
+    init::uniform_(b, -bound, bound, gen);
+    bias_ = &this->register_parameter("bias", std::move(b));
+  }
+}
 ONESTONE_EXTERN_CLASS(NN, ConvTranspose2d)
 
 }  // namespace nn

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "onestone/config.hpp"
 #include "onestone/tensor/generator.hpp"
 
 namespace onestone {
@@ -69,15 +70,7 @@ class ExtraState {
     arrays_[key] = std::move(a);
   }
   /// Stores an array given directly (used by checkpoint readers).
-  void put_array(const std::string& key, Array a) {
-    check_key(key);
-    if (a.rows < 0 || a.cols < 0 || static_cast<std::size_t>(a.rows * a.cols) != a.data.size())
-      throw std::invalid_argument(where(key) + ": array of shape " + std::to_string(a.rows) + "x" +
-                                  std::to_string(a.cols) + " with " +
-                                  std::to_string(a.data.size()) + " values");
-    erase(key);
-    arrays_[key] = std::move(a);
-  }
+  void put_array(const std::string& key, Array a);
   /// Stores an integer under `key`.
   void put(const std::string& key, std::int64_t v) {
     check_key(key);
@@ -121,13 +114,7 @@ class ExtraState {
     return it->second;
   }
   /// The integer `key`, checked to lie in [lo, hi].
-  std::int64_t get_int(const std::string& key, std::int64_t lo, std::int64_t hi) const {
-    const std::int64_t v = get_int(key);
-    if (v < lo || v > hi)
-      throw std::runtime_error(where(key) + ": " + std::to_string(v) + " is outside [" +
-                               std::to_string(lo) + ", " + std::to_string(hi) + "]");
-    return v;
-  }
+  std::int64_t get_int(const std::string& key, std::int64_t lo, std::int64_t hi) const;
   /// The generator state `key`.
   Generator::State get_generator(const std::string& key) const {
     const auto it = generators_.find(key);
@@ -170,6 +157,27 @@ class ExtraState {
   std::map<std::string, std::int64_t> ints_;
   std::map<std::string, Generator::State> generators_;
 };
+
+#if ONESTONE_DEFINE_FUNCTIONS
+ONESTONE_FUNC void ExtraState::put_array(const std::string& key, Array a) {
+  check_key(key);
+  if (a.rows < 0 || a.cols < 0 || static_cast<std::size_t>(a.rows * a.cols) != a.data.size())
+    throw std::invalid_argument(where(key) + ": array of shape " + std::to_string(a.rows) + "x" +
+                                std::to_string(a.cols) + " with " + std::to_string(a.data.size()) +
+                                " values");
+  erase(key);
+  arrays_[key] = std::move(a);
+}
+
+ONESTONE_FUNC std::int64_t ExtraState::get_int(const std::string& key, std::int64_t lo,
+                                               std::int64_t hi) const {
+  const std::int64_t v = get_int(key);
+  if (v < lo || v > hi)
+    throw std::runtime_error(where(key) + ": " + std::to_string(v) + " is outside [" +
+                             std::to_string(lo) + ", " + std::to_string(hi) + "]");
+  return v;
+}
+#endif  // ONESTONE_DEFINE_FUNCTIONS
 
 }  // namespace nn
 }  // namespace onestone

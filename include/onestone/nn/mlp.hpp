@@ -75,42 +75,8 @@ struct MLPOptions {
 template <typename T>
 class MLP : public Module<T> {
  public:
-  explicit MLP(const MLPOptions& opt) : options_(opt) {
-    if (opt.sizes_.size() < 2)
-      throw std::invalid_argument("MLP: need at least two sizes (input and output)");
-    Generator local(opt.seed_);
-    const std::size_t L = opt.sizes_.size() - 1;
-    for (std::size_t i = 0; i < L; ++i) {
-      LinearOptions lo(opt.sizes_[i], opt.sizes_[i + 1]);
-      lo.bias(opt.bias_).init(opt.init_);
-      if (opt.has_seed_) lo.seed(local.next_u64());
-      const bool last = i + 1 == L;
-      Layer layer;
-      layer.fc = this->register_module("fc" + std::to_string(i), std::make_shared<Linear<T>>(lo));
-      if (!last || opt.activate_last_) {
-        if (opt.layer_norm_)
-          layer.ln = this->register_module("ln" + std::to_string(i),
-                                           std::make_shared<LayerNorm<T>>(opt.sizes_[i + 1]));
-        layer.act = opt.activation_;
-        if (opt.dropout_ > 0)
-          layer.drop = this->register_module(
-              "drop" + std::to_string(i),
-              opt.has_seed_ ? std::make_shared<Dropout<T>>(opt.dropout_, local.next_u64())
-                            : std::make_shared<Dropout<T>>(opt.dropout_));
-      }
-      layers_.push_back(layer);
-    }
-  }
-  Var<T> forward(const Var<T>& x) override {
-    Var<T> h = x;
-    for (auto& l : layers_) {
-      h = l.fc->forward(h);
-      if (l.ln) h = l.ln->forward(h);
-      h = activate(h, l.act);
-      if (l.drop) h = l.drop->forward(h);
-    }
-    return h;
-  }
+  explicit MLP(const MLPOptions& opt);
+  Var<T> forward(const Var<T>& x) override;
   std::string name() const override { return "MLP"; }
   Index in_features() const { return options_.sizes_.front(); }
   Index out_features() const { return options_.sizes_.back(); }
@@ -126,6 +92,46 @@ class MLP : public Module<T> {
   MLPOptions options_;
   std::vector<Layer> layers_;
 };
+
+template <typename T>
+MLP<T>::MLP(const MLPOptions& opt) : options_(opt) {
+  if (opt.sizes_.size() < 2)
+    throw std::invalid_argument("MLP: need at least two sizes (input and output)");
+  Generator local(opt.seed_);
+  const std::size_t L = opt.sizes_.size() - 1;
+  for (std::size_t i = 0; i < L; ++i) {
+    LinearOptions lo(opt.sizes_[i], opt.sizes_[i + 1]);
+    lo.bias(opt.bias_).init(opt.init_);
+    if (opt.has_seed_) lo.seed(local.next_u64());
+    const bool last = i + 1 == L;
+    Layer layer;
+    layer.fc = this->register_module("fc" + std::to_string(i), std::make_shared<Linear<T>>(lo));
+    if (!last || opt.activate_last_) {
+      if (opt.layer_norm_)
+        layer.ln = this->register_module("ln" + std::to_string(i),
+                                         std::make_shared<LayerNorm<T>>(opt.sizes_[i + 1]));
+      layer.act = opt.activation_;
+      if (opt.dropout_ > 0)
+        layer.drop = this->register_module(
+            "drop" + std::to_string(i),
+            opt.has_seed_ ? std::make_shared<Dropout<T>>(opt.dropout_, local.next_u64())
+                          : std::make_shared<Dropout<T>>(opt.dropout_));
+    }
+    layers_.push_back(layer);
+  }
+}
+
+template <typename T>
+Var<T> MLP<T>::forward(const Var<T>& x) {
+  Var<T> h = x;
+  for (auto& l : layers_) {
+    h = l.fc->forward(h);
+    if (l.ln) h = l.ln->forward(h);
+    h = activate(h, l.act);
+    if (l.drop) h = l.drop->forward(h);
+  }
+  return h;
+}
 ONESTONE_EXTERN_CLASS(NN, MLP)
 
 }  // namespace nn

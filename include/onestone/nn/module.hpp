@@ -172,16 +172,7 @@ class Module {
     }
     return unique;
   }
-  void check_name(const std::string& n) const {
-    if (n.empty() || n.find('.') != std::string::npos)
-      throw std::invalid_argument(name() + ": invalid name '" + n + "' (empty or contains '.')");
-    for (auto& p : params_)
-      if (p.first == n) throw std::invalid_argument(name() + ": duplicate name '" + n + "'");
-    for (auto& b : buffers_)
-      if (b.first == n) throw std::invalid_argument(name() + ": duplicate name '" + n + "'");
-    for (auto& c : children_)
-      if (c.first == n) throw std::invalid_argument(name() + ": duplicate name '" + n + "'");
-  }
+  void check_name(const std::string& n) const;
   void collect(const std::string& prefix, bool recurse,
                std::vector<std::pair<std::string, Parameter<T>*>>& out) const {
     for (auto& p : params_) out.emplace_back(prefix + p.first, p.second.get());
@@ -196,19 +187,35 @@ class Module {
   }
 
   void collect_modules(const std::string& path,
-                       std::vector<std::pair<std::string, Module<T>*>>& out) const {
-    for (auto& m : out)
-      if (m.second == this) return;
-    out.emplace_back(path, const_cast<Module<T>*>(this));
-    for (auto& c : children_)
-      c.second->collect_modules(path.empty() ? c.first : path + "." + c.first, out);
-  }
+                       std::vector<std::pair<std::string, Module<T>*>>& out) const;
 
   std::vector<std::pair<std::string, std::unique_ptr<Parameter<T>>>> params_;
   std::vector<std::pair<std::string, std::unique_ptr<Tensor<T>>>> buffers_;
   std::vector<std::pair<std::string, std::shared_ptr<Module<T>>>> children_;
   bool training_ = true;
 };
+
+template <typename T>
+void Module<T>::check_name(const std::string& n) const {
+  if (n.empty() || n.find('.') != std::string::npos)
+    throw std::invalid_argument(name() + ": invalid name '" + n + "' (empty or contains '.')");
+  for (auto& p : params_)
+    if (p.first == n) throw std::invalid_argument(name() + ": duplicate name '" + n + "'");
+  for (auto& b : buffers_)
+    if (b.first == n) throw std::invalid_argument(name() + ": duplicate name '" + n + "'");
+  for (auto& c : children_)
+    if (c.first == n) throw std::invalid_argument(name() + ": duplicate name '" + n + "'");
+}
+
+template <typename T>
+void Module<T>::collect_modules(const std::string& path,
+                                std::vector<std::pair<std::string, Module<T>*>>& out) const {
+  for (auto& m : out)
+    if (m.second == this) return;
+  out.emplace_back(path, const_cast<Module<T>*>(this));
+  for (auto& c : children_)
+    c.second->collect_modules(path.empty() ? c.first : path + "." + c.first, out);
+}
 ONESTONE_EXTERN_CLASS(NN, Module)
 
 }  // namespace nn

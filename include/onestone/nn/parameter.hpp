@@ -55,18 +55,7 @@ class Parameter {
   /// This parameter as a leaf of `tape`'s current graph (registered at first use per graph).
   /// Without recording (no-grad, inference) the parameter is viewed as a constant and nothing
   /// is cached, so threads serving predictions from one model share no mutable state.
-  Var<T> var(autograd::Tape<T>& tape = autograd::Tape<T>::current()) const {
-    if (!autograd::is_grad_enabled()) return Var<T>::from(value_, tape);
-    tape.sync();
-    if (tape_ != &tape || !tape.alive(id_, stamp_)) {
-      auto* self = const_cast<Parameter*>(this);
-      id_ = tape.external_leaf(self->value_.data(), self->grad_.data(), value_.shape(),
-                               requires_grad_);
-      tape_ = &tape;
-      stamp_ = tape.slot(id_).stamp;
-    }
-    return Var<T>(&tape, id_);
-  }
+  Var<T> var(autograd::Tape<T>& tape = autograd::Tape<T>::current()) const;
 
   /// Replaces the value with a tensor of any shape (the gradient is resized and cleared).
   /// Optimizers created before a shape change refuse to step.
@@ -78,13 +67,7 @@ class Parameter {
   }
 
   /// Replaces the value (same shape required, so optimizers' state stays valid).
-  void set_value(const Tensor<T>& v) {
-    if (v.shape() != value_.shape())
-      throw std::invalid_argument("Parameter::set_value: shape " + v.shape().str() +
-                                  " does not match " + value_.shape().str());
-    std::copy(v.data(), v.data() + v.numel(), value_.data());
-    ++version_;
-  }
+  void set_value(const Tensor<T>& v);
 
  private:
   Tensor<T> value_;
@@ -95,6 +78,29 @@ class Parameter {
   mutable int id_ = -1;
   mutable std::uint64_t stamp_ = 0;
 };
+
+template <typename T>
+Var<T> Parameter<T>::var(autograd::Tape<T>& tape) const {
+  if (!autograd::is_grad_enabled()) return Var<T>::from(value_, tape);
+  tape.sync();
+  if (tape_ != &tape || !tape.alive(id_, stamp_)) {
+    auto* self = const_cast<Parameter*>(this);
+    id_ =
+        tape.external_leaf(self->value_.data(), self->grad_.data(), value_.shape(), requires_grad_);
+    tape_ = &tape;
+    stamp_ = tape.slot(id_).stamp;
+  }
+  return Var<T>(&tape, id_);
+}
+
+template <typename T>
+void Parameter<T>::set_value(const Tensor<T>& v) {
+  if (v.shape() != value_.shape())
+    throw std::invalid_argument("Parameter::set_value: shape " + v.shape().str() +
+                                " does not match " + value_.shape().str());
+  std::copy(v.data(), v.data() + v.numel(), value_.data());
+  ++version_;
+}
 ONESTONE_EXTERN_CLASS(NN, Parameter)
 
 }  // namespace nn

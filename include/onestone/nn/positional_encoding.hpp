@@ -36,19 +36,7 @@ inline void check_sequence_input(const char* who, const Shape& s, Index d_model,
 template <typename T>
 class SinusoidalPositionalEncoding : public Module<T> {
  public:
-  explicit SinusoidalPositionalEncoding(Index d_model, Index max_length = 512)
-      : d_(d_model), max_len_(max_length), table_({max_length > 0 ? max_length : 1, d_model}) {
-    if (d_model <= 0 || max_length <= 0)
-      throw std::invalid_argument(
-          "SinusoidalPositionalEncoding: d_model and max_length must be "
-          "positive");
-    for (Index p = 0; p < max_length; ++p)
-      for (Index i = 0; i < d_model; ++i) {
-        const double freq = std::pow(10000.0, -static_cast<double>(i - i % 2) / d_model);
-        const double a = static_cast<double>(p) * freq;
-        table_.data()[p * d_model + i] = static_cast<T>(i % 2 == 0 ? std::sin(a) : std::cos(a));
-      }
-  }
+  explicit SinusoidalPositionalEncoding(Index d_model, Index max_length = 512);
   Var<T> forward(const Var<T>& x) override {
     detail::check_sequence_input("SinusoidalPositionalEncoding", x.shape(), d_, max_len_);
     // The first L rows of the table, viewed without a copy (constant: no gradient).
@@ -64,6 +52,21 @@ class SinusoidalPositionalEncoding : public Module<T> {
   Index d_, max_len_;
   Tensor<T> table_;
 };
+
+template <typename T>
+SinusoidalPositionalEncoding<T>::SinusoidalPositionalEncoding(Index d_model, Index max_length)
+    : d_(d_model), max_len_(max_length), table_({max_length > 0 ? max_length : 1, d_model}) {
+  if (d_model <= 0 || max_length <= 0)
+    throw std::invalid_argument(
+        "SinusoidalPositionalEncoding: d_model and max_length must be "
+        "positive");
+  for (Index p = 0; p < max_length; ++p)
+    for (Index i = 0; i < d_model; ++i) {
+      const double freq = std::pow(10000.0, -static_cast<double>(i - i % 2) / d_model);
+      const double a = static_cast<double>(p) * freq;
+      table_.data()[p * d_model + i] = static_cast<T>(i % 2 == 0 ? std::sin(a) : std::cos(a));
+    }
+}
 ONESTONE_EXTERN_CLASS(NN, SinusoidalPositionalEncoding)
 
 /// Adds a learned position vector, parameter "weight" [max_length, d_model] (initialised
@@ -75,17 +78,7 @@ class LearnedPositionalEncoding : public Module<T> {
  public:
   LearnedPositionalEncoding(Index max_length, Index d_model)
       : LearnedPositionalEncoding(max_length, d_model, default_generator().next_u64()) {}
-  LearnedPositionalEncoding(Index max_length, Index d_model, std::uint64_t seed)
-      : d_(d_model), max_len_(max_length) {
-    if (d_model <= 0 || max_length <= 0)
-      throw std::invalid_argument(
-          "LearnedPositionalEncoding: d_model and max_length must be "
-          "positive");
-    Generator gen(seed);
-    Tensor<T> w({max_length, d_model});
-    init::normal_(w, 0.0, 0.02, gen);
-    weight_ = &this->register_parameter("weight", std::move(w));
-  }
+  LearnedPositionalEncoding(Index max_length, Index d_model, std::uint64_t seed);
   Var<T> forward(const Var<T>& x) override {
     detail::check_sequence_input("LearnedPositionalEncoding", x.shape(), d_, max_len_);
     const Index L = x.shape()[1];
@@ -102,6 +95,20 @@ class LearnedPositionalEncoding : public Module<T> {
   Index d_, max_len_;
   Parameter<T>* weight_ = nullptr;
 };
+
+template <typename T>
+LearnedPositionalEncoding<T>::LearnedPositionalEncoding(Index max_length, Index d_model,
+                                                        std::uint64_t seed)
+    : d_(d_model), max_len_(max_length) {
+  if (d_model <= 0 || max_length <= 0)
+    throw std::invalid_argument(
+        "LearnedPositionalEncoding: d_model and max_length must be "
+        "positive");
+  Generator gen(seed);
+  Tensor<T> w({max_length, d_model});
+  init::normal_(w, 0.0, 0.02, gen);
+  weight_ = &this->register_parameter("weight", std::move(w));
+}
 ONESTONE_EXTERN_CLASS(NN, LearnedPositionalEncoding)
 
 }  // namespace nn

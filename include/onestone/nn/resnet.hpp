@@ -55,28 +55,7 @@ struct BasicBlockOptions {
 template <typename T>
 class BasicBlock : public Module<T> {
  public:
-  explicit BasicBlock(const BasicBlockOptions& opt) : options_(opt) {
-    if (opt.in_ <= 0 || opt.out_ <= 0 || opt.stride_ <= 0)
-      throw std::invalid_argument("BasicBlock: channels and stride must be positive (in " +
-                                  std::to_string(opt.in_) + ", out " + std::to_string(opt.out_) +
-                                  ", stride " + std::to_string(opt.stride_) + ")");
-    Generator seeds(opt.seed_);
-    auto conv = [&](Index in, Index out, Index k, Index stride) {
-      Conv2dOptions o = Conv2dOptions(in, out, k).stride(stride).padding(k / 2).bias(false);
-      if (opt.has_seed_) o.seed(seeds.next_u64());
-      return std::make_shared<Conv2d<T>>(o);
-    };
-    conv1_ = this->register_module("conv1", conv(opt.in_, opt.out_, 3, opt.stride_));
-    bn1_ = this->register_module("bn1", std::make_shared<BatchNorm2d<T>>(opt.out_));
-    conv2_ = this->register_module("conv2", conv(opt.out_, opt.out_, 3, 1));
-    bn2_ = this->register_module("bn2", std::make_shared<BatchNorm2d<T>>(opt.out_));
-    if (opt.stride_ != 1 || opt.in_ != opt.out_) {
-      auto down = std::make_shared<Sequential<T>>();
-      down->push_back(conv(opt.in_, opt.out_, 1, opt.stride_));
-      down->push_back(std::make_shared<BatchNorm2d<T>>(opt.out_));
-      downsample_ = this->register_module("downsample", down);
-    }
-  }
+  explicit BasicBlock(const BasicBlockOptions& opt);
   Var<T> forward(const Var<T>& x) override {
     Var<T> h = relu(bn1_->forward(conv1_->forward(x)));
     h = bn2_->forward(conv2_->forward(h));
@@ -96,6 +75,30 @@ class BasicBlock : public Module<T> {
   std::shared_ptr<BatchNorm2d<T>> bn1_, bn2_;
   std::shared_ptr<Sequential<T>> downsample_;
 };
+
+template <typename T>
+BasicBlock<T>::BasicBlock(const BasicBlockOptions& opt) : options_(opt) {
+  if (opt.in_ <= 0 || opt.out_ <= 0 || opt.stride_ <= 0)
+    throw std::invalid_argument("BasicBlock: channels and stride must be positive (in " +
+                                std::to_string(opt.in_) + ", out " + std::to_string(opt.out_) +
+                                ", stride " + std::to_string(opt.stride_) + ")");
+  Generator seeds(opt.seed_);
+  auto conv = [&](Index in, Index out, Index k, Index stride) {
+    Conv2dOptions o = Conv2dOptions(in, out, k).stride(stride).padding(k / 2).bias(false);
+    if (opt.has_seed_) o.seed(seeds.next_u64());
+    return std::make_shared<Conv2d<T>>(o);
+  };
+  conv1_ = this->register_module("conv1", conv(opt.in_, opt.out_, 3, opt.stride_));
+  bn1_ = this->register_module("bn1", std::make_shared<BatchNorm2d<T>>(opt.out_));
+  conv2_ = this->register_module("conv2", conv(opt.out_, opt.out_, 3, 1));
+  bn2_ = this->register_module("bn2", std::make_shared<BatchNorm2d<T>>(opt.out_));
+  if (opt.stride_ != 1 || opt.in_ != opt.out_) {
+    auto down = std::make_shared<Sequential<T>>();
+    down->push_back(conv(opt.in_, opt.out_, 1, opt.stride_));
+    down->push_back(std::make_shared<BatchNorm2d<T>>(opt.out_));
+    downsample_ = this->register_module("downsample", down);
+  }
+}
 ONESTONE_EXTERN_CLASS(NN, BasicBlock)
 
 /// Options of `ResNet`: input channels, the width of each stage (the stem has the first
@@ -139,37 +142,7 @@ struct ResNetOptions {
 template <typename T>
 class ResNet : public Module<T> {
  public:
-  explicit ResNet(const ResNetOptions& opt) : options_(opt) {
-    if (opt.in_ <= 0 || opt.widths_.empty() || opt.widths_.size() != opt.blocks_.size())
-      throw std::invalid_argument(
-          "ResNet: in_channels must be positive and widths and blocks non-empty and of equal "
-          "length (got in_channels " +
-          std::to_string(opt.in_) + ", " + std::to_string(opt.widths_.size()) + " widths, " +
-          std::to_string(opt.blocks_.size()) + " block counts)");
-    for (std::size_t k = 0; k < opt.widths_.size(); ++k)
-      if (opt.widths_[k] <= 0 || opt.blocks_[k] <= 0)
-        throw std::invalid_argument("ResNet: stage " + std::to_string(k + 1) + " has width " +
-                                    std::to_string(opt.widths_[k]) + " and " +
-                                    std::to_string(opt.blocks_[k]) +
-                                    " blocks (both must be positive)");
-    Generator seeds(opt.seed_);
-    Conv2dOptions stem = Conv2dOptions(opt.in_, opt.widths_[0], 3).padding(1).bias(false);
-    if (opt.has_seed_) stem.seed(seeds.next_u64());
-    conv1_ = this->register_module("conv1", std::make_shared<Conv2d<T>>(stem));
-    bn1_ = this->register_module("bn1", std::make_shared<BatchNorm2d<T>>(opt.widths_[0]));
-    Index in = opt.widths_[0];
-    for (std::size_t k = 0; k < opt.widths_.size(); ++k) {
-      auto stage = std::make_shared<Sequential<T>>();
-      for (Index b = 0; b < opt.blocks_[k]; ++b) {
-        BasicBlockOptions bo(in, opt.widths_[k]);
-        bo.stride(b == 0 && k > 0 ? 2 : 1);
-        if (opt.has_seed_) bo.seed(seeds.next_u64());
-        stage->push_back(std::make_shared<BasicBlock<T>>(bo));
-        in = opt.widths_[k];
-      }
-      stages_.push_back(this->register_module("layer" + std::to_string(k + 1), stage));
-    }
-  }
+  explicit ResNet(const ResNetOptions& opt);
   Var<T> forward(const Var<T>& x) override {
     Var<T> h = relu(bn1_->forward(conv1_->forward(x)));
     for (auto& s : stages_) h = s->forward(h);
@@ -186,6 +159,39 @@ class ResNet : public Module<T> {
   std::shared_ptr<BatchNorm2d<T>> bn1_;
   std::vector<std::shared_ptr<Sequential<T>>> stages_;
 };
+
+template <typename T>
+ResNet<T>::ResNet(const ResNetOptions& opt) : options_(opt) {
+  if (opt.in_ <= 0 || opt.widths_.empty() || opt.widths_.size() != opt.blocks_.size())
+    throw std::invalid_argument(
+        "ResNet: in_channels must be positive and widths and blocks non-empty and of equal "
+        "length (got in_channels " +
+        std::to_string(opt.in_) + ", " + std::to_string(opt.widths_.size()) + " widths, " +
+        std::to_string(opt.blocks_.size()) + " block counts)");
+  for (std::size_t k = 0; k < opt.widths_.size(); ++k)
+    if (opt.widths_[k] <= 0 || opt.blocks_[k] <= 0)
+      throw std::invalid_argument("ResNet: stage " + std::to_string(k + 1) + " has width " +
+                                  std::to_string(opt.widths_[k]) + " and " +
+                                  std::to_string(opt.blocks_[k]) +
+                                  " blocks (both must be positive)");
+  Generator seeds(opt.seed_);
+  Conv2dOptions stem = Conv2dOptions(opt.in_, opt.widths_[0], 3).padding(1).bias(false);
+  if (opt.has_seed_) stem.seed(seeds.next_u64());
+  conv1_ = this->register_module("conv1", std::make_shared<Conv2d<T>>(stem));
+  bn1_ = this->register_module("bn1", std::make_shared<BatchNorm2d<T>>(opt.widths_[0]));
+  Index in = opt.widths_[0];
+  for (std::size_t k = 0; k < opt.widths_.size(); ++k) {
+    auto stage = std::make_shared<Sequential<T>>();
+    for (Index b = 0; b < opt.blocks_[k]; ++b) {
+      BasicBlockOptions bo(in, opt.widths_[k]);
+      bo.stride(b == 0 && k > 0 ? 2 : 1);
+      if (opt.has_seed_) bo.seed(seeds.next_u64());
+      stage->push_back(std::make_shared<BasicBlock<T>>(bo));
+      in = opt.widths_[k];
+    }
+    stages_.push_back(this->register_module("layer" + std::to_string(k + 1), stage));
+  }
+}
 ONESTONE_EXTERN_CLASS(NN, ResNet)
 
 }  // namespace nn

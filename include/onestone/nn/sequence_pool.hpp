@@ -91,18 +91,7 @@ class SequencePool : public Module<T> {
  public:
   explicit SequencePool(SequencePoolMode mode, std::shared_ptr<const Mask> padding = nullptr)
       : mode_(mode), padding_(std::move(padding)) {}
-  Var<T> forward(const Var<T>& x) override {
-    const Mask* pad = padding_ && padding_->numel() > 0 ? padding_.get() : nullptr;
-    detail::check_pool_input("SequencePool", x.shape(), pad);
-    switch (mode_) {
-      case SequencePoolMode::First:
-        return reshape(narrow(x, 1, 0, 1), {x.shape()[0], x.shape()[2]});
-      case SequencePoolMode::Max:
-        return pad ? masked_max(x, *pad) : max(x, 1);
-      default:
-        return pad ? masked_mean(x, *pad) : mean(x, 1);
-    }
-  }
+  Var<T> forward(const Var<T>& x) override;
   std::string name() const override {
     return mode_ == SequencePoolMode::Mean  ? "SequencePool(mean)"
            : mode_ == SequencePoolMode::Max ? "SequencePool(max)"
@@ -113,6 +102,20 @@ class SequencePool : public Module<T> {
   SequencePoolMode mode_;
   std::shared_ptr<const Mask> padding_;
 };
+
+template <typename T>
+Var<T> SequencePool<T>::forward(const Var<T>& x) {
+  const Mask* pad = padding_ && padding_->numel() > 0 ? padding_.get() : nullptr;
+  detail::check_pool_input("SequencePool", x.shape(), pad);
+  switch (mode_) {
+    case SequencePoolMode::First:
+      return reshape(narrow(x, 1, 0, 1), {x.shape()[0], x.shape()[2]});
+    case SequencePoolMode::Max:
+      return pad ? masked_max(x, *pad) : max(x, 1);
+    default:
+      return pad ? masked_mean(x, *pad) : mean(x, 1);
+  }
+}
 ONESTONE_EXTERN_CLASS(NN, SequencePool)
 
 }  // namespace nn

@@ -104,53 +104,9 @@ struct TextEncoderOptions {
 template <typename T>
 class TextEncoder : public Module<T> {
  public:
-  explicit TextEncoder(const TextEncoderOptions& o)
-      : options_(o), padding_(std::make_shared<Mask>()) {
-    Generator local(o.seed_);
-    Generator& g = o.has_seed_ ? local : default_generator();
-    embedding_ = this->register_module(
-        "embedding",
-        std::make_shared<Embedding<T>>(
-            EmbeddingOptions(o.vocab_, o.d_model_).padding_idx(o.padding_idx_).seed(g.next_u64())));
-    if (o.positional_ == PositionalEncodingKind::Learned)
-      position_ = this->register_module("position", std::make_shared<LearnedPositionalEncoding<T>>(
-                                                        o.max_len_, o.d_model_, g.next_u64()));
-    else if (o.positional_ == PositionalEncodingKind::Sinusoidal)
-      position_ = this->register_module(
-          "position", std::make_shared<SinusoidalPositionalEncoding<T>>(o.d_model_, o.max_len_));
-    dropout_ =
-        this->register_module("dropout", std::make_shared<Dropout<T>>(o.dropout_, g.next_u64()));
-    encoder_ = this->register_module(
-        "encoder",
-        std::make_shared<TransformerEncoder<T>>(TransformerEncoderLayerOptions(o.d_model_, o.nhead_)
-                                                    .dim_feedforward(o.ff_)
-                                                    .dropout(o.dropout_)
-                                                    .activation(o.activation_)
-                                                    .norm_first(o.norm_first_)
-                                                    .seed(g.next_u64()),
-                                                o.layers_, /*final_norm=*/o.norm_first_));
-  }
+  explicit TextEncoder(const TextEncoderOptions& o);
 
-  Var<T> forward(const Var<T>& ids) override {
-    const Shape& s = ids.shape();
-    if (s.rank() != 2)
-      throw std::invalid_argument("TextEncoder: expected token ids [batch, length], got " +
-                                  s.str());
-    if (s[1] > options_.max_len_)
-      throw std::invalid_argument("TextEncoder: sequence length " + std::to_string(s[1]) +
-                                  " exceeds max_length " + std::to_string(options_.max_len_));
-    const Mask* pad = nullptr;
-    if (options_.padding_idx_ >= 0) {
-      padding_->resize(s);
-      const T p = static_cast<T>(options_.padding_idx_);
-      for (Index i = 0; i < s.numel(); ++i) padding_->data()[i] = ids.data()[i] == p ? 1 : 0;
-      pad = padding_.get();
-    }
-    Var<T> h = embedding_->forward(ids);
-    if (position_) h = position_->forward(h);
-    h = dropout_->forward(h);
-    return encoder_->forward(h, pad, options_.causal_);
-  }
+  Var<T> forward(const Var<T>& ids) override;
 
   std::string name() const override {
     return "TextEncoder(vocab=" + std::to_string(options_.vocab_) +
@@ -171,6 +127,55 @@ class TextEncoder : public Module<T> {
   std::shared_ptr<Dropout<T>> dropout_;
   std::shared_ptr<TransformerEncoder<T>> encoder_;
 };
+
+template <typename T>
+TextEncoder<T>::TextEncoder(const TextEncoderOptions& o)
+    : options_(o), padding_(std::make_shared<Mask>()) {
+  Generator local(o.seed_);
+  Generator& g = o.has_seed_ ? local : default_generator();
+  embedding_ = this->register_module(
+      "embedding",
+      std::make_shared<Embedding<T>>(
+          EmbeddingOptions(o.vocab_, o.d_model_).padding_idx(o.padding_idx_).seed(g.next_u64())));
+  if (o.positional_ == PositionalEncodingKind::Learned)
+    position_ = this->register_module("position", std::make_shared<LearnedPositionalEncoding<T>>(
+                                                      o.max_len_, o.d_model_, g.next_u64()));
+  else if (o.positional_ == PositionalEncodingKind::Sinusoidal)
+    position_ = this->register_module(
+        "position", std::make_shared<SinusoidalPositionalEncoding<T>>(o.d_model_, o.max_len_));
+  dropout_ =
+      this->register_module("dropout", std::make_shared<Dropout<T>>(o.dropout_, g.next_u64()));
+  encoder_ = this->register_module(
+      "encoder",
+      std::make_shared<TransformerEncoder<T>>(TransformerEncoderLayerOptions(o.d_model_, o.nhead_)
+                                                  .dim_feedforward(o.ff_)
+                                                  .dropout(o.dropout_)
+                                                  .activation(o.activation_)
+                                                  .norm_first(o.norm_first_)
+                                                  .seed(g.next_u64()),
+                                              o.layers_, /*final_norm=*/o.norm_first_));
+}
+
+template <typename T>
+Var<T> TextEncoder<T>::forward(const Var<T>& ids) {
+  const Shape& s = ids.shape();
+  if (s.rank() != 2)
+    throw std::invalid_argument("TextEncoder: expected token ids [batch, length], got " + s.str());
+  if (s[1] > options_.max_len_)
+    throw std::invalid_argument("TextEncoder: sequence length " + std::to_string(s[1]) +
+                                " exceeds max_length " + std::to_string(options_.max_len_));
+  const Mask* pad = nullptr;
+  if (options_.padding_idx_ >= 0) {
+    padding_->resize(s);
+    const T p = static_cast<T>(options_.padding_idx_);
+    for (Index i = 0; i < s.numel(); ++i) padding_->data()[i] = ids.data()[i] == p ? 1 : 0;
+    pad = padding_.get();
+  }
+  Var<T> h = embedding_->forward(ids);
+  if (position_) h = position_->forward(h);
+  h = dropout_->forward(h);
+  return encoder_->forward(h, pad, options_.causal_);
+}
 ONESTONE_EXTERN_CLASS(NN, TextEncoder)
 
 }  // namespace nn

@@ -86,43 +86,12 @@ struct TransformerEncoderLayerOptions {
 template <typename T>
 class TransformerEncoderLayer : public Module<T> {
  public:
-  explicit TransformerEncoderLayer(const TransformerEncoderLayerOptions& o) : options_(o) {
-    if (o.ff_ <= 0)
-      throw std::invalid_argument("TransformerEncoderLayer: dim_feedforward must be positive");
-    Generator local(o.seed_);
-    Generator& g = o.has_seed_ ? local : default_generator();
-    const Index D = o.d_model_;
-    self_attn_ = this->register_module(
-        "self_attn",
-        std::make_shared<MultiheadAttention<T>>(
-            MultiheadAttentionOptions(D, o.nhead_).dropout(o.dropout_).seed(g.next_u64())));
-    linear1_ = this->register_module(
-        "linear1", std::make_shared<Linear<T>>(LinearOptions(D, o.ff_).seed(g.next_u64())));
-    dropout_ =
-        this->register_module("dropout", std::make_shared<Dropout<T>>(o.dropout_, g.next_u64()));
-    linear2_ = this->register_module(
-        "linear2", std::make_shared<Linear<T>>(LinearOptions(o.ff_, D).seed(g.next_u64())));
-    norm1_ = this->register_module("norm1", std::make_shared<LayerNorm<T>>(D, o.eps_));
-    norm2_ = this->register_module("norm2", std::make_shared<LayerNorm<T>>(D, o.eps_));
-    dropout1_ =
-        this->register_module("dropout1", std::make_shared<Dropout<T>>(o.dropout_, g.next_u64()));
-    dropout2_ =
-        this->register_module("dropout2", std::make_shared<Dropout<T>>(o.dropout_, g.next_u64()));
-  }
+  explicit TransformerEncoderLayer(const TransformerEncoderLayerOptions& o);
 
   Var<T> forward(const Var<T>& x) override { return forward(x, nullptr, false); }
 
   /// x [B, L, d_model]; `key_padding_mask` [B, L] (nonzero = padding) or null; `causal`.
-  Var<T> forward(const Var<T>& x, const Mask* key_padding_mask, bool causal = false) {
-    if (options_.norm_first_) {
-      Var<T> h =
-          x + dropout1_->forward(self_attn_->forward(norm1_->forward(x), key_padding_mask, causal));
-      return h + dropout2_->forward(feed_forward(norm2_->forward(h)));
-    }
-    Var<T> h =
-        norm1_->forward(x + dropout1_->forward(self_attn_->forward(x, key_padding_mask, causal)));
-    return norm2_->forward(h + dropout2_->forward(feed_forward(h)));
-  }
+  Var<T> forward(const Var<T>& x, const Mask* key_padding_mask, bool causal = false);
 
   std::string name() const override {
     return "TransformerEncoderLayer(" + std::to_string(options_.d_model_) +
@@ -144,6 +113,45 @@ class TransformerEncoderLayer : public Module<T> {
   std::shared_ptr<Dropout<T>> dropout_, dropout1_, dropout2_;
   std::shared_ptr<LayerNorm<T>> norm1_, norm2_;
 };
+
+template <typename T>
+TransformerEncoderLayer<T>::TransformerEncoderLayer(const TransformerEncoderLayerOptions& o)
+    : options_(o) {
+  if (o.ff_ <= 0)
+    throw std::invalid_argument("TransformerEncoderLayer: dim_feedforward must be positive");
+  Generator local(o.seed_);
+  Generator& g = o.has_seed_ ? local : default_generator();
+  const Index D = o.d_model_;
+  self_attn_ = this->register_module(
+      "self_attn",
+      std::make_shared<MultiheadAttention<T>>(
+          MultiheadAttentionOptions(D, o.nhead_).dropout(o.dropout_).seed(g.next_u64())));
+  linear1_ = this->register_module(
+      "linear1", std::make_shared<Linear<T>>(LinearOptions(D, o.ff_).seed(g.next_u64())));
+  dropout_ =
+      this->register_module("dropout", std::make_shared<Dropout<T>>(o.dropout_, g.next_u64()));
+  linear2_ = this->register_module(
+      "linear2", std::make_shared<Linear<T>>(LinearOptions(o.ff_, D).seed(g.next_u64())));
+  norm1_ = this->register_module("norm1", std::make_shared<LayerNorm<T>>(D, o.eps_));
+  norm2_ = this->register_module("norm2", std::make_shared<LayerNorm<T>>(D, o.eps_));
+  dropout1_ =
+      this->register_module("dropout1", std::make_shared<Dropout<T>>(o.dropout_, g.next_u64()));
+  dropout2_ =
+      this->register_module("dropout2", std::make_shared<Dropout<T>>(o.dropout_, g.next_u64()));
+}
+
+template <typename T>
+Var<T> TransformerEncoderLayer<T>::forward(const Var<T>& x, const Mask* key_padding_mask,
+                                           bool causal) {
+  if (options_.norm_first_) {
+    Var<T> h =
+        x + dropout1_->forward(self_attn_->forward(norm1_->forward(x), key_padding_mask, causal));
+    return h + dropout2_->forward(feed_forward(norm2_->forward(h)));
+  }
+  Var<T> h =
+      norm1_->forward(x + dropout1_->forward(self_attn_->forward(x, key_padding_mask, causal)));
+  return norm2_->forward(h + dropout2_->forward(feed_forward(h)));
+}
 ONESTONE_EXTERN_CLASS(NN, TransformerEncoderLayer)
 
 /// A stack of `num_layers` encoder layers ("layers.0", "layers.1", ...; each initialised from
@@ -160,23 +168,7 @@ template <typename T>
 class TransformerEncoder : public Module<T> {
  public:
   TransformerEncoder(const TransformerEncoderLayerOptions& layer, Index num_layers,
-                     bool final_norm = false) {
-    if (num_layers <= 0)
-      throw std::invalid_argument("TransformerEncoder: num_layers must be positive");
-    Generator local(layer.seed_);
-    Generator& g = layer.has_seed_ ? local : default_generator();
-    auto list = std::make_shared<Module<T>>();
-    for (Index i = 0; i < num_layers; ++i) {
-      TransformerEncoderLayerOptions o = layer;
-      o.seed(g.next_u64());
-      layers_.push_back(list->register_module(std::to_string(i),
-                                              std::make_shared<TransformerEncoderLayer<T>>(o)));
-    }
-    this->register_module("layers", list);
-    if (final_norm)
-      norm_ =
-          this->register_module("norm", std::make_shared<LayerNorm<T>>(layer.d_model_, layer.eps_));
-  }
+                     bool final_norm = false);
   Var<T> forward(const Var<T>& x) override { return forward(x, nullptr, false); }
   /// x [B, L, d_model] through every layer with the same masks, then the final norm if any.
   Var<T> forward(const Var<T>& x, const Mask* key_padding_mask, bool causal = false) {
@@ -194,6 +186,26 @@ class TransformerEncoder : public Module<T> {
   std::vector<std::shared_ptr<TransformerEncoderLayer<T>>> layers_;
   std::shared_ptr<LayerNorm<T>> norm_;
 };
+
+template <typename T>
+TransformerEncoder<T>::TransformerEncoder(const TransformerEncoderLayerOptions& layer,
+                                          Index num_layers, bool final_norm) {
+  if (num_layers <= 0)
+    throw std::invalid_argument("TransformerEncoder: num_layers must be positive");
+  Generator local(layer.seed_);
+  Generator& g = layer.has_seed_ ? local : default_generator();
+  auto list = std::make_shared<Module<T>>();
+  for (Index i = 0; i < num_layers; ++i) {
+    TransformerEncoderLayerOptions o = layer;
+    o.seed(g.next_u64());
+    layers_.push_back(
+        list->register_module(std::to_string(i), std::make_shared<TransformerEncoderLayer<T>>(o)));
+  }
+  this->register_module("layers", list);
+  if (final_norm)
+    norm_ =
+        this->register_module("norm", std::make_shared<LayerNorm<T>>(layer.d_model_, layer.eps_));
+}
 ONESTONE_EXTERN_CLASS(NN, TransformerEncoder)
 
 }  // namespace nn

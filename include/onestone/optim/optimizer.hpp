@@ -63,13 +63,7 @@ class Optimizer {
 
  protected:
   /// Throws when parameter k changed size since the optimizer sized its state for it.
-  void check_state_size(std::size_t k, const Tensor<T>& state) const {
-    if (state.numel() != params_[k]->numel())
-      throw std::logic_error(name() + ": parameter " + std::to_string(k) + " now has " +
-                             std::to_string(params_[k]->numel()) + " elements but its state has " +
-                             std::to_string(state.numel()) +
-                             "; create the optimizer after the model is complete");
-  }
+  void check_state_size(std::size_t k, const Tensor<T>& state) const;
   /// Called at the end of `step()`: counts the step and finishes the current graph.
   void finish_step() {
     ++steps_;
@@ -79,6 +73,15 @@ class Optimizer {
   double lr_;
   std::int64_t steps_ = 0;
 };
+
+template <typename T>
+void Optimizer<T>::check_state_size(std::size_t k, const Tensor<T>& state) const {
+  if (state.numel() != params_[k]->numel())
+    throw std::logic_error(name() + ": parameter " + std::to_string(k) + " now has " +
+                           std::to_string(params_[k]->numel()) + " elements but its state has " +
+                           std::to_string(state.numel()) +
+                           "; create the optimizer after the model is complete");
+}
 ONESTONE_EXTERN_CLASS(OPTIM, Optimizer)
 
 }  // namespace optim

@@ -99,20 +99,23 @@ class LinearWarmup : public LRScheduler<T> {
     if (warmup < 0) throw std::invalid_argument("LinearWarmup: warmup must be >= 0");
     opt.set_lr(lr_at(0));
   }
-  double lr_at(std::int64_t t) const override {
-    if (t < warmup_) {
-      const double f =
-          start_ + (1.0 - start_) * static_cast<double>(t) / static_cast<double>(warmup_);
-      return this->base_lr_ * f;
-    }
-    return after_ ? after_->lr_at(t - warmup_) : this->base_lr_;
-  }
+  double lr_at(std::int64_t t) const override;
 
  private:
   std::int64_t warmup_;
   double start_;
   std::shared_ptr<LRScheduler<T>> after_;
 };
+
+template <typename T>
+double LinearWarmup<T>::lr_at(std::int64_t t) const {
+  if (t < warmup_) {
+    const double f =
+        start_ + (1.0 - start_) * static_cast<double>(t) / static_cast<double>(warmup_);
+    return this->base_lr_ * f;
+  }
+  return after_ ? after_->lr_at(t - warmup_) : this->base_lr_;
+}
 ONESTONE_EXTERN_CLASS(OPTIM, LinearWarmup)
 
 }  // namespace optim

@@ -47,31 +47,7 @@ class SGD : public Optimizer<T> {
     if (opt.momentum_ != 0)
       for (auto* p : this->params_) buf_.emplace_back(p->shape());
   }
-  void step() override {
-    const T lr = static_cast<T>(this->lr_), mu = static_cast<T>(opt_.momentum_),
-            one_minus_damp = static_cast<T>(1.0 - opt_.dampening_),
-            wd = static_cast<T>(opt_.weight_decay_);
-    for (std::size_t k = 0; k < this->params_.size(); ++k) {
-      nn::Parameter<T>& p = *this->params_[k];
-      if (!p.requires_grad()) continue;
-      T* __restrict w = p.value().data();
-      const T* __restrict g = p.grad().data();
-      const Index n = p.numel();
-      if (mu == T(0)) {
-        for (Index i = 0; i < n; ++i) w[i] -= lr * (g[i] + wd * w[i]);
-        continue;
-      }
-      this->check_state_size(k, buf_[k]);
-      T* __restrict b = buf_[k].data();
-      const bool first = this->steps_ == 0;
-      for (Index i = 0; i < n; ++i) {
-        const T d = g[i] + wd * w[i];
-        b[i] = first ? d : mu * b[i] + one_minus_damp * d;
-        w[i] -= lr * (opt_.nesterov_ ? d + mu * b[i] : b[i]);
-      }
-    }
-    this->finish_step();
-  }
+  void step() override;
   std::string name() const override { return "SGD"; }
   std::vector<std::pair<std::string, Tensor<T>*>> state_tensors() override {
     std::vector<std::pair<std::string, Tensor<T>*>> out;
@@ -84,6 +60,33 @@ class SGD : public Optimizer<T> {
   SGDOptions opt_;
   std::vector<Tensor<T>> buf_;
 };
+
+template <typename T>
+void SGD<T>::step() {
+  const T lr = static_cast<T>(this->lr_), mu = static_cast<T>(opt_.momentum_),
+          one_minus_damp = static_cast<T>(1.0 - opt_.dampening_),
+          wd = static_cast<T>(opt_.weight_decay_);
+  for (std::size_t k = 0; k < this->params_.size(); ++k) {
+    nn::Parameter<T>& p = *this->params_[k];
+    if (!p.requires_grad()) continue;
+    T* __restrict w = p.value().data();
+    const T* __restrict g = p.grad().data();
+    const Index n = p.numel();
+    if (mu == T(0)) {
+      for (Index i = 0; i < n; ++i) w[i] -= lr * (g[i] + wd * w[i]);
+      continue;
+    }
+    this->check_state_size(k, buf_[k]);
+    T* __restrict b = buf_[k].data();
+    const bool first = this->steps_ == 0;
+    for (Index i = 0; i < n; ++i) {
+      const T d = g[i] + wd * w[i];
+      b[i] = first ? d : mu * b[i] + one_minus_damp * d;
+      w[i] -= lr * (opt_.nesterov_ ? d + mu * b[i] : b[i]);
+    }
+  }
+  this->finish_step();
+}
 ONESTONE_EXTERN_CLASS(OPTIM, SGD)
 
 }  // namespace optim

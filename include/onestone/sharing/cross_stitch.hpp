@@ -50,42 +50,9 @@ struct CrossStitchOptions {
 template <typename T>
 class CrossStitch : public SharingStrategy<T> {
  public:
-  explicit CrossStitch(const CrossStitchOptions& opt)
-      : opt_(opt),
-        columns_(this->register_module("columns", std::make_shared<nn::ModuleDict<T>>())) {
-    if (opt.sizes_.size() < 2)
-      throw std::invalid_argument("CrossStitch: need at least two layer sizes");
-    if (!(opt.self_weight_ >= 0 && opt.self_weight_ <= 1))
-      throw std::invalid_argument("CrossStitch: self_weight must be in [0, 1]");
-    if (opt.num_tasks_ < 1) throw std::invalid_argument("CrossStitch: num_tasks must be >= 1");
-    build();
-  }
+  explicit CrossStitch(const CrossStitchOptions& opt);
   void set_num_tasks(int n) override { this->set_declared_tasks(n, opt_.num_tasks_); }
-  void forward_tasks(const Var<T>& x, Var<T>* reps) override {
-    this->check_declared_tasks(opt_.num_tasks_);
-    const int Tn = opt_.num_tasks_;
-    const std::size_t L = opt_.sizes_.size() - 1;
-    autograd::Tape<T>& tape = x.tape();
-    detail::BorrowedVars<T> l1, l2;
-    std::vector<Var<T>>& h_ = *l1;
-    std::vector<Var<T>>& mixed_ = *l2;
-    h_.resize(static_cast<std::size_t>(Tn));
-    mixed_.resize(static_cast<std::size_t>(Tn));
-    for (int t = 0; t < Tn; ++t) h_[static_cast<std::size_t>(t)] = x;
-    for (std::size_t l = 0; l < L; ++l) {
-      for (int t = 0; t < Tn; ++t) {
-        auto& hv = h_[static_cast<std::size_t>(t)];
-        hv = nn::activate(layers_[static_cast<std::size_t>(t)][l]->forward(hv), opt_.activation_);
-      }
-      if (Tn == 1) continue;
-      Var<T> alpha = stitches_[l]->var(tape);
-      for (int t = 0; t < Tn; ++t)
-        mixed_[static_cast<std::size_t>(t)] = weighted_sum(
-            h_, narrow(reshape(alpha, Shape{1, Index(Tn) * Tn}), -1, Index(t) * Tn, Tn));
-      h_.swap(mixed_);
-    }
-    for (int t = 0; t < Tn; ++t) reps[t] = h_[static_cast<std::size_t>(t)];
-  }
+  void forward_tasks(const Var<T>& x, Var<T>* reps) override;
   Index output_features() const override { return opt_.sizes_.back(); }
   /// Everything: the stitch units mix the columns, so every column parameter reaches every task.
   std::vector<nn::Parameter<T>*> shared_parameters() const override { return this->parameters(); }
@@ -95,27 +62,7 @@ class CrossStitch : public SharingStrategy<T> {
   std::string name() const override { return "CrossStitch"; }
 
  private:
-  void build() {
-    const int Tn = opt_.num_tasks_;
-    const std::size_t L = opt_.sizes_.size() - 1;
-    layers_.resize(static_cast<std::size_t>(Tn));
-    for (int t = 0; t < Tn; ++t) {
-      auto holder = std::make_shared<ColumnModule>();
-      for (std::size_t l = 0; l < L; ++l)
-        layers_[static_cast<std::size_t>(t)].push_back(holder->register_module(
-            "fc" + std::to_string(l), std::make_shared<nn::Linear<T>>(
-                                          nn::LinearOptions(opt_.sizes_[l], opt_.sizes_[l + 1]))));
-      columns_->insert(std::to_string(t), holder);
-    }
-    if (Tn > 1) {
-      const double off = (1.0 - opt_.self_weight_) / (Tn - 1);
-      for (std::size_t l = 0; l < L; ++l) {
-        Tensor<T> a = Tensor<T>::full(Shape{Index(Tn), Index(Tn)}, static_cast<T>(off));
-        for (int t = 0; t < Tn; ++t) a.at(t, t) = static_cast<T>(opt_.self_weight_);
-        stitches_.push_back(&this->register_parameter("stitch" + std::to_string(l), std::move(a)));
-      }
-    }
-  }
+  void build();
 
   struct ColumnModule : nn::Module<T> {
     std::string name() const override { return "CrossStitchColumn"; }
@@ -125,6 +72,67 @@ class CrossStitch : public SharingStrategy<T> {
   std::vector<std::vector<std::shared_ptr<nn::Linear<T>>>> layers_;
   std::vector<nn::Parameter<T>*> stitches_;
 };
+
+template <typename T>
+CrossStitch<T>::CrossStitch(const CrossStitchOptions& opt)
+    : opt_(opt), columns_(this->register_module("columns", std::make_shared<nn::ModuleDict<T>>())) {
+  if (opt.sizes_.size() < 2)
+    throw std::invalid_argument("CrossStitch: need at least two layer sizes");
+  if (!(opt.self_weight_ >= 0 && opt.self_weight_ <= 1))
+    throw std::invalid_argument("CrossStitch: self_weight must be in [0, 1]");
+  if (opt.num_tasks_ < 1) throw std::invalid_argument("CrossStitch: num_tasks must be >= 1");
+  build();
+}
+
+template <typename T>
+void CrossStitch<T>::forward_tasks(const Var<T>& x, Var<T>* reps) {
+  this->check_declared_tasks(opt_.num_tasks_);
+  const int Tn = opt_.num_tasks_;
+  const std::size_t L = opt_.sizes_.size() - 1;
+  autograd::Tape<T>& tape = x.tape();
+  detail::BorrowedVars<T> l1, l2;
+  std::vector<Var<T>>& h_ = *l1;
+  std::vector<Var<T>>& mixed_ = *l2;
+  h_.resize(static_cast<std::size_t>(Tn));
+  mixed_.resize(static_cast<std::size_t>(Tn));
+  for (int t = 0; t < Tn; ++t) h_[static_cast<std::size_t>(t)] = x;
+  for (std::size_t l = 0; l < L; ++l) {
+    for (int t = 0; t < Tn; ++t) {
+      auto& hv = h_[static_cast<std::size_t>(t)];
+      hv = nn::activate(layers_[static_cast<std::size_t>(t)][l]->forward(hv), opt_.activation_);
+    }
+    if (Tn == 1) continue;
+    Var<T> alpha = stitches_[l]->var(tape);
+    for (int t = 0; t < Tn; ++t)
+      mixed_[static_cast<std::size_t>(t)] =
+          weighted_sum(h_, narrow(reshape(alpha, Shape{1, Index(Tn) * Tn}), -1, Index(t) * Tn, Tn));
+    h_.swap(mixed_);
+  }
+  for (int t = 0; t < Tn; ++t) reps[t] = h_[static_cast<std::size_t>(t)];
+}
+
+template <typename T>
+void CrossStitch<T>::build() {
+  const int Tn = opt_.num_tasks_;
+  const std::size_t L = opt_.sizes_.size() - 1;
+  layers_.resize(static_cast<std::size_t>(Tn));
+  for (int t = 0; t < Tn; ++t) {
+    auto holder = std::make_shared<ColumnModule>();
+    for (std::size_t l = 0; l < L; ++l)
+      layers_[static_cast<std::size_t>(t)].push_back(holder->register_module(
+          "fc" + std::to_string(l),
+          std::make_shared<nn::Linear<T>>(nn::LinearOptions(opt_.sizes_[l], opt_.sizes_[l + 1]))));
+    columns_->insert(std::to_string(t), holder);
+  }
+  if (Tn > 1) {
+    const double off = (1.0 - opt_.self_weight_) / (Tn - 1);
+    for (std::size_t l = 0; l < L; ++l) {
+      Tensor<T> a = Tensor<T>::full(Shape{Index(Tn), Index(Tn)}, static_cast<T>(off));
+      for (int t = 0; t < Tn; ++t) a.at(t, t) = static_cast<T>(opt_.self_weight_);
+      stitches_.push_back(&this->register_parameter("stitch" + std::to_string(l), std::move(a)));
+    }
+  }
+}
 ONESTONE_EXTERN_CLASS(SHARING, CrossStitch)
 
 }  // namespace sharing

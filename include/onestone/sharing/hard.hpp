@@ -28,28 +28,8 @@ namespace sharing {
 template <typename T>
 class HardSharing : public SharingStrategy<T> {
  public:
-  HardSharing(std::shared_ptr<nn::Module<T>> trunk, Index output_features, int feature_axis = 1)
-      : trunk_(this->register_module("trunk", std::move(trunk))),
-        features_(output_features),
-        axis_(feature_axis) {
-    if (output_features <= 0)
-      throw std::invalid_argument("HardSharing: output_features must be positive");
-    if (feature_axis == 0 || feature_axis < -1)
-      throw std::invalid_argument("HardSharing: feature_axis must be -1 or a dimension >= 1, got " +
-                                  std::to_string(feature_axis));
-  }
-  void forward_tasks(const Var<T>& x, Var<T>* reps) override {
-    Var<T> z = trunk_->forward(x);
-    const int r = z.shape().rank();
-    const int ax = axis_ < 0 ? r - 1 : axis_;
-    if (r < 2 || ax >= r || z.shape()[ax] != features_)
-      throw std::invalid_argument("HardSharing: trunk produced " + z.shape().str() +
-                                  " but output_features (its dimension " + std::to_string(axis_) +
-                                  ": features, channels of a feature map, or token width) is " +
-                                  std::to_string(features_));
-    if (autograd::is_grad_enabled()) z_ = z;  // for balancing; not while serving
-    for (int t = 0; t < this->num_tasks_; ++t) reps[t] = z;
-  }
+  HardSharing(std::shared_ptr<nn::Module<T>> trunk, Index output_features, int feature_axis = 1);
+  void forward_tasks(const Var<T>& x, Var<T>* reps) override;
   Index output_features() const override { return features_; }
   Var<T> shared_representation() const override { return z_; }
   std::string name() const override { return "HardSharing"; }
@@ -61,6 +41,33 @@ class HardSharing : public SharingStrategy<T> {
   int axis_;
   Var<T> z_;
 };
+
+template <typename T>
+HardSharing<T>::HardSharing(std::shared_ptr<nn::Module<T>> trunk, Index output_features,
+                            int feature_axis)
+    : trunk_(this->register_module("trunk", std::move(trunk))),
+      features_(output_features),
+      axis_(feature_axis) {
+  if (output_features <= 0)
+    throw std::invalid_argument("HardSharing: output_features must be positive");
+  if (feature_axis == 0 || feature_axis < -1)
+    throw std::invalid_argument("HardSharing: feature_axis must be -1 or a dimension >= 1, got " +
+                                std::to_string(feature_axis));
+}
+
+template <typename T>
+void HardSharing<T>::forward_tasks(const Var<T>& x, Var<T>* reps) {
+  Var<T> z = trunk_->forward(x);
+  const int r = z.shape().rank();
+  const int ax = axis_ < 0 ? r - 1 : axis_;
+  if (r < 2 || ax >= r || z.shape()[ax] != features_)
+    throw std::invalid_argument("HardSharing: trunk produced " + z.shape().str() +
+                                " but output_features (its dimension " + std::to_string(axis_) +
+                                ": features, channels of a feature map, or token width) is " +
+                                std::to_string(features_));
+  if (autograd::is_grad_enabled()) z_ = z;  // for balancing; not while serving
+  for (int t = 0; t < this->num_tasks_; ++t) reps[t] = z;
+}
 ONESTONE_EXTERN_CLASS(SHARING, HardSharing)
 
 }  // namespace sharing

@@ -58,40 +58,9 @@ struct MMoEOptions {
 template <typename T>
 class MMoE : public SharingStrategy<T> {
  public:
-  explicit MMoE(const MMoEOptions& opt)
-      : opt_(opt),
-        experts_(this->register_module("experts", std::make_shared<nn::ModuleDict<T>>())),
-        gates_(this->register_module("gates", std::make_shared<nn::ModuleDict<T>>())) {
-    if (opt.num_tasks_ < 1 || opt.num_experts_ < 1 || opt.input_ <= 0 || opt.expert_sizes_.empty())
-      throw std::invalid_argument(
-          "MMoE: need >= 1 task, >= 1 expert, a positive input width and expert sizes");
-    std::vector<Index> sizes{opt.input_};
-    sizes.insert(sizes.end(), opt.expert_sizes_.begin(), opt.expert_sizes_.end());
-    for (int e = 0; e < opt.num_experts_; ++e)
-      experts_->insert(std::to_string(e), std::make_shared<nn::MLP<T>>(
-                                              nn::MLPOptions(sizes).activation(opt.activation_)));
-    const int ngates = opt.shared_gate_ ? 1 : opt.num_tasks_;
-    for (int g = 0; g < ngates; ++g)
-      gates_->insert(std::to_string(g), std::make_shared<nn::Linear<T>>(
-                                            nn::LinearOptions(opt.input_, opt.num_experts_)));
-  }
+  explicit MMoE(const MMoEOptions& opt);
   void set_num_tasks(int n) override { this->set_declared_tasks(n, opt_.num_tasks_); }
-  void forward_tasks(const Var<T>& x, Var<T>* reps) override {
-    this->check_declared_tasks(opt_.num_tasks_);
-    detail::BorrowedVars<T> outs_list;
-    std::vector<Var<T>>& outs_ = *outs_list;
-    outs_.resize(experts_->size());
-    for (std::size_t e = 0; e < outs_.size(); ++e) outs_[e] = experts_->at(e).forward(x);
-    Var<T> shared;
-    for (int t = 0; t < opt_.num_tasks_; ++t) {
-      if (opt_.shared_gate_) {
-        if (!shared.defined()) shared = mixture(outs_, softmax(gates_->at(0).forward(x)));
-        reps[t] = shared;
-      } else {
-        reps[t] = mixture(outs_, softmax(gates_->at(static_cast<std::size_t>(t)).forward(x)));
-      }
-    }
-  }
+  void forward_tasks(const Var<T>& x, Var<T>* reps) override;
   Index output_features() const override { return opt_.expert_sizes_.back(); }
   std::string name() const override { return opt_.shared_gate_ ? "OMoE" : "MMoE"; }
   /// The experts (shared by every task).
@@ -103,6 +72,43 @@ class MMoE : public SharingStrategy<T> {
   MMoEOptions opt_;
   std::shared_ptr<nn::ModuleDict<T>> experts_, gates_;
 };
+
+template <typename T>
+MMoE<T>::MMoE(const MMoEOptions& opt)
+    : opt_(opt),
+      experts_(this->register_module("experts", std::make_shared<nn::ModuleDict<T>>())),
+      gates_(this->register_module("gates", std::make_shared<nn::ModuleDict<T>>())) {
+  if (opt.num_tasks_ < 1 || opt.num_experts_ < 1 || opt.input_ <= 0 || opt.expert_sizes_.empty())
+    throw std::invalid_argument(
+        "MMoE: need >= 1 task, >= 1 expert, a positive input width and expert sizes");
+  std::vector<Index> sizes{opt.input_};
+  sizes.insert(sizes.end(), opt.expert_sizes_.begin(), opt.expert_sizes_.end());
+  for (int e = 0; e < opt.num_experts_; ++e)
+    experts_->insert(std::to_string(e), std::make_shared<nn::MLP<T>>(
+                                            nn::MLPOptions(sizes).activation(opt.activation_)));
+  const int ngates = opt.shared_gate_ ? 1 : opt.num_tasks_;
+  for (int g = 0; g < ngates; ++g)
+    gates_->insert(std::to_string(g), std::make_shared<nn::Linear<T>>(
+                                          nn::LinearOptions(opt.input_, opt.num_experts_)));
+}
+
+template <typename T>
+void MMoE<T>::forward_tasks(const Var<T>& x, Var<T>* reps) {
+  this->check_declared_tasks(opt_.num_tasks_);
+  detail::BorrowedVars<T> outs_list;
+  std::vector<Var<T>>& outs_ = *outs_list;
+  outs_.resize(experts_->size());
+  for (std::size_t e = 0; e < outs_.size(); ++e) outs_[e] = experts_->at(e).forward(x);
+  Var<T> shared;
+  for (int t = 0; t < opt_.num_tasks_; ++t) {
+    if (opt_.shared_gate_) {
+      if (!shared.defined()) shared = mixture(outs_, softmax(gates_->at(0).forward(x)));
+      reps[t] = shared;
+    } else {
+      reps[t] = mixture(outs_, softmax(gates_->at(static_cast<std::size_t>(t)).forward(x)));
+    }
+  }
+}
 ONESTONE_EXTERN_CLASS(SHARING, MMoE)
 
 }  // namespace sharing

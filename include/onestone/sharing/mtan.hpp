@@ -49,54 +49,9 @@ struct MTANOptions {
 template <typename T>
 class MTAN : public SharingStrategy<T> {
  public:
-  explicit MTAN(const MTANOptions& opt)
-      : opt_(opt),
-        trunk_(this->register_module("trunk", std::make_shared<nn::ModuleDict<T>>())),
-        attention_(this->register_module("attention", std::make_shared<nn::ModuleDict<T>>())) {
-    if (opt.num_tasks_ < 1 || opt.sizes_.size() < 2)
-      throw std::invalid_argument("MTAN: need >= 1 task and at least two stage sizes");
-    const std::size_t L = opt.sizes_.size() - 1;
-    for (std::size_t l = 0; l < L; ++l)
-      stages_.push_back(std::static_pointer_cast<nn::Linear<T>>(trunk_->insert(
-          "fc" + std::to_string(l),
-          std::make_shared<nn::Linear<T>>(nn::LinearOptions(opt.sizes_[l], opt.sizes_[l + 1])))));
-    for (int t = 0; t < opt.num_tasks_; ++t) {
-      auto task = std::static_pointer_cast<nn::ModuleDict<T>>(
-          attention_->insert(std::to_string(t), std::make_shared<nn::ModuleDict<T>>()));
-      std::vector<Att> atts;
-      for (std::size_t l = 0; l < L; ++l) {
-        const Index h = opt.sizes_[l + 1];
-        Att a;
-        if (l > 0) a.carry = lin(*task, "carry" + std::to_string(l), opt.sizes_[l], h);
-        a.w1 = lin(*task, "att" + std::to_string(l) + "_1", l > 0 ? 2 * h : h, h);
-        a.w2 = lin(*task, "att" + std::to_string(l) + "_2", h, h);
-        atts.push_back(a);
-      }
-      att_.push_back(std::move(atts));
-    }
-  }
+  explicit MTAN(const MTANOptions& opt);
   void set_num_tasks(int n) override { this->set_declared_tasks(n, opt_.num_tasks_); }
-  void forward_tasks(const Var<T>& x, Var<T>* reps) override {
-    this->check_declared_tasks(opt_.num_tasks_);
-    detail::BorrowedVars<T> p_list;
-    std::vector<Var<T>>& p_ = *p_list;
-    p_.resize(stages_.size());
-    Var<T> h = x;
-    for (std::size_t l = 0; l < stages_.size(); ++l) {
-      h = nn::activate(stages_[l]->forward(h), opt_.activation_);
-      p_[l] = h;
-    }
-    for (int t = 0; t < opt_.num_tasks_; ++t) {
-      Var<T> a;
-      for (std::size_t l = 0; l < stages_.size(); ++l) {
-        const Att& m = att_[static_cast<std::size_t>(t)][l];
-        Var<T> in = l == 0 ? p_[0] : concat({p_[l], relu(m.carry->forward(a))});
-        Var<T> mask = sigmoid(m.w2->forward(relu(m.w1->forward(in))));
-        a = mask * p_[l];
-      }
-      reps[t] = a;
-    }
-  }
+  void forward_tasks(const Var<T>& x, Var<T>* reps) override;
   Index output_features() const override { return opt_.sizes_.back(); }
   std::string name() const override { return "MTAN"; }
   /// The shared trunk.
@@ -116,6 +71,57 @@ class MTAN : public SharingStrategy<T> {
   std::vector<std::shared_ptr<nn::Linear<T>>> stages_;
   std::vector<std::vector<Att>> att_;
 };
+
+template <typename T>
+MTAN<T>::MTAN(const MTANOptions& opt)
+    : opt_(opt),
+      trunk_(this->register_module("trunk", std::make_shared<nn::ModuleDict<T>>())),
+      attention_(this->register_module("attention", std::make_shared<nn::ModuleDict<T>>())) {
+  if (opt.num_tasks_ < 1 || opt.sizes_.size() < 2)
+    throw std::invalid_argument("MTAN: need >= 1 task and at least two stage sizes");
+  const std::size_t L = opt.sizes_.size() - 1;
+  for (std::size_t l = 0; l < L; ++l)
+    stages_.push_back(std::static_pointer_cast<nn::Linear<T>>(trunk_->insert(
+        "fc" + std::to_string(l),
+        std::make_shared<nn::Linear<T>>(nn::LinearOptions(opt.sizes_[l], opt.sizes_[l + 1])))));
+  for (int t = 0; t < opt.num_tasks_; ++t) {
+    auto task = std::static_pointer_cast<nn::ModuleDict<T>>(
+        attention_->insert(std::to_string(t), std::make_shared<nn::ModuleDict<T>>()));
+    std::vector<Att> atts;
+    for (std::size_t l = 0; l < L; ++l) {
+      const Index h = opt.sizes_[l + 1];
+      Att a;
+      if (l > 0) a.carry = lin(*task, "carry" + std::to_string(l), opt.sizes_[l], h);
+      a.w1 = lin(*task, "att" + std::to_string(l) + "_1", l > 0 ? 2 * h : h, h);
+      a.w2 = lin(*task, "att" + std::to_string(l) + "_2", h, h);
+      atts.push_back(a);
+    }
+    att_.push_back(std::move(atts));
+  }
+}
+
+template <typename T>
+void MTAN<T>::forward_tasks(const Var<T>& x, Var<T>* reps) {
+  this->check_declared_tasks(opt_.num_tasks_);
+  detail::BorrowedVars<T> p_list;
+  std::vector<Var<T>>& p_ = *p_list;
+  p_.resize(stages_.size());
+  Var<T> h = x;
+  for (std::size_t l = 0; l < stages_.size(); ++l) {
+    h = nn::activate(stages_[l]->forward(h), opt_.activation_);
+    p_[l] = h;
+  }
+  for (int t = 0; t < opt_.num_tasks_; ++t) {
+    Var<T> a;
+    for (std::size_t l = 0; l < stages_.size(); ++l) {
+      const Att& m = att_[static_cast<std::size_t>(t)][l];
+      Var<T> in = l == 0 ? p_[0] : concat({p_[l], relu(m.carry->forward(a))});
+      Var<T> mask = sigmoid(m.w2->forward(relu(m.w1->forward(in))));
+      a = mask * p_[l];
+    }
+    reps[t] = a;
+  }
+}
 ONESTONE_EXTERN_CLASS(SHARING, MTAN)
 
 }  // namespace sharing

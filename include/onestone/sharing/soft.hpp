@@ -50,35 +50,14 @@ class SoftSharing : public SharingStrategy<T> {
     if (!make_) throw std::invalid_argument("SoftSharing: no tower factory");
     if (!(lambda >= 0)) throw std::invalid_argument("SoftSharing: lambda must be >= 0");
   }
-  void set_num_tasks(int n) override {
-    SharingStrategy<T>::set_num_tasks(n);
-    while (static_cast<int>(towers_->size()) < n) {
-      auto tower = make_();
-      if (!tower) throw std::invalid_argument("SoftSharing: the tower factory returned null");
-      towers_->insert(std::to_string(towers_->size()), tower);
-      groups_.clear();
-    }
-    if (n >= 2 && groups_.empty()) build_groups();
-  }
+  void set_num_tasks(int n) override;
   void forward_tasks(const Var<T>& x, Var<T>* reps) override {
     for (int t = 0; t < this->num_tasks_; ++t)
       reps[t] = towers_->at(static_cast<std::size_t>(t)).forward(x);
   }
   /// λ Σᵢ Σⱼ d(θᵢ, θⱼ), summed over parameter tensors (undefined with fewer than two tasks or λ =
   /// 0).
-  Var<T> regularizer() override {
-    if (this->num_tasks_ < 2 || lambda_ == 0) return Var<T>();
-    Var<T> total;
-    autograd::Tape<T>& tape = autograd::Tape<T>::current();
-    for (auto& group : groups_) {
-      vars_.clear();
-      for (auto* p : group) vars_.push_back(p->var(tape));
-      Var<T> r =
-          pairwise_distance_penalty(vars_, static_cast<T>(lambda_), distance_ == SoftDistance::L1);
-      total = total.defined() ? total + r : r;
-    }
-    return total;
-  }
+  Var<T> regularizer() override;
   Index output_features() const override { return features_; }
   std::string name() const override { return "SoftSharing"; }
   /// Nothing is shared exactly; the towers are tied by the penalty.
@@ -87,26 +66,7 @@ class SoftSharing : public SharingStrategy<T> {
   double lambda() const { return lambda_; }
 
  private:
-  void build_groups() {
-    auto first = towers_->at(0).named_parameters();
-    groups_.assign(first.size(), {});
-    for (std::size_t t = 0; t < towers_->size(); ++t) {
-      auto np = towers_->at(t).named_parameters();
-      if (np.size() != first.size())
-        throw std::invalid_argument("SoftSharing: tower " + std::to_string(t) + " has " +
-                                    std::to_string(np.size()) + " parameters, tower 0 has " +
-                                    std::to_string(first.size()));
-      for (std::size_t k = 0; k < np.size(); ++k) {
-        if (np[k].first != first[k].first || np[k].second->shape() != first[k].second->shape())
-          throw std::invalid_argument("SoftSharing: tower " + std::to_string(t) + " parameter '" +
-                                      np[k].first + "' " + np[k].second->shape().str() +
-                                      " does not match tower 0's '" + first[k].first + "' " +
-                                      first[k].second->shape().str());
-        groups_[k].push_back(np[k].second);
-      }
-    }
-    vars_.reserve(towers_->size());
-  }
+  void build_groups();
 
   Factory make_;
   Index features_;
@@ -116,6 +76,55 @@ class SoftSharing : public SharingStrategy<T> {
   std::vector<std::vector<nn::Parameter<T>*>> groups_;
   std::vector<Var<T>> vars_;
 };
+
+template <typename T>
+void SoftSharing<T>::set_num_tasks(int n) {
+  SharingStrategy<T>::set_num_tasks(n);
+  while (static_cast<int>(towers_->size()) < n) {
+    auto tower = make_();
+    if (!tower) throw std::invalid_argument("SoftSharing: the tower factory returned null");
+    towers_->insert(std::to_string(towers_->size()), tower);
+    groups_.clear();
+  }
+  if (n >= 2 && groups_.empty()) build_groups();
+}
+
+template <typename T>
+Var<T> SoftSharing<T>::regularizer() {
+  if (this->num_tasks_ < 2 || lambda_ == 0) return Var<T>();
+  Var<T> total;
+  autograd::Tape<T>& tape = autograd::Tape<T>::current();
+  for (auto& group : groups_) {
+    vars_.clear();
+    for (auto* p : group) vars_.push_back(p->var(tape));
+    Var<T> r =
+        pairwise_distance_penalty(vars_, static_cast<T>(lambda_), distance_ == SoftDistance::L1);
+    total = total.defined() ? total + r : r;
+  }
+  return total;
+}
+
+template <typename T>
+void SoftSharing<T>::build_groups() {
+  auto first = towers_->at(0).named_parameters();
+  groups_.assign(first.size(), {});
+  for (std::size_t t = 0; t < towers_->size(); ++t) {
+    auto np = towers_->at(t).named_parameters();
+    if (np.size() != first.size())
+      throw std::invalid_argument("SoftSharing: tower " + std::to_string(t) + " has " +
+                                  std::to_string(np.size()) + " parameters, tower 0 has " +
+                                  std::to_string(first.size()));
+    for (std::size_t k = 0; k < np.size(); ++k) {
+      if (np[k].first != first[k].first || np[k].second->shape() != first[k].second->shape())
+        throw std::invalid_argument("SoftSharing: tower " + std::to_string(t) + " parameter '" +
+                                    np[k].first + "' " + np[k].second->shape().str() +
+                                    " does not match tower 0's '" + first[k].first + "' " +
+                                    first[k].second->shape().str());
+      groups_[k].push_back(np[k].second);
+    }
+  }
+  vars_.reserve(towers_->size());
+}
 ONESTONE_EXTERN_CLASS(SHARING, SoftSharing)
 
 }  // namespace sharing

@@ -78,87 +78,15 @@ class TrainStep {
   void set_meta_loader(data::DataLoader<T>* loader) { meta_loader_ = loader; }
 
   /// One full step on `batch`.
-  const StepResult& operator()(const data::Batch<T>& batch) {
-    opt_.zero_grad();
-    accumulated_ = 0;
-    if (!accumulate(batch)) {
-      opt_.zero_grad();
-      autograd::Tape<T>::current().request_reset();
-      return result_;
-    }
-    apply();
-    return result_;
-  }
+  const StepResult& operator()(const data::Batch<T>& batch);
 
   /// Forward and (balanced) backward of `batch`, adding to the parameters' gradients; returns
   /// false (and adds nothing) when the step is skipped. Call `apply()` after the last batch.
-  bool accumulate(const data::Batch<T>& batch) {
-    autograd::Tape<T>& tape = autograd::Tape<T>::current();
-    tape.reset();
-    const int n = model_.num_tasks();
-    result_.task_losses.assign(static_cast<std::size_t>(n), std::nan(""));
-    result_.present.assign(static_cast<std::size_t>(n), false);
-    result_.skipped = false;
-    result_.skip_reason.clear();
-    result_.step = steps_;
-    if (!has_labels(batch)) {
-      result_.skipped = true;
-      result_.skip_reason = "no task has a labelled sample in the batch";
-      return false;
-    }
-    Var<T> total = model_.loss(batch);
-    for (int i = 0; i < n; ++i) {
-      if (!model_.present(i)) continue;
-      const double li =
-          static_cast<double>(model_.task_losses()[static_cast<std::size_t>(i)].item());
-      result_.task_losses[static_cast<std::size_t>(i)] = li;
-      result_.present[static_cast<std::size_t>(i)] = true;
-      if (!std::isfinite(li)) {
-        if (options_.policy_ == NonFinitePolicy::Throw)
-          throw std::runtime_error("TrainStep: the loss of task '" + model_.task(i).name_ +
-                                   "' is " + (std::isnan(li) ? "NaN" : "infinite") + " at step " +
-                                   std::to_string(steps_));
-        result_.skipped = true;
-        result_.skip_reason = "non-finite loss of task '" + model_.task(i).name_ + "'";
-      }
-    }
-    result_.total = static_cast<double>(total.item());
-    if (!result_.skipped && !std::isfinite(result_.total)) {
-      if (options_.policy_ == NonFinitePolicy::Throw)
-        throw std::runtime_error("TrainStep: the total loss is not finite at step " +
-                                 std::to_string(steps_));
-      result_.skipped = true;
-      result_.skip_reason = "non-finite total loss";
-    }
-    ++steps_;
-    if (result_.skipped) return false;
-    weighting::Balancer<T>* b = model_.balancer();
-    if (b) {
-      if (b->needs_gradients() &&
-          model_.gradient_source() == weighting::GradientSource::Parameters && shared_.empty())
-        shared_ = model_.strategy().shared_parameters();
-      Context ctx(*this, total, batch);
-      b->backward(ctx);
-    } else {
-      total.backward();
-    }
-    last_batch_ = &batch;
-    ++accumulated_;
-    return true;
-  }
+  bool accumulate(const data::Batch<T>& batch);
 
   /// The optimizer step after `accumulate` (gradients averaged over the accumulated batches),
   /// then the balancer's after-step hook on the last batch.
-  void apply() {
-    if (accumulated_ == 0) return;
-    if (accumulated_ > 1)
-      for (auto* p : opt_.params()) p->grad().vector() /= static_cast<T>(accumulated_);
-    opt_.step();
-    accumulated_ = 0;
-    weighting::Balancer<T>* b = model_.balancer();
-    if (b && b->wants_loss_after_step() && last_batch_)
-      detail::after_step_losses(model_, *b, *last_batch_, after_);
-  }
+  void apply();
 
   /// Whether any task has a labelled sample in `batch`.
   bool has_labels(const data::Batch<T>& batch) {
@@ -175,18 +103,7 @@ class TrainStep {
   optim::Optimizer<T>& optimizer() noexcept { return opt_; }
 
  private:
-  data::Batch<T>& meta_batch(const data::Batch<T>& batch) {
-    if (!meta_loader_) {
-      meta_ = batch;
-      return meta_;
-    }
-    if (!meta_loader_->next(meta_)) {
-      meta_loader_->start_epoch();
-      if (!meta_loader_->next(meta_))
-        throw std::invalid_argument("TrainStep: the meta loader yields no batch");
-    }
-    return meta_;
-  }
+  data::Batch<T>& meta_batch(const data::Batch<T>& batch);
 
   // The step as the balancer's backward sees it.
   class Context final : public detail::ModelStepContext<T> {
@@ -220,6 +137,100 @@ class TrainStep {
   data::DataLoader<T>* meta_loader_ = nullptr;
   data::Batch<T> meta_;
 };
+
+template <typename T>
+const StepResult& TrainStep<T>::operator()(const data::Batch<T>& batch) {
+  opt_.zero_grad();
+  accumulated_ = 0;
+  if (!accumulate(batch)) {
+    opt_.zero_grad();
+    autograd::Tape<T>::current().request_reset();
+    return result_;
+  }
+  apply();
+  return result_;
+}
+
+template <typename T>
+bool TrainStep<T>::accumulate(const data::Batch<T>& batch) {
+  autograd::Tape<T>& tape = autograd::Tape<T>::current();
+  tape.reset();
+  const int n = model_.num_tasks();
+  result_.task_losses.assign(static_cast<std::size_t>(n), std::nan(""));
+  result_.present.assign(static_cast<std::size_t>(n), false);
+  result_.skipped = false;
+  result_.skip_reason.clear();
+  result_.step = steps_;
+  if (!has_labels(batch)) {
+    result_.skipped = true;
+    result_.skip_reason = "no task has a labelled sample in the batch";
+    return false;
+  }
+  Var<T> total = model_.loss(batch);
+  for (int i = 0; i < n; ++i) {
+    if (!model_.present(i)) continue;
+    const double li = static_cast<double>(model_.task_losses()[static_cast<std::size_t>(i)].item());
+    result_.task_losses[static_cast<std::size_t>(i)] = li;
+    result_.present[static_cast<std::size_t>(i)] = true;
+    if (!std::isfinite(li)) {
+      if (options_.policy_ == NonFinitePolicy::Throw)
+        throw std::runtime_error("TrainStep: the loss of task '" + model_.task(i).name_ + "' is " +
+                                 (std::isnan(li) ? "NaN" : "infinite") + " at step " +
+                                 std::to_string(steps_));
+      result_.skipped = true;
+      result_.skip_reason = "non-finite loss of task '" + model_.task(i).name_ + "'";
+    }
+  }
+  result_.total = static_cast<double>(total.item());
+  if (!result_.skipped && !std::isfinite(result_.total)) {
+    if (options_.policy_ == NonFinitePolicy::Throw)
+      throw std::runtime_error("TrainStep: the total loss is not finite at step " +
+                               std::to_string(steps_));
+    result_.skipped = true;
+    result_.skip_reason = "non-finite total loss";
+  }
+  ++steps_;
+  if (result_.skipped) return false;
+  weighting::Balancer<T>* b = model_.balancer();
+  if (b) {
+    if (b->needs_gradients() && model_.gradient_source() == weighting::GradientSource::Parameters &&
+        shared_.empty())
+      shared_ = model_.strategy().shared_parameters();
+    Context ctx(*this, total, batch);
+    b->backward(ctx);
+  } else {
+    total.backward();
+  }
+  last_batch_ = &batch;
+  ++accumulated_;
+  return true;
+}
+
+template <typename T>
+void TrainStep<T>::apply() {
+  if (accumulated_ == 0) return;
+  if (accumulated_ > 1)
+    for (auto* p : opt_.params()) p->grad().vector() /= static_cast<T>(accumulated_);
+  opt_.step();
+  accumulated_ = 0;
+  weighting::Balancer<T>* b = model_.balancer();
+  if (b && b->wants_loss_after_step() && last_batch_)
+    detail::after_step_losses(model_, *b, *last_batch_, after_);
+}
+
+template <typename T>
+data::Batch<T>& TrainStep<T>::meta_batch(const data::Batch<T>& batch) {
+  if (!meta_loader_) {
+    meta_ = batch;
+    return meta_;
+  }
+  if (!meta_loader_->next(meta_)) {
+    meta_loader_->start_epoch();
+    if (!meta_loader_->next(meta_))
+      throw std::invalid_argument("TrainStep: the meta loader yields no batch");
+  }
+  return meta_;
+}
 ONESTONE_EXTERN_CLASS(TRAIN, TrainStep)
 
 }  // namespace train

@@ -44,73 +44,7 @@ class BalancedBackward {
   /// back-propagated as usual (a regularizer).
   void run(Balancer<T>& b, GradientSource source, const std::vector<Var<T>>& losses,
            const std::vector<int>& tasks, const Var<T>& z,
-           const std::vector<nn::Parameter<T>*>& shared, const Var<T>& extra = Var<T>()) {
-    const Eigen::Index m = static_cast<Eigen::Index>(losses.size());
-    if (m == 0 || tasks.size() != losses.size())
-      throw std::invalid_argument("BalancedBackward: " + std::to_string(losses.size()) +
-                                  " losses for " + std::to_string(tasks.size()) + " tasks");
-    values_.resize(m);
-    for (Eigen::Index r = 0; r < m; ++r) values_[r] = losses[static_cast<std::size_t>(r)].item();
-    info_.rows = m;
-    info_.tasks = tasks.data();
-    info_.losses = &values_;
-    if (source == GradientSource::Representation) {
-      if (!z.defined())
-        throw std::logic_error(
-            "BalancedBackward: the strategy has no shared representation; use "
-            "GradientSource::Parameters");
-      autograd::Tape<T>& tape = z.tape();
-      const Index D = z.numel();
-      if (J_.rows() != m || J_.cols() != D) J_.resize(m, D);
-      for (Eigen::Index r = 0; r < m; ++r) {
-        // Through task r's head only: stops at z, whose gradient is row r.
-        tape.backward(losses[static_cast<std::size_t>(r)].id(), nullptr, z.id());
-        const T* g = tape.grad_in(z.id());
-        if (g)
-          J_.row(r) = Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>>(g, D);
-        else
-          J_.row(r).setZero();
-      }
-      combine(b, z.shape().rank() > 0 ? z.shape()[0] : 1);
-      z.backward(d_.data());
-    } else {
-      if (shared.empty())
-        throw std::logic_error("BalancedBackward: the strategy shares no parameters to balance");
-      Index P = 0;
-      for (auto* p : shared) P += p->numel();
-      if (J_.rows() != m || J_.cols() != P) J_.resize(m, P);
-      // Task-specific gradients accumulate over the T passes (each head sees only its own
-      // task); the shared ones are captured per pass, and d is added at the end to what they
-      // held before the step (gradient accumulation over batches).
-      saved_.resize(P);
-      {
-        Index off = 0;
-        for (auto* p : shared) {
-          saved_.segment(off, p->numel()) =
-              Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, 1>>(p->grad().data(), p->numel());
-          off += p->numel();
-        }
-      }
-      for (Eigen::Index r = 0; r < m; ++r) {
-        for (auto* p : shared) p->zero_grad();
-        losses[static_cast<std::size_t>(r)].backward();
-        Index off = 0;
-        for (auto* p : shared) {
-          J_.row(r).segment(off, p->numel()) =
-              Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>>(p->grad().data(), p->numel());
-          off += p->numel();
-        }
-      }
-      combine(b, 1);
-      Index off = 0;
-      for (auto* p : shared) {
-        Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, 1>>(p->grad().data(), p->numel()) =
-            saved_.segment(off, p->numel()) + d_.segment(off, p->numel());
-        off += p->numel();
-      }
-    }
-    if (extra.defined() && extra.requires_grad()) extra.backward();
-  }
+           const std::vector<nn::Parameter<T>*>& shared, const Var<T>& extra = Var<T>());
 
   /// The Jacobian of the last step (one row per present task).
   const Jacobian<T>& jacobian() const noexcept { return J_; }
@@ -120,25 +54,100 @@ class BalancedBackward {
   const StepInfo<T>& info() const noexcept { return info_; }
 
  private:
-  void combine(Balancer<T>& b, Index batch) {
-    if (b.needs_cross_gramian() && batch >= 2) {
-      const Eigen::Index m = J_.rows();
-      const Index h = batch / 2, per = J_.cols() / batch;
-      A_.setZero(m, m);
-      for (Index s = 0; s < h; ++s)
-        A_.noalias() += J_.middleCols(s * per, per) * J_.middleCols((s + h) * per, per).transpose();
-      A_ *= T(2);
-      b.combine_gradients(J_, A_, info_, d_);
-    } else {
-      b.combine_gradients(J_, info_, d_);
-    }
-  }
+  void combine(Balancer<T>& b, Index batch);
 
   Jacobian<T> J_;
   Matrix<T> A_;
   Vector<T> d_, values_, saved_;
   StepInfo<T> info_;
 };
+
+template <typename T>
+void BalancedBackward<T>::run(Balancer<T>& b, GradientSource source,
+                              const std::vector<Var<T>>& losses, const std::vector<int>& tasks,
+                              const Var<T>& z, const std::vector<nn::Parameter<T>*>& shared,
+                              const Var<T>& extra) {
+  const Eigen::Index m = static_cast<Eigen::Index>(losses.size());
+  if (m == 0 || tasks.size() != losses.size())
+    throw std::invalid_argument("BalancedBackward: " + std::to_string(losses.size()) +
+                                " losses for " + std::to_string(tasks.size()) + " tasks");
+  values_.resize(m);
+  for (Eigen::Index r = 0; r < m; ++r) values_[r] = losses[static_cast<std::size_t>(r)].item();
+  info_.rows = m;
+  info_.tasks = tasks.data();
+  info_.losses = &values_;
+  if (source == GradientSource::Representation) {
+    if (!z.defined())
+      throw std::logic_error(
+          "BalancedBackward: the strategy has no shared representation; use "
+          "GradientSource::Parameters");
+    autograd::Tape<T>& tape = z.tape();
+    const Index D = z.numel();
+    if (J_.rows() != m || J_.cols() != D) J_.resize(m, D);
+    for (Eigen::Index r = 0; r < m; ++r) {
+      // Through task r's head only: stops at z, whose gradient is row r.
+      tape.backward(losses[static_cast<std::size_t>(r)].id(), nullptr, z.id());
+      const T* g = tape.grad_in(z.id());
+      if (g)
+        J_.row(r) = Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>>(g, D);
+      else
+        J_.row(r).setZero();
+    }
+    combine(b, z.shape().rank() > 0 ? z.shape()[0] : 1);
+    z.backward(d_.data());
+  } else {
+    if (shared.empty())
+      throw std::logic_error("BalancedBackward: the strategy shares no parameters to balance");
+    Index P = 0;
+    for (auto* p : shared) P += p->numel();
+    if (J_.rows() != m || J_.cols() != P) J_.resize(m, P);
+    // Task-specific gradients accumulate over the T passes (each head sees only its own
+    // task); the shared ones are captured per pass, and d is added at the end to what they
+    // held before the step (gradient accumulation over batches).
+    saved_.resize(P);
+    {
+      Index off = 0;
+      for (auto* p : shared) {
+        saved_.segment(off, p->numel()) =
+            Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, 1>>(p->grad().data(), p->numel());
+        off += p->numel();
+      }
+    }
+    for (Eigen::Index r = 0; r < m; ++r) {
+      for (auto* p : shared) p->zero_grad();
+      losses[static_cast<std::size_t>(r)].backward();
+      Index off = 0;
+      for (auto* p : shared) {
+        J_.row(r).segment(off, p->numel()) =
+            Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>>(p->grad().data(), p->numel());
+        off += p->numel();
+      }
+    }
+    combine(b, 1);
+    Index off = 0;
+    for (auto* p : shared) {
+      Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, 1>>(p->grad().data(), p->numel()) =
+          saved_.segment(off, p->numel()) + d_.segment(off, p->numel());
+      off += p->numel();
+    }
+  }
+  if (extra.defined() && extra.requires_grad()) extra.backward();
+}
+
+template <typename T>
+void BalancedBackward<T>::combine(Balancer<T>& b, Index batch) {
+  if (b.needs_cross_gramian() && batch >= 2) {
+    const Eigen::Index m = J_.rows();
+    const Index h = batch / 2, per = J_.cols() / batch;
+    A_.setZero(m, m);
+    for (Index s = 0; s < h; ++s)
+      A_.noalias() += J_.middleCols(s * per, per) * J_.middleCols((s + h) * per, per).transpose();
+    A_ *= T(2);
+    b.combine_gradients(J_, A_, info_, d_);
+  } else {
+    b.combine_gradients(J_, info_, d_);
+  }
+}
 ONESTONE_EXTERN_CLASS(WEIGHTING, BalancedBackward)
 
 namespace detail {

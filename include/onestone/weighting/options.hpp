@@ -12,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include "onestone/config.hpp"
+
 namespace onestone {
 namespace weighting {
 
@@ -39,69 +41,17 @@ class MethodOptions {
     return set(key, std::string(value));
   }
   /// Parses "key=value,key=value" (spaces allowed around the separators).
-  static MethodOptions parse(const std::string& text) {
-    MethodOptions o;
-    std::size_t pos = 0;
-    while (pos <= text.size()) {
-      std::size_t end = text.find(',', pos);
-      if (end == std::string::npos) end = text.size();
-      std::string item = trim(text.substr(pos, end - pos));
-      if (!item.empty()) {
-        const std::size_t eq = item.find('=');
-        if (eq == std::string::npos || eq == 0 || eq + 1 == item.size())
-          throw std::invalid_argument("MethodOptions: '" + item + "' in '" + text +
-                                      "' is not key=value");
-        o.values_[trim(item.substr(0, eq))] = trim(item.substr(eq + 1));
-      }
-      pos = end + 1;
-    }
-    return o;
-  }
+  static MethodOptions parse(const std::string& text);
   bool empty() const { return values_.empty(); }
   bool has(const std::string& key) const { return values_.count(key) != 0; }
 
   /// The number under `key`, or `fallback` when absent; throws when it is not a number.
-  double number(const std::string& key, double fallback) const {
-    accepted_.insert(key);
-    auto it = values_.find(key);
-    if (it == values_.end()) return fallback;
-    char* end = nullptr;
-    const double v = std::strtod(it->second.c_str(), &end);
-    if (end == it->second.c_str() || *end != '\0')
-      throw std::invalid_argument("MethodOptions: option '" + key + "' = '" + it->second +
-                                  "' is not a number");
-    return v;
-  }
+  double number(const std::string& key, double fallback) const;
   /// The word under `key`, or `fallback`; throws unless it is one of `allowed` (when given).
   std::string word(const std::string& key, const std::string& fallback,
-                   const std::vector<std::string>& allowed = {}) const {
-    accepted_.insert(key);
-    auto it = values_.find(key);
-    if (it == values_.end()) return fallback;
-    if (!allowed.empty()) {
-      bool ok = false;
-      std::string list;
-      for (const auto& a : allowed) {
-        ok = ok || a == it->second;
-        list += (list.empty() ? "" : ", ") + a;
-      }
-      if (!ok)
-        throw std::invalid_argument("MethodOptions: option '" + key + "' = '" + it->second +
-                                    "' is not one of " + list);
-    }
-    return it->second;
-  }
+                   const std::vector<std::string>& allowed = {}) const;
   /// Throws std::invalid_argument when an option was given that the method did not read.
-  void check_all_used(const std::string& method) const {
-    for (const auto& kv : values_)
-      if (!accepted_.count(kv.first)) {
-        std::string list;
-        for (const auto& a : accepted_) list += (list.empty() ? "" : ", ") + a;
-        throw std::invalid_argument(
-            "make_balancer: method '" + method + "' has no option '" + kv.first +
-            "' (its options: " + (list.empty() ? std::string("none") : list) + ")");
-      }
-  }
+  void check_all_used(const std::string& method) const;
   /// "key=value,..." (sorted by key).
   std::string str() const {
     std::string s;
@@ -117,6 +67,69 @@ class MethodOptions {
   std::map<std::string, std::string> values_;
   mutable std::set<std::string> accepted_;
 };
+
+#if ONESTONE_DEFINE_FUNCTIONS
+ONESTONE_FUNC MethodOptions MethodOptions::parse(const std::string& text) {
+  MethodOptions o;
+  std::size_t pos = 0;
+  while (pos <= text.size()) {
+    std::size_t end = text.find(',', pos);
+    if (end == std::string::npos) end = text.size();
+    std::string item = trim(text.substr(pos, end - pos));
+    if (!item.empty()) {
+      const std::size_t eq = item.find('=');
+      if (eq == std::string::npos || eq == 0 || eq + 1 == item.size())
+        throw std::invalid_argument("MethodOptions: '" + item + "' in '" + text +
+                                    "' is not key=value");
+      o.values_[trim(item.substr(0, eq))] = trim(item.substr(eq + 1));
+    }
+    pos = end + 1;
+  }
+  return o;
+}
+
+ONESTONE_FUNC double MethodOptions::number(const std::string& key, double fallback) const {
+  accepted_.insert(key);
+  auto it = values_.find(key);
+  if (it == values_.end()) return fallback;
+  char* end = nullptr;
+  const double v = std::strtod(it->second.c_str(), &end);
+  if (end == it->second.c_str() || *end != '\0')
+    throw std::invalid_argument("MethodOptions: option '" + key + "' = '" + it->second +
+                                "' is not a number");
+  return v;
+}
+
+ONESTONE_FUNC std::string MethodOptions::word(const std::string& key, const std::string& fallback,
+                                              const std::vector<std::string>& allowed) const {
+  accepted_.insert(key);
+  auto it = values_.find(key);
+  if (it == values_.end()) return fallback;
+  if (!allowed.empty()) {
+    bool ok = false;
+    std::string list;
+    for (const auto& a : allowed) {
+      ok = ok || a == it->second;
+      list += (list.empty() ? "" : ", ") + a;
+    }
+    if (!ok)
+      throw std::invalid_argument("MethodOptions: option '" + key + "' = '" + it->second +
+                                  "' is not one of " + list);
+  }
+  return it->second;
+}
+
+ONESTONE_FUNC void MethodOptions::check_all_used(const std::string& method) const {
+  for (const auto& kv : values_)
+    if (!accepted_.count(kv.first)) {
+      std::string list;
+      for (const auto& a : accepted_) list += (list.empty() ? "" : ", ") + a;
+      throw std::invalid_argument(
+          "make_balancer: method '" + method + "' has no option '" + kv.first +
+          "' (its options: " + (list.empty() ? std::string("none") : list) + ")");
+    }
+}
+#endif  // ONESTONE_DEFINE_FUNCTIONS
 
 }  // namespace weighting
 }  // namespace onestone

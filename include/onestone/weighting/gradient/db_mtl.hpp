@@ -41,48 +41,11 @@ class DBMTL : public GradientMethod<T> {
     s.put("buffer", buf_);
     s.put("count", count_);
   }
-  void set_extra_state(const nn::ExtraState& s) override {
-    Jacobian<T> buf;
-    Vector<T> count;
-    s.get("buffer", buf);
-    s.get("count", count, this->num_tasks_);
-    if (buf.size() != 0 && buf.rows() != this->num_tasks_)
-      throw std::runtime_error("DB-MTL: extra state 'buffer' of '" + s.owner() + "' has " +
-                               std::to_string(buf.rows()) + " rows for " +
-                               std::to_string(this->num_tasks_) + " tasks");
-    GradientMethod<T>::set_extra_state(s);
-    buf_ = std::move(buf);
-    count_ = std::move(count);
-  }
+  void set_extra_state(const nn::ExtraState& s) override;
 
  protected:
   void direction(const Jacobian<T>& J, const StepInfo<T>& info, Vector<T>& d,
-                 Vector<T>& w) override {
-    const Eigen::Index m = J.rows(), P = J.cols();
-    if (buf_.rows() != this->num_tasks_ || buf_.cols() != P) {
-      buf_.setZero(this->num_tasks_, P);
-      count_.setZero(this->num_tasks_);
-    }
-    const Vector<T>& L = *info.losses;
-    norms_.resize(m);
-    for (Eigen::Index r = 0; r < m; ++r) {
-      const int t = info.task(r);
-      const T inv = T(1) / std::max(L[r], T(1e-12));
-      count_[t] += T(1);
-      if (count_[t] == T(1) && !zero_init_) {
-        buf_.row(t) = J.row(r) * inv;
-      } else {
-        const T k = static_cast<T>(beta_ / std::pow(static_cast<double>(count_[t]), beta_sigma_));
-        buf_.row(t) = J.row(r) * inv + k * (buf_.row(t) - J.row(r) * inv);
-      }
-      norms_[r] = buf_.row(t).norm();
-    }
-    const T umax = norms_.maxCoeff();
-    w.resize(m);
-    for (Eigen::Index r = 0; r < m; ++r) w[r] = umax / (norms_[r] + T(1e-8));
-    d.setZero(P);
-    for (Eigen::Index r = 0; r < m; ++r) d.noalias() += w[r] * buf_.row(info.task(r)).transpose();
-  }
+                 Vector<T>& w) override;
 
  private:
   double beta_, beta_sigma_;
@@ -90,6 +53,50 @@ class DBMTL : public GradientMethod<T> {
   Jacobian<T> buf_;
   Vector<T> count_, norms_;
 };
+
+template <typename T>
+void DBMTL<T>::set_extra_state(const nn::ExtraState& s) {
+  Jacobian<T> buf;
+  Vector<T> count;
+  s.get("buffer", buf);
+  s.get("count", count, this->num_tasks_);
+  if (buf.size() != 0 && buf.rows() != this->num_tasks_)
+    throw std::runtime_error("DB-MTL: extra state 'buffer' of '" + s.owner() + "' has " +
+                             std::to_string(buf.rows()) + " rows for " +
+                             std::to_string(this->num_tasks_) + " tasks");
+  GradientMethod<T>::set_extra_state(s);
+  buf_ = std::move(buf);
+  count_ = std::move(count);
+}
+
+template <typename T>
+void DBMTL<T>::direction(const Jacobian<T>& J, const StepInfo<T>& info, Vector<T>& d,
+                         Vector<T>& w) {
+  const Eigen::Index m = J.rows(), P = J.cols();
+  if (buf_.rows() != this->num_tasks_ || buf_.cols() != P) {
+    buf_.setZero(this->num_tasks_, P);
+    count_.setZero(this->num_tasks_);
+  }
+  const Vector<T>& L = *info.losses;
+  norms_.resize(m);
+  for (Eigen::Index r = 0; r < m; ++r) {
+    const int t = info.task(r);
+    const T inv = T(1) / std::max(L[r], T(1e-12));
+    count_[t] += T(1);
+    if (count_[t] == T(1) && !zero_init_) {
+      buf_.row(t) = J.row(r) * inv;
+    } else {
+      const T k = static_cast<T>(beta_ / std::pow(static_cast<double>(count_[t]), beta_sigma_));
+      buf_.row(t) = J.row(r) * inv + k * (buf_.row(t) - J.row(r) * inv);
+    }
+    norms_[r] = buf_.row(t).norm();
+  }
+  const T umax = norms_.maxCoeff();
+  w.resize(m);
+  for (Eigen::Index r = 0; r < m; ++r) w[r] = umax / (norms_[r] + T(1e-8));
+  d.setZero(P);
+  for (Eigen::Index r = 0; r < m; ++r) d.noalias() += w[r] * buf_.row(info.task(r)).transpose();
+}
 ONESTONE_EXTERN_CLASS(WEIGHTING, DBMTL)
 
 }  // namespace weighting

@@ -32,37 +32,7 @@ class AlignedMTL : public GramianWeighting<T> {
   const Vector<T>& eigenvalues() const { return kept_; }
 
  protected:
-  void weigh(const Matrix<T>& G, const Jacobian<T>*, const StepInfo<T>&, Vector<T>& w) override {
-    const Eigen::Index m = G.rows();
-    eig_.compute(G);  // eigenvalues in increasing order
-    const Vector<T>& lam = eig_.eigenvalues();
-    const Matrix<T>& vec = eig_.eigenvectors();
-    const T tol =
-        std::max(lam[m - 1], T(0)) * static_cast<T>(m) * std::numeric_limits<T>::epsilon();
-    Eigen::Index first = 0;
-    while (first < m && !(lam[first] > tol)) ++first;
-    const Eigen::Index rank = m - first;
-    kept_.resize(rank);
-    for (Eigen::Index k = 0; k < rank; ++k) kept_[k] = lam[m - 1 - k];  // decreasing
-    B_.setZero(m, m);
-    sigma_ = T(0);
-    if (rank > 0) {
-      switch (scale_) {
-        case AlignedScale::min:
-          sigma_ = kept_[rank - 1];
-          break;
-        case AlignedScale::median:
-          sigma_ = kept_[rank / 2];
-          break;
-        case AlignedScale::rmse:
-          sigma_ = kept_.mean();
-          break;
-      }
-      for (Eigen::Index k = first; k < m; ++k)
-        B_.noalias() += (std::sqrt(sigma_ / lam[k])) * vec.col(k) * vec.col(k).transpose();
-    }
-    w = B_.rowwise().sum();
-  }
+  void weigh(const Matrix<T>& G, const Jacobian<T>*, const StepInfo<T>&, Vector<T>& w) override;
 
  private:
   AlignedScale scale_;
@@ -71,6 +41,39 @@ class AlignedMTL : public GramianWeighting<T> {
   detail::SymmetricEigen<T> eig_;
   T sigma_ = T(0);
 };
+
+template <typename T>
+void AlignedMTL<T>::weigh(const Matrix<T>& G, const Jacobian<T>*, const StepInfo<T>&,
+                          Vector<T>& w) {
+  const Eigen::Index m = G.rows();
+  eig_.compute(G);  // eigenvalues in increasing order
+  const Vector<T>& lam = eig_.eigenvalues();
+  const Matrix<T>& vec = eig_.eigenvectors();
+  const T tol = std::max(lam[m - 1], T(0)) * static_cast<T>(m) * std::numeric_limits<T>::epsilon();
+  Eigen::Index first = 0;
+  while (first < m && !(lam[first] > tol)) ++first;
+  const Eigen::Index rank = m - first;
+  kept_.resize(rank);
+  for (Eigen::Index k = 0; k < rank; ++k) kept_[k] = lam[m - 1 - k];  // decreasing
+  B_.setZero(m, m);
+  sigma_ = T(0);
+  if (rank > 0) {
+    switch (scale_) {
+      case AlignedScale::min:
+        sigma_ = kept_[rank - 1];
+        break;
+      case AlignedScale::median:
+        sigma_ = kept_[rank / 2];
+        break;
+      case AlignedScale::rmse:
+        sigma_ = kept_.mean();
+        break;
+    }
+    for (Eigen::Index k = first; k < m; ++k)
+      B_.noalias() += (std::sqrt(sigma_ / lam[k])) * vec.col(k) * vec.col(k).transpose();
+  }
+  w = B_.rowwise().sum();
+}
 ONESTONE_EXTERN_CLASS(WEIGHTING, AlignedMTL)
 
 }  // namespace weighting

@@ -55,12 +55,7 @@ class Constant : public GramianWeighting<T> {
       if (!std::isfinite(v)) throw std::invalid_argument("Constant: weights must be finite");
   }
   std::string name() const override { return "constant"; }
-  void reset(int n) override {
-    GramianWeighting<T>::reset(n);
-    if (!c_.empty() && static_cast<int>(c_.size()) != n)
-      throw std::invalid_argument("Constant: " + std::to_string(c_.size()) + " weights for " +
-                                  std::to_string(n) + " tasks");
-  }
+  void reset(int n) override;
 
  protected:
   void weigh(const Matrix<T>& G, const Jacobian<T>*, const StepInfo<T>& info,
@@ -73,6 +68,14 @@ class Constant : public GramianWeighting<T> {
  private:
   std::vector<double> c_;
 };
+
+template <typename T>
+void Constant<T>::reset(int n) {
+  GramianWeighting<T>::reset(n);
+  if (!c_.empty() && static_cast<int>(c_.size()) != n)
+    throw std::invalid_argument("Constant: " + std::to_string(c_.size()) + " weights for " +
+                                std::to_string(n) + " tasks");
+}
 ONESTONE_EXTERN_CLASS(WEIGHTING, Constant)
 
 }  // namespace weighting

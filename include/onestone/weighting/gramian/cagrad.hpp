@@ -39,29 +39,7 @@ class CAGrad : public GramianWeighting<T> {
   const solvers::CAGradDualResult<T>& solver_result() const { return result_; }
 
  protected:
-  void weigh(const Matrix<T>& G, const Jacobian<T>*, const StepInfo<T>&, Vector<T>& w) override {
-    const Eigen::Index m = G.rows();
-    const T inv_m = T(1) / static_cast<T>(m);
-    const T c = static_cast<T>(c_);
-    centre_.setConstant(m, inv_m);
-    b_.noalias() = G * centre_;  // bᵢ = gᵢ·g₀
-    const T g0_norm = std::sqrt(std::max(b_.sum() * inv_m, T(0)));
-    const T radius = c * g0_norm;
-    w.setConstant(m, inv_m);
-    simplex_.setConstant(m, inv_m);
-    lambda_ = T(0);
-    if (radius > T(0)) {
-      result_ = solver_.solve(G, b_, radius, simplex_, opt_);
-      gw_.noalias() = G * simplex_;
-      const T gw = std::sqrt(std::max(simplex_.dot(gw_), T(0)));
-      if (gw > T(0)) lambda_ = radius / gw;
-      w += lambda_ * simplex_;
-    }
-    if (rescale_ == CAGradRescale::squared)
-      w /= (T(1) + c * c);
-    else if (rescale_ == CAGradRescale::linear)
-      w /= (T(1) + c);
-  }
+  void weigh(const Matrix<T>& G, const Jacobian<T>*, const StepInfo<T>&, Vector<T>& w) override;
 
  private:
   double c_;
@@ -72,6 +50,31 @@ class CAGrad : public GramianWeighting<T> {
   Vector<T> b_, simplex_, centre_, gw_;
   T lambda_ = T(0);
 };
+
+template <typename T>
+void CAGrad<T>::weigh(const Matrix<T>& G, const Jacobian<T>*, const StepInfo<T>&, Vector<T>& w) {
+  const Eigen::Index m = G.rows();
+  const T inv_m = T(1) / static_cast<T>(m);
+  const T c = static_cast<T>(c_);
+  centre_.setConstant(m, inv_m);
+  b_.noalias() = G * centre_;  // bᵢ = gᵢ·g₀
+  const T g0_norm = std::sqrt(std::max(b_.sum() * inv_m, T(0)));
+  const T radius = c * g0_norm;
+  w.setConstant(m, inv_m);
+  simplex_.setConstant(m, inv_m);
+  lambda_ = T(0);
+  if (radius > T(0)) {
+    result_ = solver_.solve(G, b_, radius, simplex_, opt_);
+    gw_.noalias() = G * simplex_;
+    const T gw = std::sqrt(std::max(simplex_.dot(gw_), T(0)));
+    if (gw > T(0)) lambda_ = radius / gw;
+    w += lambda_ * simplex_;
+  }
+  if (rescale_ == CAGradRescale::squared)
+    w /= (T(1) + c * c);
+  else if (rescale_ == CAGradRescale::linear)
+    w /= (T(1) + c);
+}
 ONESTONE_EXTERN_CLASS(WEIGHTING, CAGrad)
 
 }  // namespace weighting

@@ -24,34 +24,38 @@ class ConFIG : public GramianWeighting<T> {
 
  protected:
   void weigh(const Matrix<T>& G, const Jacobian<T>*, const StepInfo<T>& info,
-             Vector<T>& w) override {
-    const Eigen::Index m = G.rows();
-    norms_ = G.diagonal().cwiseSqrt();
-    for (Eigen::Index i = 0; i < m; ++i)
-      if (!(norms_[i] > T(0)))
-        throw std::runtime_error(name() + ": task " + std::to_string(info.task(i)) +
-                                 " has a zero gradient");
-    cos_ = G;
-    cos_.array().colwise() /= norms_.array();
-    cos_.array().rowwise() /= norms_.transpose().array();
-    cod_.d.compute(cos_);
-    ones_.setOnes(m);
-    detail::cod_solve(cod_.d, ones_, y_, work_c_, work_y_);
-    coef_ = y_.cwiseQuotient(norms_);  // v = Jᵀ coef
-    gcoef_.noalias() = G * coef_;
-    const T v2 = coef_.dot(gcoef_);  // ‖v‖²
-    if (!(v2 > T(0))) {
-      w.setZero(m);
-      return;
-    }
-    w = (gcoef_.sum() / v2) * coef_;  // d = (Σgᵢ·û) v/‖v‖
-  }
+             Vector<T>& w) override;
 
  private:
   Matrix<T> cos_;
   Vector<T> norms_, y_, coef_, ones_, gcoef_, work_c_, work_y_;
   detail::Scratch<Eigen::CompleteOrthogonalDecomposition<Matrix<T>>> cod_;
 };
+
+template <typename T>
+void ConFIG<T>::weigh(const Matrix<T>& G, const Jacobian<T>*, const StepInfo<T>& info,
+                      Vector<T>& w) {
+  const Eigen::Index m = G.rows();
+  norms_ = G.diagonal().cwiseSqrt();
+  for (Eigen::Index i = 0; i < m; ++i)
+    if (!(norms_[i] > T(0)))
+      throw std::runtime_error(name() + ": task " + std::to_string(info.task(i)) +
+                               " has a zero gradient");
+  cos_ = G;
+  cos_.array().colwise() /= norms_.array();
+  cos_.array().rowwise() /= norms_.transpose().array();
+  cod_.d.compute(cos_);
+  ones_.setOnes(m);
+  detail::cod_solve(cod_.d, ones_, y_, work_c_, work_y_);
+  coef_ = y_.cwiseQuotient(norms_);  // v = Jᵀ coef
+  gcoef_.noalias() = G * coef_;
+  const T v2 = coef_.dot(gcoef_);  // ‖v‖²
+  if (!(v2 > T(0))) {
+    w.setZero(m);
+    return;
+  }
+  w = (gcoef_.sum() / v2) * coef_;  // d = (Σgᵢ·û) v/‖v‖
+}
 ONESTONE_EXTERN_CLASS(WEIGHTING, ConFIG)
 
 }  // namespace weighting

@@ -127,40 +127,50 @@ template <typename T>
 class DualConeWeighting : public GramianWeighting<T> {
  public:
   bool keeps_task_state() const override { return !opt_.pref.empty(); }
-  explicit DualConeWeighting(DualConeOptions<T> opt) : opt_(std::move(opt)) {
-    for (double v : opt_.pref)
-      if (!std::isfinite(v) || v < 0)
-        throw std::invalid_argument("dual cone: pref must be finite and >= 0");
-    if (!(opt_.reg_eps >= T(0))) throw std::invalid_argument("dual cone: reg_eps must be >= 0");
-  }
-  void reset(int n) override {
-    GramianWeighting<T>::reset(n);
-    if (!opt_.pref.empty() && static_cast<int>(opt_.pref.size()) != n)
-      throw std::invalid_argument(this->name() + ": pref has " + std::to_string(opt_.pref.size()) +
-                                  " entries for " + std::to_string(n) + " tasks");
-  }
+  explicit DualConeWeighting(DualConeOptions<T> opt);
+  void reset(int n) override;
   const DualConeOptions<T>& options() const { return opt_; }
   /// True when every projection of the last step converged.
   bool converged() const { return converged_; }
 
  protected:
-  void prepare_projection(const Matrix<T>& G, const Jacobian<T>* J, const StepInfo<T>& info) {
-    const Eigen::Index m = G.rows();
-    u_.resize(m);
-    for (Eigen::Index r = 0; r < m; ++r)
-      u_[r] = opt_.pref.empty() ? T(1) / static_cast<T>(m)
-                                : static_cast<T>(opt_.pref[static_cast<std::size_t>(info.task(r))]);
-    if (J)
-      projector_.factorize(*J, opt_.reg_eps);
-    else
-      projector_.factorize_gramian(G, opt_.reg_eps);
-    converged_ = true;
-  }
+  void prepare_projection(const Matrix<T>& G, const Jacobian<T>* J, const StepInfo<T>& info);
   DualConeOptions<T> opt_;
   DualConeProjector<T> projector_;
   Vector<T> u_;
   bool converged_ = true;
 };
+
+template <typename T>
+DualConeWeighting<T>::DualConeWeighting(DualConeOptions<T> opt) : opt_(std::move(opt)) {
+  for (double v : opt_.pref)
+    if (!std::isfinite(v) || v < 0)
+      throw std::invalid_argument("dual cone: pref must be finite and >= 0");
+  if (!(opt_.reg_eps >= T(0))) throw std::invalid_argument("dual cone: reg_eps must be >= 0");
+}
+
+template <typename T>
+void DualConeWeighting<T>::reset(int n) {
+  GramianWeighting<T>::reset(n);
+  if (!opt_.pref.empty() && static_cast<int>(opt_.pref.size()) != n)
+    throw std::invalid_argument(this->name() + ": pref has " + std::to_string(opt_.pref.size()) +
+                                " entries for " + std::to_string(n) + " tasks");
+}
+
+template <typename T>
+void DualConeWeighting<T>::prepare_projection(const Matrix<T>& G, const Jacobian<T>* J,
+                                              const StepInfo<T>& info) {
+  const Eigen::Index m = G.rows();
+  u_.resize(m);
+  for (Eigen::Index r = 0; r < m; ++r)
+    u_[r] = opt_.pref.empty() ? T(1) / static_cast<T>(m)
+                              : static_cast<T>(opt_.pref[static_cast<std::size_t>(info.task(r))]);
+  if (J)
+    projector_.factorize(*J, opt_.reg_eps);
+  else
+    projector_.factorize_gramian(G, opt_.reg_eps);
+  converged_ = true;
+}
 ONESTONE_EXTERN_CLASS(WEIGHTING, DualConeWeighting)
 
 }  // namespace weighting

@@ -45,36 +45,11 @@ class GradVac : public GramianWeighting<T> {
     s.put("rng", gen_);
     s.put("targets", targets_);
   }
-  void set_extra_state(const nn::ExtraState& s) override {
-    const Generator::State st = s.get_generator("rng");
-    Matrix<T> targets;
-    s.get("targets", targets, this->num_tasks_, this->num_tasks_);
-    GramianWeighting<T>::set_extra_state(s);
-    gen_.set_state(st);
-    targets_ = std::move(targets);
-  }
+  void set_extra_state(const nn::ExtraState& s) override;
 
  protected:
   void weigh(const Matrix<T>& G, const Jacobian<T>*, const StepInfo<T>& info,
-             Vector<T>& w) override {
-    const T beta = static_cast<T>(beta_), keep = static_cast<T>(1.0 - beta_);
-    surgery_.run(G, gen_, w,
-                 [&](Eigen::Index i, Eigen::Index j, Matrix<T>& C, const Matrix<T>& Gm) {
-                   row_G_.noalias() = C.row(i) * Gm;
-                   const T ni2 = (row_G_ * C.row(i).transpose()).value();  // ‖g̃ᵢ‖²
-                   const T nj2 = Gm(j, j);
-                   if (!(ni2 > T(0)) || !(nj2 > T(0))) return;  // cosine undefined
-                   const T ni = std::sqrt(ni2), nj = std::sqrt(nj2);
-                   const T phi = std::clamp(C.row(i).dot(Gm.col(j)) / (ni * nj), T(-1), T(1));
-                   T& target = targets_(info.task(i), info.task(j));
-                   const T s_target = std::sqrt(std::max(T(1) - target * target, T(0)));
-                   if (phi < target && s_target > T(0)) {
-                     const T s_phi = std::sqrt(std::max(T(1) - phi * phi, T(0)));
-                     C(i, j) += ni * (target * s_phi - phi * s_target) / (nj * s_target);
-                   }
-                   target = keep * target + beta * phi;
-                 });
-  }
+             Vector<T>& w) override;
 
  private:
   Generator gen_;
@@ -83,6 +58,37 @@ class GradVac : public GramianWeighting<T> {
   detail::Surgery<T> surgery_;
   Eigen::Matrix<T, 1, Eigen::Dynamic> row_G_;  // scratch: row i of C·G
 };
+
+template <typename T>
+void GradVac<T>::set_extra_state(const nn::ExtraState& s) {
+  const Generator::State st = s.get_generator("rng");
+  Matrix<T> targets;
+  s.get("targets", targets, this->num_tasks_, this->num_tasks_);
+  GramianWeighting<T>::set_extra_state(s);
+  gen_.set_state(st);
+  targets_ = std::move(targets);
+}
+
+template <typename T>
+void GradVac<T>::weigh(const Matrix<T>& G, const Jacobian<T>*, const StepInfo<T>& info,
+                       Vector<T>& w) {
+  const T beta = static_cast<T>(beta_), keep = static_cast<T>(1.0 - beta_);
+  surgery_.run(G, gen_, w, [&](Eigen::Index i, Eigen::Index j, Matrix<T>& C, const Matrix<T>& Gm) {
+    row_G_.noalias() = C.row(i) * Gm;
+    const T ni2 = (row_G_ * C.row(i).transpose()).value();  // ‖g̃ᵢ‖²
+    const T nj2 = Gm(j, j);
+    if (!(ni2 > T(0)) || !(nj2 > T(0))) return;  // cosine undefined
+    const T ni = std::sqrt(ni2), nj = std::sqrt(nj2);
+    const T phi = std::clamp(C.row(i).dot(Gm.col(j)) / (ni * nj), T(-1), T(1));
+    T& target = targets_(info.task(i), info.task(j));
+    const T s_target = std::sqrt(std::max(T(1) - target * target, T(0)));
+    if (phi < target && s_target > T(0)) {
+      const T s_phi = std::sqrt(std::max(T(1) - phi * phi, T(0)));
+      C(i, j) += ni * (target * s_phi - phi * s_target) / (nj * s_target);
+    }
+    target = keep * target + beta * phi;
+  });
+}
 ONESTONE_EXTERN_CLASS(WEIGHTING, GradVac)
 
 }  // namespace weighting

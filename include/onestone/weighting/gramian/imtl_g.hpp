@@ -23,42 +23,46 @@ class IMTLG : public GramianWeighting<T> {
 
  protected:
   void weigh(const Matrix<T>& G, const Jacobian<T>*, const StepInfo<T>& info,
-             Vector<T>& w) override {
-    const Eigen::Index m = G.rows();
-    norms_ = G.diagonal().cwiseSqrt();
-    for (Eigen::Index i = 0; i < m; ++i)
-      if (!(norms_[i] > T(0)))
-        throw std::runtime_error(name() + ": task " + std::to_string(info.task(i)) +
-                                 " has a zero gradient");
-    w.resize(m);
-    if (m == 1) {
-      w[0] = T(1);
-      return;
-    }
-    // A = D Uᵀ, r = g₁ Uᵀ; α solves α A = r, i.e. Aᵀ αᵀ = rᵀ.
-    const Eigen::Index k = m - 1;
-    A_.resize(k, k);
-    r_.resize(k);
-    for (Eigen::Index b = 0; b < k; ++b) {
-      const Eigen::Index jb = b + 1;
-      r_[b] = G(0, 0) / norms_[0] - G(0, jb) / norms_[jb];
-      for (Eigen::Index a = 0; a < k; ++a) {
-        const Eigen::Index ia = a + 1;
-        A_(a, b) = G(0, 0) / norms_[0] - G(0, jb) / norms_[jb] - G(ia, 0) / norms_[0] +
-                   G(ia, jb) / norms_[jb];
-      }
-    }
-    cod_.d.compute(A_.transpose());
-    detail::cod_solve(cod_.d, r_, alpha_, work_c_, work_y_);
-    w[0] = T(1) - alpha_.sum();
-    w.tail(k) = alpha_;
-  }
+             Vector<T>& w) override;
 
  private:
   Matrix<T> A_;
   Vector<T> norms_, r_, alpha_, work_c_, work_y_;
   detail::Scratch<Eigen::CompleteOrthogonalDecomposition<Matrix<T>>> cod_;
 };
+
+template <typename T>
+void IMTLG<T>::weigh(const Matrix<T>& G, const Jacobian<T>*, const StepInfo<T>& info,
+                     Vector<T>& w) {
+  const Eigen::Index m = G.rows();
+  norms_ = G.diagonal().cwiseSqrt();
+  for (Eigen::Index i = 0; i < m; ++i)
+    if (!(norms_[i] > T(0)))
+      throw std::runtime_error(name() + ": task " + std::to_string(info.task(i)) +
+                               " has a zero gradient");
+  w.resize(m);
+  if (m == 1) {
+    w[0] = T(1);
+    return;
+  }
+  // A = D Uᵀ, r = g₁ Uᵀ; α solves α A = r, i.e. Aᵀ αᵀ = rᵀ.
+  const Eigen::Index k = m - 1;
+  A_.resize(k, k);
+  r_.resize(k);
+  for (Eigen::Index b = 0; b < k; ++b) {
+    const Eigen::Index jb = b + 1;
+    r_[b] = G(0, 0) / norms_[0] - G(0, jb) / norms_[jb];
+    for (Eigen::Index a = 0; a < k; ++a) {
+      const Eigen::Index ia = a + 1;
+      A_(a, b) = G(0, 0) / norms_[0] - G(0, jb) / norms_[jb] - G(ia, 0) / norms_[0] +
+                 G(ia, jb) / norms_[jb];
+    }
+  }
+  cod_.d.compute(A_.transpose());
+  detail::cod_solve(cod_.d, r_, alpha_, work_c_, work_y_);
+  w[0] = T(1) - alpha_.sum();
+  w.tail(k) = alpha_;
+}
 ONESTONE_EXTERN_CLASS(WEIGHTING, IMTLG)
 
 }  // namespace weighting

@@ -50,18 +50,7 @@ class MGDA : public GramianWeighting<T> {
  public:
   explicit MGDA(MGDAOptions<T> opt = {}) : opt_(opt) {}
   explicit MGDA(MGDANormalization normalization) { opt_.normalization = normalization; }
-  std::string name() const override {
-    switch (opt_.normalization) {
-      case MGDANormalization::l2:
-        return "mgda_l2";
-      case MGDANormalization::loss:
-        return "mgda_loss";
-      case MGDANormalization::loss_plus:
-        return "mgda_loss+";
-      default:
-        return "mgda";
-    }
-  }
+  std::string name() const override;
   bool needs_losses() const override {
     return opt_.normalization == MGDANormalization::loss ||
            opt_.normalization == MGDANormalization::loss_plus;
@@ -74,38 +63,7 @@ class MGDA : public GramianWeighting<T> {
 
  protected:
   void weigh(const Matrix<T>& G, const Jacobian<T>*, const StepInfo<T>& info,
-             Vector<T>& w) override {
-    const Eigen::Index m = G.rows();
-    if (needs_losses()) {
-      if (!info.losses || info.losses->size() != m || !((info.losses->array() > T(0)).all()))
-        throw std::invalid_argument(name() + ": loss normalisation needs one loss > 0 per task");
-    }
-    norm_.setOnes(m);
-    for (Eigen::Index i = 0; i < m; ++i) {
-      const T len = std::sqrt(G(i, i));
-      switch (opt_.normalization) {
-        case MGDANormalization::none:
-          break;
-        case MGDANormalization::l2:
-          norm_[i] = len > T(0) ? len : T(1);
-          break;
-        case MGDANormalization::loss:
-          norm_[i] = (*info.losses)[i];
-          break;
-        case MGDANormalization::loss_plus:
-          norm_[i] = (*info.losses)[i] * (len > T(0) ? len : T(1));
-          break;
-      }
-    }
-    Gn_ = G;
-    Gn_.array().colwise() /= norm_.array();  // Ĝᵢⱼ = Gᵢⱼ/(nᵢnⱼ)
-    Gn_.array().rowwise() /= norm_.transpose().array();
-    result_ = solver_.solve(Gn_, simplex_, opt_.solver);
-    if (opt_.combine_normalized)
-      w = simplex_.cwiseQuotient(norm_);
-    else
-      w = simplex_;
-  }
+             Vector<T>& w) override;
 
  private:
   MGDAOptions<T> opt_;
@@ -114,6 +72,54 @@ class MGDA : public GramianWeighting<T> {
   Matrix<T> Gn_;
   Vector<T> norm_, simplex_;
 };
+
+template <typename T>
+std::string MGDA<T>::name() const {
+  switch (opt_.normalization) {
+    case MGDANormalization::l2:
+      return "mgda_l2";
+    case MGDANormalization::loss:
+      return "mgda_loss";
+    case MGDANormalization::loss_plus:
+      return "mgda_loss+";
+    default:
+      return "mgda";
+  }
+}
+
+template <typename T>
+void MGDA<T>::weigh(const Matrix<T>& G, const Jacobian<T>*, const StepInfo<T>& info, Vector<T>& w) {
+  const Eigen::Index m = G.rows();
+  if (needs_losses()) {
+    if (!info.losses || info.losses->size() != m || !((info.losses->array() > T(0)).all()))
+      throw std::invalid_argument(name() + ": loss normalisation needs one loss > 0 per task");
+  }
+  norm_.setOnes(m);
+  for (Eigen::Index i = 0; i < m; ++i) {
+    const T len = std::sqrt(G(i, i));
+    switch (opt_.normalization) {
+      case MGDANormalization::none:
+        break;
+      case MGDANormalization::l2:
+        norm_[i] = len > T(0) ? len : T(1);
+        break;
+      case MGDANormalization::loss:
+        norm_[i] = (*info.losses)[i];
+        break;
+      case MGDANormalization::loss_plus:
+        norm_[i] = (*info.losses)[i] * (len > T(0) ? len : T(1));
+        break;
+    }
+  }
+  Gn_ = G;
+  Gn_.array().colwise() /= norm_.array();  // Ĝᵢⱼ = Gᵢⱼ/(nᵢnⱼ)
+  Gn_.array().rowwise() /= norm_.transpose().array();
+  result_ = solver_.solve(Gn_, simplex_, opt_.solver);
+  if (opt_.combine_normalized)
+    w = simplex_.cwiseQuotient(norm_);
+  else
+    w = simplex_;
+}
 ONESTONE_EXTERN_CLASS(WEIGHTING, MGDA)
 
 }  // namespace weighting

@@ -36,34 +36,40 @@ class MoDo : public GramianWeighting<T> {
     GramianWeighting<T>::get_extra_state(s);
     s.put("lambda", lambda_);
   }
-  void set_extra_state(const nn::ExtraState& s) override {
-    Vector<T> l;
-    s.get("lambda", l, this->num_tasks_);
-    GramianWeighting<T>::set_extra_state(s);
-    lambda_ = std::move(l);
-  }
+  void set_extra_state(const nn::ExtraState& s) override;
 
  protected:
   void weigh(const Matrix<T>& A, const Jacobian<T>*, const StepInfo<T>& info,
-             Vector<T>& w) override {
-    this->gather(lambda_, info, sub_);
-    const T s = sub_.sum();
-    if (s > T(0))
-      sub_ /= s;
-    else
-      sub_.setConstant(sub_.size(), T(1) / static_cast<T>(sub_.size()));
-    step_.noalias() = A * sub_;
-    step_ = sub_ - static_cast<T>(gamma_) * (step_ + static_cast<T>(rho_) * sub_);
-    solvers::project_simplex(step_, w, scratch_);
-    // Stored on the present tasks' share of the simplex, so absent tasks keep their weight.
-    step_ = w * (s > T(0) ? s : T(1));
-    this->scatter(step_, info, lambda_);
-  }
+             Vector<T>& w) override;
 
  private:
   double gamma_, rho_;
   Vector<T> lambda_, sub_, step_, scratch_;
 };
+
+template <typename T>
+void MoDo<T>::set_extra_state(const nn::ExtraState& s) {
+  Vector<T> l;
+  s.get("lambda", l, this->num_tasks_);
+  GramianWeighting<T>::set_extra_state(s);
+  lambda_ = std::move(l);
+}
+
+template <typename T>
+void MoDo<T>::weigh(const Matrix<T>& A, const Jacobian<T>*, const StepInfo<T>& info, Vector<T>& w) {
+  this->gather(lambda_, info, sub_);
+  const T s = sub_.sum();
+  if (s > T(0))
+    sub_ /= s;
+  else
+    sub_.setConstant(sub_.size(), T(1) / static_cast<T>(sub_.size()));
+  step_.noalias() = A * sub_;
+  step_ = sub_ - static_cast<T>(gamma_) * (step_ + static_cast<T>(rho_) * sub_);
+  solvers::project_simplex(step_, w, scratch_);
+  // Stored on the present tasks' share of the simplex, so absent tasks keep their weight.
+  step_ = w * (s > T(0) ? s : T(1));
+  this->scatter(step_, info, lambda_);
+}
 ONESTONE_EXTERN_CLASS(WEIGHTING, MoDo)
 
 }  // namespace weighting

@@ -23,13 +23,7 @@ template <typename T>
 class FairWeighting : public GramianWeighting<T> {
  public:
   bool keeps_task_state() const override { return true; }
-  FairWeighting(double alpha, int update_every, solvers::NashOptions<T> opt)
-      : alpha_(alpha), every_(update_every), opt_(opt) {
-    if (!(alpha > 0) || !std::isfinite(alpha))
-      throw std::invalid_argument("FairGrad: alpha must be finite and > 0");
-    if (update_every < 1) throw std::invalid_argument("Nash-MTL: update_every must be >= 1");
-    opt_.exponent = 1.0 / alpha;
-  }
+  FairWeighting(double alpha, int update_every, solvers::NashOptions<T> opt);
   void reset(int n) override {
     GramianWeighting<T>::reset(n);
     warm_ = Vector<T>::Zero(n);
@@ -40,36 +34,11 @@ class FairWeighting : public GramianWeighting<T> {
     GramianWeighting<T>::get_extra_state(s);
     s.put("alpha", warm_);
   }
-  void set_extra_state(const nn::ExtraState& s) override {
-    Vector<T> a;
-    s.get("alpha", a, this->num_tasks_);
-    GramianWeighting<T>::set_extra_state(s);
-    warm_ = std::move(a);
-  }
+  void set_extra_state(const nn::ExtraState& s) override;
 
  protected:
   void weigh(const Matrix<T>& G, const Jacobian<T>*, const StepInfo<T>& info,
-             Vector<T>& w) override {
-    this->gather(warm_, info, sub_);
-    const bool have = sub_.size() > 0 && sub_.minCoeff() > T(0);
-    if (have && this->steps_ % every_ != 0) {  // reuse the last weights between updates
-      w = sub_;
-      return;
-    }
-    for (Eigen::Index i = 0; i < G.rows(); ++i)
-      if (!(G(i, i) > T(0)))
-        throw std::runtime_error(this->name() + ": task " + std::to_string(info.task(i)) +
-                                 " has a zero gradient; no w > 0 solves (Gw)ᵢ = wᵢ^(-1/alpha)");
-    result_ = solver_.solve(G, sub_, opt_, have);
-    if (!result_.converged) result_ = solver_.solve(G, sub_, opt_, false);
-    if (!result_.converged)
-      throw std::runtime_error(this->name() +
-                               ": no solution of (Gw)_i = w_i^(-1/alpha) (residual " +
-                               std::to_string(result_.residual) +
-                               "); the gradients may be linearly dependent or opposed");
-    w = sub_;
-    this->scatter(sub_, info, warm_);
-  }
+             Vector<T>& w) override;
 
  private:
   double alpha_;
@@ -79,6 +48,46 @@ class FairWeighting : public GramianWeighting<T> {
   solvers::NashResult<T> result_;
   Vector<T> warm_, sub_;
 };
+
+template <typename T>
+FairWeighting<T>::FairWeighting(double alpha, int update_every, solvers::NashOptions<T> opt)
+    : alpha_(alpha), every_(update_every), opt_(opt) {
+  if (!(alpha > 0) || !std::isfinite(alpha))
+    throw std::invalid_argument("FairGrad: alpha must be finite and > 0");
+  if (update_every < 1) throw std::invalid_argument("Nash-MTL: update_every must be >= 1");
+  opt_.exponent = 1.0 / alpha;
+}
+
+template <typename T>
+void FairWeighting<T>::set_extra_state(const nn::ExtraState& s) {
+  Vector<T> a;
+  s.get("alpha", a, this->num_tasks_);
+  GramianWeighting<T>::set_extra_state(s);
+  warm_ = std::move(a);
+}
+
+template <typename T>
+void FairWeighting<T>::weigh(const Matrix<T>& G, const Jacobian<T>*, const StepInfo<T>& info,
+                             Vector<T>& w) {
+  this->gather(warm_, info, sub_);
+  const bool have = sub_.size() > 0 && sub_.minCoeff() > T(0);
+  if (have && this->steps_ % every_ != 0) {  // reuse the last weights between updates
+    w = sub_;
+    return;
+  }
+  for (Eigen::Index i = 0; i < G.rows(); ++i)
+    if (!(G(i, i) > T(0)))
+      throw std::runtime_error(this->name() + ": task " + std::to_string(info.task(i)) +
+                               " has a zero gradient; no w > 0 solves (Gw)ᵢ = wᵢ^(-1/alpha)");
+  result_ = solver_.solve(G, sub_, opt_, have);
+  if (!result_.converged) result_ = solver_.solve(G, sub_, opt_, false);
+  if (!result_.converged)
+    throw std::runtime_error(this->name() + ": no solution of (Gw)_i = w_i^(-1/alpha) (residual " +
+                             std::to_string(result_.residual) +
+                             "); the gradients may be linearly dependent or opposed");
+  w = sub_;
+  this->scatter(sub_, info, warm_);
+}
 ONESTONE_EXTERN_CLASS(WEIGHTING, FairWeighting)
 
 /// Nash-MTL: multi-task learning as a bargaining game, Gw = 1/w (α = 1). Defaults as the

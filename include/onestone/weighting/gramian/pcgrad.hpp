@@ -45,17 +45,20 @@ class PCGrad : public GramianWeighting<T> {
   }
 
  protected:
-  void weigh(const Matrix<T>& G, const Jacobian<T>*, const StepInfo<T>&, Vector<T>& w) override {
-    surgery_.run(G, gen_, w, [](Eigen::Index i, Eigen::Index j, Matrix<T>& C, const Matrix<T>& Gm) {
-      const T dot = C.row(i).dot(Gm.col(j));  // gᵢᴾᶜ·gⱼ
-      if (dot < T(0) && Gm(j, j) > T(0)) C(i, j) -= dot / Gm(j, j);
-    });
-  }
+  void weigh(const Matrix<T>& G, const Jacobian<T>*, const StepInfo<T>&, Vector<T>& w) override;
 
  private:
   Generator gen_;
   detail::Surgery<T> surgery_;
 };
+
+template <typename T>
+void PCGrad<T>::weigh(const Matrix<T>& G, const Jacobian<T>*, const StepInfo<T>&, Vector<T>& w) {
+  surgery_.run(G, gen_, w, [](Eigen::Index i, Eigen::Index j, Matrix<T>& C, const Matrix<T>& Gm) {
+    const T dot = C.row(i).dot(Gm.col(j));  // gᵢᴾᶜ·gⱼ
+    if (dot < T(0) && Gm(j, j) > T(0)) C(i, j) -= dot / Gm(j, j);
+  });
+}
 ONESTONE_EXTERN_CLASS(WEIGHTING, PCGrad)
 
 }  // namespace weighting

@@ -47,42 +47,11 @@ class SDMGrad : public GramianWeighting<T> {
     GramianWeighting<T>::get_extra_state(s);
     s.put("w", state_);
   }
-  void set_extra_state(const nn::ExtraState& s) override {
-    Vector<T> v;
-    s.get("w", v, this->num_tasks_);
-    GramianWeighting<T>::set_extra_state(s);
-    state_ = std::move(v);
-  }
+  void set_extra_state(const nn::ExtraState& s) override;
 
  protected:
   void weigh(const Matrix<T>& A, const Jacobian<T>*, const StepInfo<T>& info,
-             Vector<T>& w) override {
-    const Eigen::Index m = A.rows();
-    const T lam = static_cast<T>(lambda_);
-    this->gather(state_, info, x_);
-    const T share = x_.sum();
-    if (share > T(0))
-      x_ /= share;
-    else
-      x_.setConstant(m, T(1) / static_cast<T>(m));
-    T s = 0;
-    for (Eigen::Index i = 0; i < m; ++i)
-      s += std::sqrt(std::max(A(i, i), T(0)) + (clamped_ ? T(0) : T(1e-4)));
-    s /= static_cast<T>(m);
-    An_ = A / (s * s + (clamped_ ? T(1e-8) : T(0)));
-    uniform_.setConstant(m, T(1) / static_cast<T>(m));
-    vel_.setZero(m);
-    for (int k = 0; k < niter_; ++k) {
-      c_ = x_ + lam * uniform_;
-      grad_.noalias() = An_ * c_;
-      vel_ = static_cast<T>(momentum_) * vel_ + grad_;
-      y_ = x_ - static_cast<T>(lr_) * vel_;
-      solvers::project_simplex(y_, x_, scratch_);
-    }
-    w = (x_ + lam * uniform_) / (T(1) + lam);
-    y_ = x_ * (share > T(0) ? share : T(1));
-    this->scatter(y_, info, state_);
-  }
+             Vector<T>& w) override;
 
  private:
   double lambda_;
@@ -92,6 +61,44 @@ class SDMGrad : public GramianWeighting<T> {
   Vector<T> state_, x_, c_, grad_, vel_, y_, uniform_, scratch_;
   Matrix<T> An_;
 };
+
+template <typename T>
+void SDMGrad<T>::set_extra_state(const nn::ExtraState& s) {
+  Vector<T> v;
+  s.get("w", v, this->num_tasks_);
+  GramianWeighting<T>::set_extra_state(s);
+  state_ = std::move(v);
+}
+
+template <typename T>
+void SDMGrad<T>::weigh(const Matrix<T>& A, const Jacobian<T>*, const StepInfo<T>& info,
+                       Vector<T>& w) {
+  const Eigen::Index m = A.rows();
+  const T lam = static_cast<T>(lambda_);
+  this->gather(state_, info, x_);
+  const T share = x_.sum();
+  if (share > T(0))
+    x_ /= share;
+  else
+    x_.setConstant(m, T(1) / static_cast<T>(m));
+  T s = 0;
+  for (Eigen::Index i = 0; i < m; ++i)
+    s += std::sqrt(std::max(A(i, i), T(0)) + (clamped_ ? T(0) : T(1e-4)));
+  s /= static_cast<T>(m);
+  An_ = A / (s * s + (clamped_ ? T(1e-8) : T(0)));
+  uniform_.setConstant(m, T(1) / static_cast<T>(m));
+  vel_.setZero(m);
+  for (int k = 0; k < niter_; ++k) {
+    c_ = x_ + lam * uniform_;
+    grad_.noalias() = An_ * c_;
+    vel_ = static_cast<T>(momentum_) * vel_ + grad_;
+    y_ = x_ - static_cast<T>(lr_) * vel_;
+    solvers::project_simplex(y_, x_, scratch_);
+  }
+  w = (x_ + lam * uniform_) / (T(1) + lam);
+  y_ = x_ * (share > T(0) ? share : T(1));
+  this->scatter(y_, info, state_);
+}
 ONESTONE_EXTERN_CLASS(WEIGHTING, SDMGrad)
 
 }  // namespace weighting

@@ -22,22 +22,26 @@ class UPGrad : public DualConeWeighting<T> {
 
  protected:
   void weigh(const Matrix<T>& G, const Jacobian<T>* J, const StepInfo<T>& info,
-             Vector<T>& w) override {
-    this->prepare_projection(G, J, info);
-    const Eigen::Index m = G.rows();
-    w.setZero(m);
-    for (Eigen::Index i = 0; i < m; ++i) {
-      unit_.setZero(m);
-      unit_[i] = this->u_[i];
-      this->converged_ =
-          this->projector_.project(unit_, wi_, this->opt_.solver).converged && this->converged_;
-      w += wi_;
-    }
-  }
+             Vector<T>& w) override;
 
  private:
   Vector<T> unit_, wi_;
 };
+
+template <typename T>
+void UPGrad<T>::weigh(const Matrix<T>& G, const Jacobian<T>* J, const StepInfo<T>& info,
+                      Vector<T>& w) {
+  this->prepare_projection(G, J, info);
+  const Eigen::Index m = G.rows();
+  w.setZero(m);
+  for (Eigen::Index i = 0; i < m; ++i) {
+    unit_.setZero(m);
+    unit_[i] = this->u_[i];
+    this->converged_ =
+        this->projector_.project(unit_, wi_, this->opt_.solver).converged && this->converged_;
+    w += wi_;
+  }
+}
 ONESTONE_EXTERN_CLASS(WEIGHTING, UPGrad)
 
 }  // namespace weighting

@@ -41,66 +41,13 @@ class FAMO : public LossWeighting<T> {
   }
   bool wants_loss_after_step() const override { return true; }
   using LossWeighting<T>::after_step;
-  void after_step(const Vector<T>& new_losses, const StepInfo<T>& info) override {
-    const Eigen::Index m = info.rows;
-    if (new_losses.size() != m)
-      throw std::invalid_argument("FAMO::after_step: " + std::to_string(new_losses.size()) +
-                                  " losses for " + std::to_string(m) + " tasks");
-    this->gather(xi_, info, sub_xi_);
-    softmax(sub_xi_, z_);
-    delta_.resize(m);
-    for (Eigen::Index r = 0; r < m; ++r)
-      delta_[r] = std::log(prev_[info.task(r)] + static_cast<T>(eps_)) -
-                  std::log(new_losses[r] + static_cast<T>(eps_));
-    // ∂(zᵀδ)/∂ξ = z ∘ (δ − zᵀδ), plus L2 decay; then one Adam step (β = 0.9, 0.999) per task.
-    const T zd = z_.dot(delta_);
-    for (Eigen::Index r = 0; r < m; ++r) {
-      const int t = info.task(r);
-      const T g = z_[r] * (delta_[r] - zd) + static_cast<T>(gamma_) * xi_[t];
-      adam_steps_[t] += T(1);
-      m_[t] = static_cast<T>(0.9) * m_[t] + static_cast<T>(0.1) * g;
-      v_[t] = static_cast<T>(0.999) * v_[t] + static_cast<T>(0.001) * g * g;
-      const T bc1 = static_cast<T>(1.0 - std::pow(0.9, static_cast<double>(adam_steps_[t])));
-      const T bc2 = static_cast<T>(1.0 - std::pow(0.999, static_cast<double>(adam_steps_[t])));
-      xi_[t] -= static_cast<T>(w_lr_) * (m_[t] / bc1) / (std::sqrt(v_[t] / bc2) + T(1e-8));
-    }
-  }
+  void after_step(const Vector<T>& new_losses, const StepInfo<T>& info) override;
   const Vector<T>& logits() const { return xi_; }
-  void get_extra_state(nn::ExtraState& s) const override {
-    LossWeighting<T>::get_extra_state(s);
-    s.put("logits", xi_);
-    s.put("adam_m", m_);
-    s.put("adam_v", v_);
-    s.put("adam_steps", adam_steps_);
-    s.put("prev_losses", prev_);
-  }
-  void set_extra_state(const nn::ExtraState& s) override {
-    const Eigen::Index n = this->num_tasks_;
-    Vector<T> xi, m, v, st, prev;
-    s.get("logits", xi, n);
-    s.get("adam_m", m, n);
-    s.get("adam_v", v, n);
-    s.get("adam_steps", st, n);
-    s.get("prev_losses", prev, n);
-    LossWeighting<T>::set_extra_state(s);
-    xi_ = std::move(xi);
-    m_ = std::move(m);
-    v_ = std::move(v);
-    adam_steps_ = std::move(st);
-    prev_ = std::move(prev);
-  }
+  void get_extra_state(nn::ExtraState& s) const override;
+  void set_extra_state(const nn::ExtraState& s) override;
 
  protected:
-  void update_weights(const Vector<T>& losses, const StepInfo<T>& info, Vector<T>& w) override {
-    this->scatter(losses, info, prev_);
-    this->gather(xi_, info, sub_xi_);
-    softmax(sub_xi_, z_);
-    const Eigen::Index m = losses.size();
-    T c = 0;
-    for (Eigen::Index r = 0; r < m; ++r) c += z_[r] / (losses[r] + static_cast<T>(eps_));
-    w.resize(m);
-    for (Eigen::Index r = 0; r < m; ++r) w[r] = z_[r] / (c * (losses[r] + static_cast<T>(eps_)));
-  }
+  void update_weights(const Vector<T>& losses, const StepInfo<T>& info, Vector<T>& w) override;
 
  private:
   static void softmax(const Vector<T>& x, Vector<T>& z) {
@@ -111,6 +58,71 @@ class FAMO : public LossWeighting<T> {
   Vector<T> xi_, m_, v_, adam_steps_, prev_;
   Vector<T> sub_xi_, z_, delta_;  // scratch
 };
+
+template <typename T>
+void FAMO<T>::after_step(const Vector<T>& new_losses, const StepInfo<T>& info) {
+  const Eigen::Index m = info.rows;
+  if (new_losses.size() != m)
+    throw std::invalid_argument("FAMO::after_step: " + std::to_string(new_losses.size()) +
+                                " losses for " + std::to_string(m) + " tasks");
+  this->gather(xi_, info, sub_xi_);
+  softmax(sub_xi_, z_);
+  delta_.resize(m);
+  for (Eigen::Index r = 0; r < m; ++r)
+    delta_[r] = std::log(prev_[info.task(r)] + static_cast<T>(eps_)) -
+                std::log(new_losses[r] + static_cast<T>(eps_));
+  // ∂(zᵀδ)/∂ξ = z ∘ (δ − zᵀδ), plus L2 decay; then one Adam step (β = 0.9, 0.999) per task.
+  const T zd = z_.dot(delta_);
+  for (Eigen::Index r = 0; r < m; ++r) {
+    const int t = info.task(r);
+    const T g = z_[r] * (delta_[r] - zd) + static_cast<T>(gamma_) * xi_[t];
+    adam_steps_[t] += T(1);
+    m_[t] = static_cast<T>(0.9) * m_[t] + static_cast<T>(0.1) * g;
+    v_[t] = static_cast<T>(0.999) * v_[t] + static_cast<T>(0.001) * g * g;
+    const T bc1 = static_cast<T>(1.0 - std::pow(0.9, static_cast<double>(adam_steps_[t])));
+    const T bc2 = static_cast<T>(1.0 - std::pow(0.999, static_cast<double>(adam_steps_[t])));
+    xi_[t] -= static_cast<T>(w_lr_) * (m_[t] / bc1) / (std::sqrt(v_[t] / bc2) + T(1e-8));
+  }
+}
+
+template <typename T>
+void FAMO<T>::get_extra_state(nn::ExtraState& s) const {
+  LossWeighting<T>::get_extra_state(s);
+  s.put("logits", xi_);
+  s.put("adam_m", m_);
+  s.put("adam_v", v_);
+  s.put("adam_steps", adam_steps_);
+  s.put("prev_losses", prev_);
+}
+
+template <typename T>
+void FAMO<T>::set_extra_state(const nn::ExtraState& s) {
+  const Eigen::Index n = this->num_tasks_;
+  Vector<T> xi, m, v, st, prev;
+  s.get("logits", xi, n);
+  s.get("adam_m", m, n);
+  s.get("adam_v", v, n);
+  s.get("adam_steps", st, n);
+  s.get("prev_losses", prev, n);
+  LossWeighting<T>::set_extra_state(s);
+  xi_ = std::move(xi);
+  m_ = std::move(m);
+  v_ = std::move(v);
+  adam_steps_ = std::move(st);
+  prev_ = std::move(prev);
+}
+
+template <typename T>
+void FAMO<T>::update_weights(const Vector<T>& losses, const StepInfo<T>& info, Vector<T>& w) {
+  this->scatter(losses, info, prev_);
+  this->gather(xi_, info, sub_xi_);
+  softmax(sub_xi_, z_);
+  const Eigen::Index m = losses.size();
+  T c = 0;
+  for (Eigen::Index r = 0; r < m; ++r) c += z_[r] / (losses[r] + static_cast<T>(eps_));
+  w.resize(m);
+  for (Eigen::Index r = 0; r < m; ++r) w[r] = z_[r] / (c * (losses[r] + static_cast<T>(eps_)));
+}
 ONESTONE_EXTERN_CLASS(WEIGHTING, FAMO)
 
 }  // namespace weighting

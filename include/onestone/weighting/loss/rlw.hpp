@@ -34,21 +34,24 @@ class RLW : public LossWeighting<T> {
   }
 
  protected:
-  void update_weights(const Vector<T>& losses, const StepInfo<T>&, Vector<T>& w) override {
-    const Eigen::Index n = losses.size();
-    w.resize(n);
-    T mx = -std::numeric_limits<T>::infinity();
-    for (Eigen::Index i = 0; i < n; ++i) {
-      w[i] = static_cast<T>(gen_.normal());
-      mx = std::max(mx, w[i]);
-    }
-    w = (w.array() - mx).exp().matrix();
-    w /= w.sum();
-  }
+  void update_weights(const Vector<T>& losses, const StepInfo<T>&, Vector<T>& w) override;
 
  private:
   Generator gen_;
 };
+
+template <typename T>
+void RLW<T>::update_weights(const Vector<T>& losses, const StepInfo<T>&, Vector<T>& w) {
+  const Eigen::Index n = losses.size();
+  w.resize(n);
+  T mx = -std::numeric_limits<T>::infinity();
+  for (Eigen::Index i = 0; i < n; ++i) {
+    w[i] = static_cast<T>(gen_.normal());
+    mx = std::max(mx, w[i]);
+  }
+  w = (w.array() - mx).exp().matrix();
+  w /= w.sum();
+}
 ONESTONE_EXTERN_CLASS(WEIGHTING, RLW)
 
 }  // namespace weighting

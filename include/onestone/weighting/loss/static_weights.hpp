@@ -37,12 +37,7 @@ class StaticWeights : public LossWeighting<T> {
         throw std::invalid_argument("StaticWeights: weights must be finite and >= 0");
   }
   std::string name() const override { return "static"; }
-  void reset(int n) override {
-    LossWeighting<T>::reset(n);
-    if (!given_.empty() && static_cast<int>(given_.size()) != n)
-      throw std::invalid_argument("StaticWeights: " + std::to_string(given_.size()) +
-                                  " weights for " + std::to_string(n) + " tasks");
-  }
+  void reset(int n) override;
 
  protected:
   void update_weights(const Vector<T>& losses, const StepInfo<T>& info, Vector<T>& w) override {
@@ -54,6 +49,14 @@ class StaticWeights : public LossWeighting<T> {
  private:
   std::vector<double> given_;
 };
+
+template <typename T>
+void StaticWeights<T>::reset(int n) {
+  LossWeighting<T>::reset(n);
+  if (!given_.empty() && static_cast<int>(given_.size()) != n)
+    throw std::invalid_argument("StaticWeights: " + std::to_string(given_.size()) +
+                                " weights for " + std::to_string(n) + " tasks");
+}
 ONESTONE_EXTERN_CLASS(WEIGHTING, StaticWeights)
 
 }  // namespace weighting

@@ -39,42 +39,11 @@ template <typename T>
 class UncertaintyWeighting : public LossWeighting<T> {
  public:
   bool keeps_task_state() const override { return true; }
-  explicit UncertaintyWeighting(UncertaintyOptions opt = {})
-      : opt_(std::move(opt)), s_(&this->register_parameter("log_var", Tensor<T>(Shape{Index(0)}))) {
-    if (opt_.common && !opt_.classification.empty())
-      throw std::invalid_argument(
-          "uncertainty: 'classification' selects the paper's terms; it cannot go with form=common");
-    if (!std::isfinite(opt_.init)) throw std::invalid_argument("uncertainty: init must be finite");
-  }
+  explicit UncertaintyWeighting(UncertaintyOptions opt = {});
   std::string name() const override { return "uncertainty"; }
-  void reset(int n) override {
-    LossWeighting<T>::reset(n);
-    for (int c : opt_.classification)
-      if (c < 0 || c >= n)
-        throw std::invalid_argument(name() + ": classification task id " + std::to_string(c) +
-                                    " outside the " + std::to_string(n) + " tasks");
-    if (s_->numel() != n) {
-      Tensor<T> init(Shape{Index(n)});
-      init.vector().setConstant(static_cast<T>(opt_.init));
-      s_->reset_value(init);
-    }
-  }
+  void reset(int n) override;
   using LossWeighting<T>::combine_losses;
-  Var<T> combine_losses(const std::vector<Var<T>>& losses, const std::vector<int>& tasks) override {
-    this->prepare(losses, tasks);
-    Var<T> s = s_->var(losses.at(0).tape());
-    Var<T> total;
-    this->w_.resize(static_cast<Eigen::Index>(losses.size()));
-    for (std::size_t k = 0; k < losses.size(); ++k) {
-      Var<T> si = narrow(s, 0, static_cast<Index>(tasks[k]), 1);
-      this->w_[static_cast<Eigen::Index>(k)] = reported(si.item(), tasks[k]);
-      Var<T> term = term_for(losses[k], si, tasks[k]);
-      total = total.defined() ? total + term : term;
-    }
-    this->scatter_weights(this->w_, this->info_);
-    ++this->steps_;
-    return sum(total);
-  }
+  Var<T> combine_losses(const std::vector<Var<T>>& losses, const std::vector<int>& tasks) override;
   /// The learned sᵢ.
   const Tensor<T>& log_variances() const { return s_->value(); }
   const UncertaintyOptions& options() const { return opt_; }
@@ -96,6 +65,47 @@ class UncertaintyWeighting : public LossWeighting<T> {
   UncertaintyOptions opt_;
   nn::Parameter<T>* s_;
 };
+
+template <typename T>
+UncertaintyWeighting<T>::UncertaintyWeighting(UncertaintyOptions opt)
+    : opt_(std::move(opt)), s_(&this->register_parameter("log_var", Tensor<T>(Shape{Index(0)}))) {
+  if (opt_.common && !opt_.classification.empty())
+    throw std::invalid_argument(
+        "uncertainty: 'classification' selects the paper's terms; it cannot go with form=common");
+  if (!std::isfinite(opt_.init)) throw std::invalid_argument("uncertainty: init must be finite");
+}
+
+template <typename T>
+void UncertaintyWeighting<T>::reset(int n) {
+  LossWeighting<T>::reset(n);
+  for (int c : opt_.classification)
+    if (c < 0 || c >= n)
+      throw std::invalid_argument(name() + ": classification task id " + std::to_string(c) +
+                                  " outside the " + std::to_string(n) + " tasks");
+  if (s_->numel() != n) {
+    Tensor<T> init(Shape{Index(n)});
+    init.vector().setConstant(static_cast<T>(opt_.init));
+    s_->reset_value(init);
+  }
+}
+
+template <typename T>
+Var<T> UncertaintyWeighting<T>::combine_losses(const std::vector<Var<T>>& losses,
+                                               const std::vector<int>& tasks) {
+  this->prepare(losses, tasks);
+  Var<T> s = s_->var(losses.at(0).tape());
+  Var<T> total;
+  this->w_.resize(static_cast<Eigen::Index>(losses.size()));
+  for (std::size_t k = 0; k < losses.size(); ++k) {
+    Var<T> si = narrow(s, 0, static_cast<Index>(tasks[k]), 1);
+    this->w_[static_cast<Eigen::Index>(k)] = reported(si.item(), tasks[k]);
+    Var<T> term = term_for(losses[k], si, tasks[k]);
+    total = total.defined() ? total + term : term;
+  }
+  this->scatter_weights(this->w_, this->info_);
+  ++this->steps_;
+  return sum(total);
+}
 ONESTONE_EXTERN_CLASS(WEIGHTING, UncertaintyWeighting)
 
 /// IMTL-L (Liu et al., ICLR 2021, loss balance): learnable sᵢ with L = Σᵢ (e^{sᵢ} Lᵢ − sᵢ), which

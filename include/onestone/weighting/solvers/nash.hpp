@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <type_traits>
 
+#include "onestone/config.hpp"
 #include "onestone/weighting/jacobian.hpp"
 
 namespace onestone {
@@ -74,101 +75,108 @@ class NashSolver {
   /// Solves for α (resized to n). With `warm_start` and a positive α of the right size, starts
   /// from it. @throws std::invalid_argument on empty, non-square or non-finite G.
   NashResult<T> solve(const Matrix<T>& G, Vector<T>& alpha, const NashOptions<T>& opt = {},
-                      bool warm_start = false) {
-    detail::check_square("solve_nash", G);
-    const Eigen::Index n = G.rows();
-    const T p = static_cast<T>(opt.exponent);
-    if (!(opt.exponent > 0) || !std::isfinite(opt.exponent))
-      throw std::invalid_argument("solve_nash: exponent must be finite and > 0");
-    NashResult<T> res;
-    if (!(G.diagonal().minCoeff() > T(0))) {  // a zero gradient: (Gα)ᵢ = 0 ≠ αᵢ^{−p}
-      alpha.setZero(n);
-      res.residual = T(1);
-      return res;
-    }
-    if (!(warm_start && alpha.size() == n && alpha.allFinite() && alpha.minCoeff() > T(0))) {
-      // αᵢ = Gᵢᵢ^{−1/(1+p)} (exact for orthogonal gradients), times the best common scale s,
-      // s^{1+p} = Σ αᵢ^{1−p} / αᵀGα (the minimiser of f(s·α) over s).
-      alpha = G.diagonal().array().pow(-T(1) / (T(1) + p)).matrix();
-      ga_.noalias() = G * alpha;
-      const T quad = alpha.dot(ga_);
-      const T lin = alpha.array().pow(T(1) - p).sum();
-      if (quad > T(0)) alpha *= std::pow(lin / quad, T(1) / (T(1) + p));
-    }
-    const bool nash = opt.exponent == 1.0;
-    T best = std::numeric_limits<T>::infinity();
-    int stalled = 0;
-    for (;;) {
-      ga_.noalias() = G * alpha;
-      res.residual = nash ? (alpha.cwiseProduct(ga_).array() - T(1)).abs().maxCoeff()
-                          : (alpha.array().pow(p) * ga_.array() - T(1)).abs().maxCoeff();
-      if (!std::isfinite(res.residual)) break;
-      if (res.residual <= opt.tol) {
-        res.converged = true;
-        break;
-      }
-      if (res.iterations >= opt.max_iter) break;
-      ++res.iterations;
-      // f(α) = ½αᵀGα − Σφ(αᵢ), φ' = α^{−p}: gradient Gα − α^{−p}, Hessian G + diag(p α^{−p−1}).
-      if (nash) {
-        grad_ = ga_ - alpha.cwiseInverse();
-        hess_ = G;
-        hess_.diagonal() += alpha.cwiseProduct(alpha).cwiseInverse();
-      } else {
-        grad_ = ga_ - alpha.array().pow(-p).matrix();
-        hess_ = G;
-        hess_.diagonal() += (p * alpha.array().pow(-p - T(1))).matrix();
-      }
-      llt_.d.compute(hess_);
-      if (llt_.d.info() != Eigen::Success) break;
-      step_ = llt_.d.solve(grad_);
-      step_ = -step_;
-      if (!step_.allFinite()) break;
-      // The Newton decrement λ² = gradᵀH⁻¹grad. For Nash-MTL f is self-concordant: the damped
-      // step 1/(1 + λ) stays in α > 0 and decreases f, and full steps once λ < 1/4 converge
-      // quadratically (Nesterov & Nemirovski; Boyd & Vandenberghe §9.6). Other exponents use a
-      // backtracking line search on f.
-      const T lambda2 = std::max(-grad_.dot(step_), T(0));
-      const bool quadratic = lambda2 < T(0.0625);
-      if (quadratic) {
-        // Rounding floor: full Newton steps no longer reduce the residual.
-        stalled = res.residual < best ? 0 : stalled + 1;
-        best = std::min(best, res.residual);
-        if (stalled >= 3) {
-          res.converged = res.residual <= opt.accept_tol;
-          break;
-        }
-      }
-      T t = (quadratic || !nash) ? T(1) : T(1) / (T(1) + std::sqrt(lambda2));
-      trial_ = alpha + t * step_;
-      for (int k = 0; k < 60 && !(trial_.minCoeff() > T(0)); ++k) {  // stay in α > 0
-        t *= T(0.5);
-        trial_ = alpha + t * step_;
-      }
-      if (!(trial_.minCoeff() > T(0))) break;
-      if (!nash && !quadratic) {
-        const T f0 = objective(G, alpha, p);
-        for (int k = 0; k < 60 && objective(G, trial_, p) > f0 - T(0.25) * t * lambda2; ++k) {
-          t *= T(0.5);
-          trial_ = alpha + t * step_;
-        }
-      }
-      alpha = trial_;
-    }
-    return res;
-  }
+                      bool warm_start = false);
 
  private:
-  T objective(const Matrix<T>& G, const Vector<T>& a, T p) {
-    tmp_.noalias() = G * a;
-    const T quad = T(0.5) * a.dot(tmp_);
-    const T phi = p == T(1) ? a.array().log().sum() : (a.array().pow(T(1) - p) / (T(1) - p)).sum();
-    return quad - phi;
-  }
+  T objective(const Matrix<T>& G, const Vector<T>& a, T p);
   Vector<T> ga_, grad_, step_, trial_, tmp_;
   Matrix<T> hess_;
   detail::Scratch<Eigen::LLT<Matrix<T>>> llt_;
 };
+
+template <typename T>
+NashResult<T> NashSolver<T>::solve(const Matrix<T>& G, Vector<T>& alpha, const NashOptions<T>& opt,
+                                   bool warm_start) {
+  detail::check_square("solve_nash", G);
+  const Eigen::Index n = G.rows();
+  const T p = static_cast<T>(opt.exponent);
+  if (!(opt.exponent > 0) || !std::isfinite(opt.exponent))
+    throw std::invalid_argument("solve_nash: exponent must be finite and > 0");
+  NashResult<T> res;
+  if (!(G.diagonal().minCoeff() > T(0))) {  // a zero gradient: (Gα)ᵢ = 0 ≠ αᵢ^{−p}
+    alpha.setZero(n);
+    res.residual = T(1);
+    return res;
+  }
+  if (!(warm_start && alpha.size() == n && alpha.allFinite() && alpha.minCoeff() > T(0))) {
+    // αᵢ = Gᵢᵢ^{−1/(1+p)} (exact for orthogonal gradients), times the best common scale s,
+    // s^{1+p} = Σ αᵢ^{1−p} / αᵀGα (the minimiser of f(s·α) over s).
+    alpha = G.diagonal().array().pow(-T(1) / (T(1) + p)).matrix();
+    ga_.noalias() = G * alpha;
+    const T quad = alpha.dot(ga_);
+    const T lin = alpha.array().pow(T(1) - p).sum();
+    if (quad > T(0)) alpha *= std::pow(lin / quad, T(1) / (T(1) + p));
+  }
+  const bool nash = opt.exponent == 1.0;
+  T best = std::numeric_limits<T>::infinity();
+  int stalled = 0;
+  for (;;) {
+    ga_.noalias() = G * alpha;
+    res.residual = nash ? (alpha.cwiseProduct(ga_).array() - T(1)).abs().maxCoeff()
+                        : (alpha.array().pow(p) * ga_.array() - T(1)).abs().maxCoeff();
+    if (!std::isfinite(res.residual)) break;
+    if (res.residual <= opt.tol) {
+      res.converged = true;
+      break;
+    }
+    if (res.iterations >= opt.max_iter) break;
+    ++res.iterations;
+    // f(α) = ½αᵀGα − Σφ(αᵢ), φ' = α^{−p}: gradient Gα − α^{−p}, Hessian G + diag(p α^{−p−1}).
+    if (nash) {
+      grad_ = ga_ - alpha.cwiseInverse();
+      hess_ = G;
+      hess_.diagonal() += alpha.cwiseProduct(alpha).cwiseInverse();
+    } else {
+      grad_ = ga_ - alpha.array().pow(-p).matrix();
+      hess_ = G;
+      hess_.diagonal() += (p * alpha.array().pow(-p - T(1))).matrix();
+    }
+    llt_.d.compute(hess_);
+    if (llt_.d.info() != Eigen::Success) break;
+    step_ = llt_.d.solve(grad_);
+    step_ = -step_;
+    if (!step_.allFinite()) break;
+    // The Newton decrement λ² = gradᵀH⁻¹grad. For Nash-MTL f is self-concordant: the damped
+    // step 1/(1 + λ) stays in α > 0 and decreases f, and full steps once λ < 1/4 converge
+    // quadratically (Nesterov & Nemirovski; Boyd & Vandenberghe §9.6). Other exponents use a
+    // backtracking line search on f.
+    const T lambda2 = std::max(-grad_.dot(step_), T(0));
+    const bool quadratic = lambda2 < T(0.0625);
+    if (quadratic) {
+      // Rounding floor: full Newton steps no longer reduce the residual.
+      stalled = res.residual < best ? 0 : stalled + 1;
+      best = std::min(best, res.residual);
+      if (stalled >= 3) {
+        res.converged = res.residual <= opt.accept_tol;
+        break;
+      }
+    }
+    T t = (quadratic || !nash) ? T(1) : T(1) / (T(1) + std::sqrt(lambda2));
+    trial_ = alpha + t * step_;
+    for (int k = 0; k < 60 && !(trial_.minCoeff() > T(0)); ++k) {  // stay in α > 0
+      t *= T(0.5);
+      trial_ = alpha + t * step_;
+    }
+    if (!(trial_.minCoeff() > T(0))) break;
+    if (!nash && !quadratic) {
+      const T f0 = objective(G, alpha, p);
+      for (int k = 0; k < 60 && objective(G, trial_, p) > f0 - T(0.25) * t * lambda2; ++k) {
+        t *= T(0.5);
+        trial_ = alpha + t * step_;
+      }
+    }
+    alpha = trial_;
+  }
+  return res;
+}
+
+template <typename T>
+T NashSolver<T>::objective(const Matrix<T>& G, const Vector<T>& a, T p) {
+  tmp_.noalias() = G * a;
+  const T quad = T(0.5) * a.dot(tmp_);
+  const T phi = p == T(1) ? a.array().log().sum() : (a.array().pow(T(1) - p) / (T(1) - p)).sum();
+  return quad - phi;
+}
 
 /// One-shot `NashSolver<T>().solve(G, alpha, opt)`.
 ///
@@ -180,6 +188,15 @@ NashResult<T> solve_nash(const Matrix<T>& G, Vector<T>& alpha, const NashOptions
   NashSolver<T> solver;
   return solver.solve(G, alpha, opt);
 }
+
+// onestone::compiled instantiates these for float and double (see onestone/config.hpp).
+ONESTONE_EXTERN_CLASS(WEIGHTING, NashSolver)
+ONESTONE_EXPLICIT(WEIGHTING_FLOAT,
+                  NashResult<float> solve_nash<float>(const Matrix<float>&, Vector<float>&,
+                                                      const NashOptions<float>&))
+ONESTONE_EXPLICIT(WEIGHTING_DOUBLE,
+                  NashResult<double> solve_nash<double>(const Matrix<double>&, Vector<double>&,
+                                                        const NashOptions<double>&))
 
 }  // namespace solvers
 }  // namespace weighting
