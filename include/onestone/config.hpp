@@ -11,6 +11,9 @@
 ///   - with ONESTONE_COMPILED: `extern template class Name<float>; ... <double>;`
 ///   - in the compiled part's source of that layer and type (which defines
 ///     ONESTONE_INSTANTIATE_<LAYER>_FLOAT or _DOUBLE to 1): `template class Name<float>;`.
+/// An `extern template` declaration does not stop GCC from instantiating the inline member
+/// functions (those defined inside the class), which it may want to inline; so a class template
+/// defines its longer member functions below the class, where the declaration does stop them.
 /// `ONESTONE_EXTERN_CLASS2(LAYER, Name, Arg)` does the same for `Name<float, Arg>`, and
 /// `ONESTONE_EXPLICIT(LAYER_FLOAT, declaration)` for one declaration, e.g. a function template's
 /// `Dataset<float> make_data<float>(const Options&)`.
