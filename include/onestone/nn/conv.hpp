@@ -17,6 +17,40 @@
 namespace onestone {
 namespace nn {
 
+namespace detail {
+
+/// Checks the sizes of the convolution layer `what` (options `opt`) and registers its
+/// parameters as PyTorch initialises them: "weight" of shape [lead, per_group / groups, KH, KW]
+/// and, with `opt.bias_`, "bias" of `opt.out_` values, both uniform in ±1/√fan_in with
+/// fan_in = per_group / groups · KH · KW. Conv2d passes (out, in), ConvTranspose2d (in, out).
+template <typename T, class Options>
+void init_conv_layer(Module<T>& m, const char* what, const Options& opt, Index lead,
+                     Index per_group, Parameter<T>*& weight, Parameter<T>*& bias) {
+  const Index g = opt.geometry_.groups_;
+  if (opt.in_ <= 0 || opt.out_ <= 0 || opt.kh_ <= 0 || opt.kw_ <= 0 || g <= 0 || opt.in_ % g != 0 ||
+      opt.out_ % g != 0)
+    throw std::invalid_argument(
+        std::string(what) +
+        ": channels and kernel sizes must be positive and channels divisible by groups (in " +
+        std::to_string(opt.in_) + ", out " + std::to_string(opt.out_) + ", kernel " +
+        std::to_string(opt.kh_) + "x" + std::to_string(opt.kw_) + ", groups " + std::to_string(g) +
+        ")");
+  Generator local(opt.seed_);
+  Generator& gen = opt.has_seed_ ? local : default_generator();
+  const Index fan_in = per_group / g * opt.kh_ * opt.kw_;
+  const double bound = 1.0 / std::sqrt(static_cast<double>(fan_in));
+  Tensor<T> w({lead, per_group / g, opt.kh_, opt.kw_});
+  init::uniform_(w, -bound, bound, gen);
+  weight = &m.register_parameter("weight", std::move(w));
+  if (opt.bias_) {
+    Tensor<T> b({opt.out_});
+    init::uniform_(b, -bound, bound, gen);
+    bias = &m.register_parameter("bias", std::move(b));
+  }
+}
+
+}  // namespace detail
+
 /// Options of `Conv2d`: channels, kernel size, stride, padding, dilation, groups, bias, seed.
 ///
 /// Example: `Conv2dOptions(3, 64, 3).stride(1).padding(1).bias(false)`
@@ -92,27 +126,7 @@ class Conv2d : public Module<T> {
 
 template <typename T>
 Conv2d<T>::Conv2d(const Conv2dOptions& opt) : options_(opt) {
-  const Index g = opt.geometry_.groups_;
-  if (opt.in_ <= 0 || opt.out_ <= 0 || opt.kh_ <= 0 || opt.kw_ <= 0 || g <= 0 || opt.in_ % g != 0 ||
-      opt.out_ % g != 0)
-    throw std::invalid_argument(
-        "Conv2d: channels and kernel sizes must be positive and channels divisible by groups "
-        "(in " +
-        std::to_string(opt.in_) + ", out " + std::to_string(opt.out_) + ", kernel " +
-        std::to_string(opt.kh_) + "x" + std::to_string(opt.kw_) + ", groups " + std::to_string(g) +
-        ")");
-  Generator local(opt.seed_);
-  Generator& gen = opt.has_seed_ ? local : default_generator();
-  const Index fan_in = opt.in_ / g * opt.kh_ * opt.kw_;
-  const double bound = 1.0 / std::sqrt(static_cast<double>(fan_in));
-  Tensor<T> w({opt.out_, opt.in_ / g, opt.kh_, opt.kw_});
-  init::uniform_(w, -bound, bound, gen);
-  weight_ = &this->register_parameter("weight", std::move(w));
-  if (opt.bias_) {
-    Tensor<T> b({opt.out_});
-    init::uniform_(b, -bound, bound, gen);
-    bias_ = &this->register_parameter("bias", std::move(b));
-  }
+  detail::init_conv_layer(*this, "Conv2d", opt, opt.out_, opt.in_, weight_, bias_);
 }
 ONESTONE_EXTERN_CLASS(NN, Conv2d)
 
@@ -199,27 +213,7 @@ class ConvTranspose2d : public Module<T> {
 
 template <typename T>
 ConvTranspose2d<T>::ConvTranspose2d(const ConvTranspose2dOptions& opt) : options_(opt) {
-  const Index g = opt.geometry_.groups_;
-  if (opt.in_ <= 0 || opt.out_ <= 0 || opt.kh_ <= 0 || opt.kw_ <= 0 || g <= 0 || opt.in_ % g != 0 ||
-      opt.out_ % g != 0)
-    throw std::invalid_argument(
-        "ConvTranspose2d: channels and kernel sizes must be positive and channels divisible "
-        "by groups (in " +
-        std::to_string(opt.in_) + ", out " + std::to_string(opt.out_) + ", kernel " +
-        std::to_string(opt.kh_) + "x" + std::to_string(opt.kw_) + ", groups " + std::to_string(g) +
-        ")");
-  Generator local(opt.seed_);
-  Generator& gen = opt.has_seed_ ? local : default_generator();
-  const Index fan_in = opt.out_ / g * opt.kh_ * opt.kw_;
-  const double bound = 1.0 / std::sqrt(static_cast<double>(fan_in));
-  Tensor<T> w({opt.in_, opt.out_ / g, opt.kh_, opt.kw_});
-  init::uniform_(w, -bound, bound, gen);
-  weight_ = &this->register_parameter("weight", std::move(w));
-  if (opt.bias_) {
-    Tensor<T> b({opt.out_});
-    init::uniform_(b, -bound, bound, gen);
-    bias_ = &this->register_parameter("bias", std::move(b));
-  }
+  detail::init_conv_layer(*this, "ConvTranspose2d", opt, opt.in_, opt.out_, weight_, bias_);
 }
 ONESTONE_EXTERN_CLASS(NN, ConvTranspose2d)
 
