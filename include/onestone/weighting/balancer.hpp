@@ -68,6 +68,23 @@ struct StepInfo {
   }
 };
 
+namespace detail {
+
+/// √diag(G), the norms of the present tasks' gradients, into `norms`; throws
+/// std::runtime_error naming `method` and the task when one is zero (for the methods that divide
+/// by them: IMTL-G, ConFIG).
+template <typename T>
+void gradient_norms(const std::string& method, const Matrix<T>& G, const StepInfo<T>& info,
+                    Vector<T>& norms) {
+  norms = G.diagonal().cwiseSqrt();
+  for (Eigen::Index i = 0; i < G.rows(); ++i)
+    if (!(norms[i] > T(0)))
+      throw std::runtime_error(method + ": task " + std::to_string(info.task(i)) +
+                               " has a zero gradient");
+}
+
+}  // namespace detail
+
 /// A task-balancing method. The model holds one as its "balancer" submodule: learnable weights
 /// of a method are its parameters ("balancer.*"), its other state is saved by checkpoints
 /// through `get_extra_state` / `set_extra_state`.

@@ -35,11 +35,7 @@ template <typename T>
 void IMTLG<T>::weigh(const Matrix<T>& G, const Jacobian<T>*, const StepInfo<T>& info,
                      Vector<T>& w) {
   const Eigen::Index m = G.rows();
-  norms_ = G.diagonal().cwiseSqrt();
-  for (Eigen::Index i = 0; i < m; ++i)
-    if (!(norms_[i] > T(0)))
-      throw std::runtime_error(name() + ": task " + std::to_string(info.task(i)) +
-                               " has a zero gradient");
+  detail::gradient_norms(name(), G, info, norms_);
   w.resize(m);
   if (m == 1) {
     w[0] = T(1);
