@@ -1,7 +1,6 @@
 // Counts heap allocations in steady-state data-parallel steps (operator new, and malloc on
 // glibc, which also sees MPI's own allocations). Replaces the global operator new, so it is an
 // executable of its own, run under mpirun like test_distributed.
-#define CATCH_CONFIG_RUNNER
 #include <catch2/catch.hpp>
 
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
@@ -10,6 +9,7 @@
 #include <string>
 
 #include "../common/alloc_counter.hpp"
+#include "mpi_listener.hpp"
 #include "onestone/distributed/distributed.hpp"
 #include "onestone/onestone.hpp"
 
@@ -83,12 +83,4 @@ TEST_CASE("data-parallel steps make no heap allocation in steady state", "[distr
   count("dwa", weighting::GradientSource::Representation);
   count("pcgrad", weighting::GradientSource::Representation);
   count("mgda", weighting::GradientSource::Parameters);
-}
-
-int main(int argc, char** argv) {
-  distributed::Environment env(argc, argv);
-  const int rc = Catch::Session().run(argc, argv);
-  std::int64_t worst = rc;
-  distributed::Communicator().allreduce_max(&worst, 1);
-  return static_cast<int>(worst);
 }

@@ -1,7 +1,6 @@
 // onestone::mpi: the distributed sampler, data-parallel steps equal to one process with the
 // ranks' batches together, for every balancer family, checkpoints across rank counts, and
 // clear errors when ranks disagree. Run under mpirun with any number of ranks (1, 2, 3).
-#define CATCH_CONFIG_RUNNER
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
@@ -12,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "mpi_listener.hpp"
 #include "onestone/distributed/distributed.hpp"
 #include "onestone/onestone.hpp"
 
@@ -537,13 +537,4 @@ TEST_CASE("overlapped and after-backward gradient reductions give the same steps
       if (N > 1 && src == weighting::GradientSource::Representation) CHECK(started > 0);
       if (src == weighting::GradientSource::Parameters) CHECK(started == 0);
     }
-}
-
-int main(int argc, char** argv) {
-  distributed::Environment env(argc, argv);
-  Catch::Session session;
-  const int rc = session.run(argc, argv);
-  std::int64_t worst = rc;
-  world().allreduce_max(&worst, 1);
-  return static_cast<int>(worst);
 }
