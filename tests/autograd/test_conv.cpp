@@ -172,7 +172,7 @@ TEST_CASE(
       // Rows of at most one vector (one vector a row, stored whole into the rows after it) and
       // col2im's gather four input rows at a time, with the rows left over and padded ones.
       {"LeNet conv2 (10 -> 20, 5x5, rows of 8, im2col)",
-       {3, 10, 12, 12},
+       {1, 10, 12, 12},
        {20, 10, 5, 5},
        Conv2dGeometry()},
       {"padding 1, rows of 5 (im2col)", {2, 3, 7, 5}, {4, 3, 3, 3}, Conv2dGeometry().padding(1)},

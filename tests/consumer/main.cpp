@@ -1,10 +1,17 @@
 // Downstream consumer: two translation units include the umbrella header (catches ODR /
 // multiple-definition problems in header-only code), main prints the library version.
+// With ONESTONE_CONSUMER_ONE_TU (the add_subdirectory and fetchcontent modes) this file is the
+// only one and defines other_translation_unit() itself.
+#include <cstring>
 #include <iostream>
 #include <onestone/onestone.hpp>
 #include <string>
 
+#ifdef ONESTONE_CONSUMER_ONE_TU
+int other_translation_unit() { return std::strlen(onestone::version_string()) > 0 ? 42 : 0; }
+#else
 int other_translation_unit();
+#endif
 
 int main() {
   const std::string expected = std::to_string(ONESTONE_VERSION_MAJOR) + "." +
