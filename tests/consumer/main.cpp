@@ -1,14 +1,13 @@
 // Downstream consumer: two translation units include the umbrella header (catches ODR /
 // multiple-definition problems in header-only code), main prints the library version.
 // With ONESTONE_CONSUMER_ONE_TU (the add_subdirectory and fetchcontent modes) this file is the
-// only one and defines other_translation_unit() itself.
-#include <cstring>
+// only translation unit and includes other.cpp's one function itself.
 #include <iostream>
 #include <onestone/onestone.hpp>
 #include <string>
 
 #ifdef ONESTONE_CONSUMER_ONE_TU
-int other_translation_unit() { return std::strlen(onestone::version_string()) > 0 ? 42 : 0; }
+#include "other.cpp"
 #else
 int other_translation_unit();
 #endif
